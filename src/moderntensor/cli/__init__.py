@@ -1,0 +1,1 @@
+"""The ``moderntensor`` command (alias ``mtcli``)."""

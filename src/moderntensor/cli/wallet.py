@@ -1,0 +1,113 @@
+"""``moderntensor wallet ...``: create, import and inspect encrypted wallets."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from moderntensor.cli.common import (
+    JSON_OPTION,
+    PASSWORD_ENV_OPTION,
+    CliError,
+    console,
+    print_json,
+    print_table,
+    read_password,
+    secret_from_env,
+)
+from moderntensor.config import resolve_config
+from moderntensor.wallet import Wallet, keystore_address, keystore_path, list_wallets
+
+app = typer.Typer(help="Create, import and inspect wallets.", no_args_is_help=True)
+
+NAME_OPTION = typer.Option(None, "--name", "-n", help="Wallet name (default: the config's).")
+
+
+def _name(name: str | None) -> str:
+    return name or resolve_config().wallet.value
+
+
+@app.command()
+def create(
+    name: str | None = NAME_OPTION,
+    words: int = typer.Option(24, "--words", help="Mnemonic length: 12, 15, 18, 21 or 24."),
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing wallet."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a wallet from a new mnemonic and save it encrypted."""
+    config = resolve_config()
+    name = name or config.wallet.value
+    wallet = Wallet.create(num_words=words)
+    password = read_password(password_env, confirm=True, fallback=config.wallet_password.value)
+    path = wallet.save(name, password, overwrite=overwrite)
+    if as_json:
+        print_json({"name": name, "address": wallet.address, "keystore": str(path),
+                    "mnemonic": wallet.mnemonic})
+        return
+    console.print(f"Created wallet [bold]{name}[/]  address [bold green]{wallet.address}[/]")
+    console.print(f"Keystore: {path}")
+    console.print("[yellow]Write down your mnemonic and keep it secret; it is shown only once:[/]")
+    console.print(f"[bold]{wallet.mnemonic}[/]")
+
+
+@app.command("import")
+def import_(
+    name: str | None = NAME_OPTION,
+    mnemonic_env: str | None = typer.Option(
+        None, "--mnemonic-env", metavar="VAR", help="Read the mnemonic from this env variable."),
+    private_key_env: str | None = typer.Option(
+        None, "--private-key-env", metavar="VAR", help="Import a raw private key from this env."),
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing wallet."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a wallet from a mnemonic (prompted hidden by default) or a private key."""
+    config = resolve_config()
+    name = name or config.wallet.value
+    if mnemonic_env and private_key_env:
+        raise CliError("give --mnemonic-env or --private-key-env, not both")
+    if private_key_env:
+        wallet = Wallet.from_private_key(secret_from_env(private_key_env, "private key"))
+    elif mnemonic_env:
+        wallet = Wallet.from_mnemonic(secret_from_env(mnemonic_env, "mnemonic"))
+    elif sys.stdin.isatty():
+        wallet = Wallet.from_mnemonic(typer.prompt("Mnemonic", hide_input=True))
+    else:
+        raise CliError("no mnemonic given: use --mnemonic-env VAR (or run in a terminal)")
+    password = read_password(password_env, confirm=True, fallback=config.wallet_password.value)
+    path = wallet.save(name, password, overwrite=overwrite)
+    if as_json:
+        print_json({"name": name, "address": wallet.address, "keystore": str(path)})
+    else:
+        console.print(f"Imported wallet [bold]{name}[/]  address [bold green]{wallet.address}[/]")
+
+
+@app.command("list")
+def list_(as_json: bool = JSON_OPTION) -> None:
+    """List the wallets in the ModernTensor home."""
+    wallets = list_wallets()
+    if as_json:
+        print_json([{"name": name, "address": address} for name, address in wallets])
+    elif not wallets:
+        console.print("No wallets yet: `moderntensor wallet create`")
+    else:
+        print_table("Wallets", ["name", "address"], [list(row) for row in wallets])
+
+
+@app.command()
+def show(name: str | None = NAME_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Show a wallet's address and keystore file (no password needed)."""
+    name = _name(name)
+    info = {"name": name, "address": keystore_address(name), "keystore": str(keystore_path(name))}
+    if as_json:
+        print_json(info)
+    else:
+        print_table(f"Wallet {name}", ["field", "value"], [[k, v] for k, v in info.items()])
+
+
+@app.command()
+def address(name: str | None = NAME_OPTION) -> None:
+    """Print just the wallet's address."""
+    typer.echo(keystore_address(_name(name)))

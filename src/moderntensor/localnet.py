@@ -1,0 +1,1 @@
+"""One command, the whole network on this machine (built by the localnet work)."""

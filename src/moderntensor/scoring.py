@@ -1,0 +1,1 @@
+"""Scoring: pure functions shared by validators and the chain (filled in by the scoring work)."""
