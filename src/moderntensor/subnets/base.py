@@ -34,7 +34,7 @@ class ReferenceModel(ABC):
     name: ClassVar[str] = "reference"
 
     @abstractmethod
-    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:  # noqa: A002
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
         """Answer one request's input; returns the task's output JSON."""
 
 
