@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from moderntensor.errors import InvalidAmountError
 
 DECIMALS = 18
 BASE_PER_MDT = 10**DECIMALS
 SYMBOL = "MDT"
+MAX_BASE = 2**256 - 1  # balances are uint256 on the Ethereum-compatible shell
+# Enough digits for any uint256 amount with 18 decimals, so no conversion ever rounds.
+_EXACT = Context(prec=100)
 
 Amount = int | str | Decimal | float
 
@@ -55,11 +58,13 @@ def to_base(amount: Amount) -> int:
         raise InvalidAmountError(f"{amount!r} is not a finite amount of MDT")
     if value < 0:
         raise InvalidAmountError(f"{amount!r} is negative; amounts of MDT are >= 0")
-    base = value.scaleb(DECIMALS)
+    base = value.scaleb(DECIMALS, _EXACT)
     if base != base.to_integral_value():
         raise InvalidAmountError(
             f"{amount!r} has more than {DECIMALS} decimals; MDT is divisible to 1e-{DECIMALS}"
         )
+    if base > MAX_BASE:
+        raise InvalidAmountError(f"{amount!r} is larger than any MDT balance can be")
     return int(base)
 
 
@@ -69,7 +74,7 @@ def from_base(base: int) -> Decimal:
         raise InvalidAmountError(f"base units must be an int, got {type(base).__name__}")
     if base < 0:
         raise InvalidAmountError(f"{base} base units is negative")
-    return (Decimal(base) / BASE_PER_MDT).normalize() if base else Decimal(0)
+    return Decimal(base).scaleb(-DECIMALS, _EXACT).normalize(_EXACT) if base else Decimal(0)
 
 
 def format_mdt(base: int, *, symbol: bool = True) -> str:

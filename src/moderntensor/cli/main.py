@@ -48,7 +48,7 @@ def run() -> None:
         if debug:
             raise
         err_console.print(f"[red]error[/] {escape(f'[{exc.code}]')}: {escape(exc.message)}",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -1,0 +1,88 @@
+"""config: argument > environment > config.toml > default, each value knowing its source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from moderntensor.config import resolve_config, set_config_value
+from moderntensor.errors import ConfigError
+
+
+def test_defaults() -> None:
+    cfg = resolve_config()
+    assert (cfg.network.value, cfg.network.source) == ("http://127.0.0.1:8545", "default")
+    assert (cfg.wallet.value, cfg.wallet.source) == ("default", "default")
+    assert cfg.home.source == "env:MT_HOME"
+
+
+def test_file_beats_default(mt_home: Path) -> None:
+    set_config_value("network", "http://127.0.0.1:9000")
+    cfg = resolve_config()
+    assert cfg.network.value == "http://127.0.0.1:9000"
+    assert cfg.network.source == f"file:{mt_home / 'config.toml'}"
+
+
+def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_config_value("subnet", "1")
+    monkeypatch.setenv("MT_SUBNET", "3")
+    cfg = resolve_config()
+    assert (cfg.subnet.value, cfg.subnet.source) == (3, "env:MT_SUBNET")
+
+
+def test_argument_beats_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_WALLET", "envwallet")
+    cfg = resolve_config(wallet="argwallet")
+    assert (cfg.wallet.value, cfg.wallet.source) == ("argwallet", "argument")
+
+
+def test_password_is_never_shown_in_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_WALLET_PASSWORD", "hunter2")
+    rows = resolve_config().as_rows()
+    assert "hunter2" not in repr(rows)
+    assert ("wallet_password", "********", "env:MT_WALLET_PASSWORD") in rows
+
+
+def test_config_file_is_private(mt_home: Path) -> None:
+    path = set_config_value("wallet", "miner1")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("network", "localhost:8545", "not an http"),
+        ("subnet", "one", "not an integer"),
+        ("subnet", "70000", "out of range"),
+        ("wallet", "../x", "may use only"),
+        ("wallet_password", "x", "cannot set"),
+        ("colour", "blue", "cannot set"),
+    ],
+)
+def test_bad_values_are_rejected_and_nothing_written(
+    mt_home: Path, key: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        set_config_value(key, value)
+    assert not (mt_home / "config.toml").exists()
+
+
+def test_broken_config_file_is_a_clear_error(mt_home: Path) -> None:
+    mt_home.mkdir(parents=True)
+    (mt_home / "config.toml").write_text("network = [unclosed")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        resolve_config()
+
+
+def test_unknown_key_in_file_is_named(mt_home: Path) -> None:
+    mt_home.mkdir(parents=True)
+    (mt_home / "config.toml").write_text('netwrok = "http://x"\n')
+    with pytest.raises(ConfigError, match="netwrok"):
+        resolve_config()
+
+
+def test_bad_env_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MT_NETWORK", "ftp://nope")
+    with pytest.raises(ConfigError, match="not an http"):
+        resolve_config()
