@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Wallet": "moderntensor.wallet",
+    "LuxtensorClient": "moderntensor.client",
+    "AsyncLuxtensorClient": "moderntensor.client",
     "to_base": "moderntensor.units",
     "from_base": "moderntensor.units",
     "format_mdt": "moderntensor.units",
@@ -26,6 +28,8 @@ _EXPORTS = {
 __all__ = [  # noqa: RUF022 - grouped by role, not alphabetically
     "__version__",
     "Wallet",
+    "LuxtensorClient",
+    "AsyncLuxtensorClient",
     "to_base",
     "from_base",
     "format_mdt",
@@ -34,6 +38,7 @@ __all__ = [  # noqa: RUF022 - grouped by role, not alphabetically
 ]
 
 if TYPE_CHECKING:
+    from moderntensor.client import AsyncLuxtensorClient, LuxtensorClient
     from moderntensor.config import resolve_config
     from moderntensor.errors import ModernTensorError
     from moderntensor.units import format_mdt, from_base, to_base
