@@ -1,0 +1,294 @@
+"""Epoch: turn the validators' weights of one subnet into scores and MDT rewards.
+
+Pure, deterministic, integer only (numpy ``int64`` plus Python ints for amounts), vectorised.
+The procedure is DESIGN.md's "Subnets, neurons, epochs":
+
+1. ``weights`` is the matrix W of the active validators' latest weights, u16 fixed point
+   (``65535`` = 1.0), one row per validator, one column per miner uid.
+2. Consensus per miner = the stake-weighted kappa-quantile of its column: the largest weight
+   that validators holding **more than** ``kappa`` of the stake gave at least. Every weight is
+   clipped to it, so a validator without that majority alone cannot inflate a miner.
+3. Score = stake-weighted mean of the clipped column, in ppb (``10**9`` = 1.0), rounded down;
+   scores under ``min_score`` become 0.
+4. ``MinerReward = EpochEmission x (score / TotalScores) x SubnetWeight`` through
+   :func:`moderntensor.scoring.split_rewards` (the validator uses the same function); rounding
+   is down and the dust is returned, never minted.
+5. Validators: ``validator_emission x StakeShare`` among the active validators (the rows given).
+
+Validator emission (our choice, documented in docs/benchmarks.md too): validators are paid from
+their own stream, ``BlockReward`` per block, so an epoch of one subnet pays
+:func:`validator_emission` ``= block_reward x tempo x subnet_weight``. There is no agreement
+("trust") weighting: the guide says ``BlockReward x StakeShare``; clipping already removes a
+dissenting validator's influence on miners, and being "active" (weights set this epoch) is the
+condition to be paid at all.
+
+>>> r = epoch_rewards([[65535, 0]], [10**18], epoch_emission=100, subnet_weight=PPB)
+>>> r.scores, r.miner_rewards, r.miner_dust
+((1000000000, 0), (100, 0), 0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import numpy.typing as npt
+
+from moderntensor.errors import InvalidInputError
+from moderntensor.scoring import PPB, U16_MAX, split_rewards
+
+DEFAULT_KAPPA = PPB // 2        # consensus needs more than half of the stake: a weighted median
+DEFAULT_MIN_SCORE = 0           # subnets opt in to a cut; 0 pays every miner with a score
+STAKE_SHARE_BITS = 32           # stakes enter the matrix math as shares of 2**32 so all fits int64
+
+MINER = "miner"
+VALIDATOR = "validator"
+
+
+class EpochInputError(InvalidInputError):
+    """The epoch was given inputs that can never be valid (shape, range, type)."""
+
+    code = "invalid_epoch_input"
+
+
+@dataclass(frozen=True)
+class RewardRecord:
+    """One payout as the chain records it (and logs as ``EpochRewarded``).
+
+    For a miner ``score``/``total_score`` are ppb scores; for a validator ``score`` is its
+    stake share in ppb and ``total_score`` is ``PPB``. ``emission`` is the pool the reward was
+    paid from (the subnet's miner or validator emission for this epoch).
+    """
+
+    epoch: int
+    subnet: int
+    address: str
+    role: str
+    score: int
+    total_score: int
+    subnet_weight: int
+    emission: int
+    reward: int
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """Everything one epoch of one subnet decided; indices follow the input rows/columns.
+
+    ``miner_rewards`` sum with ``miner_dust`` to ``miner_emission``; ``validator_rewards`` sum
+    with ``validator_dust`` to ``validator_emission``. Dust is never minted.
+    """
+
+    consensus: tuple[int, ...]          # u16, per miner
+    scores: tuple[int, ...]             # ppb, per miner, after the min_score cut
+    total_score: int                    # ppb, sum of scores
+    subnet_weight: int                  # ppb
+    miner_emission: int                 # base units: EpochEmission x SubnetWeight, rounded down
+    miner_rewards: tuple[int, ...]      # base units, per miner
+    miner_dust: int
+    validator_emission: int             # base units, the validators' pool of this epoch
+    validator_rewards: tuple[int, ...]  # base units, per validator row
+    validator_dust: int
+
+    @property
+    def minted(self) -> int:
+        """Base units credited to accounts by this epoch (rewards only, never dust)."""
+        return sum(self.miner_rewards) + sum(self.validator_rewards)
+
+    @property
+    def dust(self) -> int:
+        """Base units of the pools left unpaid by rounding (or for want of scores/stake)."""
+        return self.miner_dust + self.validator_dust
+
+    def records(self, epoch: int, subnet: int, miners: Sequence[str], validators: Sequence[str],
+                stakes: Sequence[int]) -> list[RewardRecord]:
+        """Payout records, miners then validators, skipping zero rewards with zero score.
+
+        ``miners``/``validators`` are the addresses in the order of the epoch's inputs and
+        ``stakes`` the validator stakes given to :func:`epoch_rewards`.
+        """
+        if len(miners) != len(self.scores) or len(validators) != len(self.validator_rewards):
+            raise EpochInputError("addresses do not match the epoch's miners/validators")
+        out = [
+            RewardRecord(epoch, subnet, address, MINER, score, self.total_score,
+                         self.subnet_weight, self.miner_emission, reward)
+            for address, score, reward in zip(miners, self.scores, self.miner_rewards,
+                                              strict=True)
+            if score or reward
+        ]
+        total_stake = sum(stakes)
+        for address, stake, reward in zip(validators, stakes, self.validator_rewards,
+                                          strict=True):
+            share = stake * PPB // total_stake if total_stake else 0
+            if share or reward:
+                out.append(RewardRecord(epoch, subnet, address, VALIDATOR, share, PPB,
+                                        self.subnet_weight, self.validator_emission, reward))
+        return out
+
+
+def to_ppb(value: str | int | Decimal) -> int:
+    """Exact decimal -> ppb fixed point: ``to_ppb("0.15") == 150_000_000``.
+
+    Floats are refused (``0.15`` is not exact in binary); more than 9 decimals is an error.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise EpochInputError(f"give a fraction as a string, int or Decimal, got {value!r}")
+    try:
+        scaled = Decimal(value) * PPB
+    except InvalidOperation:
+        raise EpochInputError(f"{value!r} is not a decimal number") from None
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
+        raise EpochInputError(f"{value!r} is not exact in ppb (at most 9 decimals)")
+    return int(scaled)
+
+
+def validator_emission(block_reward: int, tempo: int, subnet_weight: int) -> int:
+    """Validators' pool of one subnet epoch: ``block_reward x tempo x subnet_weight``, floored."""
+    for name, value in (("block_reward", block_reward), ("tempo", tempo),
+                        ("subnet_weight", subnet_weight)):
+        _check_int(name, value, 0, None)
+    return block_reward * tempo * subnet_weight // PPB
+
+
+def check_subnet_weights(weights: Iterable[int]) -> None:
+    """Raise unless the subnet weights (ppb) are non-negative and sum to exactly 1.0."""
+    values = list(weights)
+    for value in values:
+        _check_int("subnet weight", value, 0, PPB)
+    if sum(values) != PPB:
+        raise EpochInputError(f"subnet weights sum to {sum(values)} ppb, not {PPB} (1.0)",
+                              data={"weights": values})
+
+
+def _check_int(name: str, value: int, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise EpochInputError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise EpochInputError(f"{name} = {value} is outside [{low}, {high}]", data={name: value})
+    return int(value)
+
+
+def _as_weight_matrix(weights: npt.ArrayLike) -> npt.NDArray[np.uint16]:
+    matrix = np.asarray(weights)
+    if matrix.ndim != 2:
+        raise EpochInputError(f"weights must be a validators x miners matrix, got {matrix.shape}")
+    if matrix.size and not np.issubdtype(matrix.dtype, np.integer):
+        raise EpochInputError(f"weights must be u16 integers, got dtype {matrix.dtype}")
+    if matrix.size and (matrix.min() < 0 or matrix.max() > U16_MAX):
+        raise EpochInputError(f"weights must be in [0, {U16_MAX}] (u16 fixed point)")
+    return matrix.astype(np.uint16, copy=False)
+
+
+def stake_shares(stakes: Sequence[int]) -> npt.NDArray[np.int64]:
+    """Stakes (base units, any size) -> ``floor(stake x 2**32 / total)`` as int64.
+
+    Why: base-unit stakes overflow int64; shares of 2**32 keep every product in the matrix math
+    below 2**63 while resolving 2.3e-10 of the stake. Computed with Python ints, so exact.
+    """
+    total = sum(stakes)
+    if total == 0:
+        return np.zeros(len(stakes), dtype=np.int64)
+    return np.array([(s << STAKE_SHARE_BITS) // total for s in stakes], dtype=np.int64)
+
+
+def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
+              kappa: int = DEFAULT_KAPPA) -> npt.NDArray[np.int64]:
+    """Per miner: the largest weight given at least by validators with > kappa of the stake.
+
+    ``weights`` is validators x miners (u16), ``shares`` the validators' integer stake weights
+    (:func:`stake_shares`), ``kappa`` in ppb. A column where no value has that support (all
+    stake 0) gets consensus 0.
+    """
+    n_validators, n_miners = weights.shape
+    if n_validators == 0 or n_miners == 0:
+        return np.zeros(n_miners, dtype=np.int64)
+    # Sort each miner's column descending (miners as rows: contiguous sorts). A stable sort of
+    # u16 keys is numpy's radix sort. Ties may land in any order: the first value whose running
+    # stake passes the threshold is the same either way.
+    by_miner = np.ascontiguousarray(weights.T)
+    order = np.argsort(U16_MAX - by_miner, axis=1, kind="stable")
+    running = np.cumsum(shares[order], axis=1)
+    # running x PPB > kappa x total  <=>  running > floor(kappa x total / PPB): integers.
+    passed = running > kappa * int(shares.sum()) // PPB
+    first = np.argmax(passed, axis=1)
+    rows = np.arange(n_miners)
+    values = by_miner[rows, order[rows, first]].astype(np.int64)
+    return np.where(passed[rows, first], values, 0)
+
+
+def _floor_scale(numerators: npt.NDArray[np.int64], multiplier_digits: int,
+                 denominator: int) -> npt.NDArray[np.int64]:
+    """``floor(n x 10**digits / denominator)`` without overflow, by base-1000 long division.
+
+    Why: n x 10**9 overflows int64 while n < denominator x 65536 < 2**48; each step multiplies
+    a remainder (< denominator < 2**49) by 1000 only.
+    """
+    quotient, remainder = np.divmod(numerators, denominator)
+    for _ in range(multiplier_digits // 3):
+        digit, remainder = np.divmod(remainder * 1000, denominator)
+        quotient = quotient * 1000 + digit
+    return quotient
+
+
+def miner_scores(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
+                 kappa: int = DEFAULT_KAPPA, min_score: int = DEFAULT_MIN_SCORE
+                 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Consensus (u16) and scores (ppb) per miner: steps 2 and 3 of the epoch."""
+    agreed = consensus(weights, shares, kappa)
+    total_share = int(shares.sum())
+    if total_share == 0 or weights.shape[1] == 0:
+        return agreed, np.zeros(weights.shape[1], dtype=np.int64)
+    clipped = np.minimum(weights, agreed[np.newaxis, :])
+    weighted = shares @ clipped                      # <= 2**32 x 65535 < 2**48 per miner
+    scores = _floor_scale(weighted, 9, total_share * U16_MAX)
+    return agreed, np.where(scores >= min_score, scores, 0)
+
+
+def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emission: int,
+                  subnet_weight: int, kappa: int = DEFAULT_KAPPA,
+                  min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0
+                  ) -> EpochResult:
+    """Run one epoch of one subnet (DESIGN.md steps 1-5). See the module docstring.
+
+    ``weights``: active validators x miners, u16. ``stakes``: the active validators' stakes in
+    base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
+    ``kappa``, ``min_score``: ppb. The guide's example (one validator, scores given as weights)::
+
+        >>> r = epoch_rewards([[65535]], [1], epoch_emission=10**21, subnet_weight=150_000_000)
+        >>> r.miner_rewards
+        (150000000000000000000,)
+    """
+    matrix = _as_weight_matrix(weights)
+    stake_list = [_check_int("stake", s, 0, None) for s in stakes]
+    if len(stake_list) != matrix.shape[0]:
+        raise EpochInputError(f"{len(stake_list)} stakes for {matrix.shape[0]} validator rows")
+    _check_int("epoch_emission", epoch_emission, 0, None)
+    _check_int("validator_emission", validator_emission, 0, None)
+    _check_int("subnet_weight", subnet_weight, 0, PPB)
+    _check_int("kappa", kappa, 0, PPB - 1)           # kappa = 1 would need > 100% of the stake
+    _check_int("min_score", min_score, 0, PPB)
+
+    agreed, scores = miner_scores(matrix, stake_shares(stake_list), kappa, min_score)
+    score_list = scores.tolist()
+    split = split_rewards(epoch_emission, score_list, subnet_weight)
+    miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"
+
+    total_stake = sum(stake_list)
+    if total_stake:
+        validator_rewards = tuple(validator_emission * s // total_stake for s in stake_list)
+    else:
+        validator_rewards = (0,) * len(stake_list)
+    return EpochResult(
+        consensus=tuple(agreed.tolist()),
+        scores=tuple(score_list),
+        total_score=sum(score_list),
+        subnet_weight=subnet_weight,
+        miner_emission=miner_emission,
+        miner_rewards=split.rewards,
+        miner_dust=miner_emission - split.paid,
+        validator_emission=validator_emission,
+        validator_rewards=validator_rewards,
+        validator_dust=validator_emission - sum(validator_rewards),
+    )
