@@ -1,0 +1,128 @@
+"""Assembles one miner's ASGI app from its pieces and owns their start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from moderntensor.miner.cache import ResponseCache
+from moderntensor.miner.codec import JsonCodec
+from moderntensor.miner.dispatch import Dispatcher
+from moderntensor.miner.endpoint import InferenceEndpoint
+from moderntensor.miner.health import HealthApp
+from moderntensor.miner.metrics import Instrument, MetricsApp, MinerMetrics
+from moderntensor.miner.permits import PermitRefresher, PermitSource
+from moderntensor.miner.pipeline import Authenticate, RateLimit, ReadBody, RequireReady
+from moderntensor.miner.ratelimit import RateLimiter
+from moderntensor.miner.request import MinerRequest
+from moderntensor.miner.responses import Responder
+from moderntensor.miner.settings import MinerSettings
+from moderntensor.protocol.auth import ReplayCache, Signer
+from moderntensor.protocol.messages import HEALTH_PATH, INFERENCE_PATH, METRICS_PATH, error_body
+
+log = logging.getLogger("moderntensor.miner")
+
+
+class MinerRuntime:
+    """The stateful parts of a running miner: permits, dispatcher, cache, metrics."""
+
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        subnet: int | None,
+        permit_source: PermitSource,
+        settings: MinerSettings,
+        inference: Callable[[MinerRequest], Any],
+        inference_batch: Callable[[list[MinerRequest]], Any] | None,
+        input_models: Mapping[str, type[BaseModel]],
+        model_name: str,
+        on_started: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.on_started = on_started
+        self.codec = JsonCodec(settings.fast)
+        self.responder = Responder(self.codec, signer, server_timing=settings.server_timing)
+        self.permits = PermitRefresher(permit_source, interval_s=settings.permit_refresh_s,
+                                       retry_s=settings.permit_retry_s)
+        self.metrics = MinerMetrics(lambda: self.dispatcher.depth)
+        # asyncio queues bind to a loop on first use, so the dispatcher can exist before one runs
+        self.dispatcher = Dispatcher(
+            inference, inference_batch, workers=settings.workers,
+            queue_size=settings.queue_size, max_batch=settings.max_batch,
+            batch_wait_s=settings.batch_wait_ms / 1000, on_batch=self.metrics.batch_size.observe)
+        self.cache = ResponseCache(settings.cache_size, on_hit=self.metrics.cache_hits.inc)
+        self._signer = signer
+        self._subnet = subnet
+        self._input_models = input_models
+        self._model_name = model_name
+
+    def build(self) -> Starlette:
+        """The Starlette app: /v1/inference through the pipeline, /health, /metrics."""
+        return Starlette(
+            routes=[
+                Route(INFERENCE_PATH, self._inference_app(), methods=["POST"]),
+                Route(HEALTH_PATH, HealthApp(model=self._model_name, address=self._signer.address,
+                                             permits=self.permits, responder=self.responder),
+                      methods=["GET"]),
+                Route(METRICS_PATH, MetricsApp(self.metrics, self.responder,
+                                               public=self.settings.metrics_public),
+                      methods=["GET"]),
+            ],
+            exception_handlers={HTTPException: _http_error},
+            lifespan=self._lifespan,
+        )
+
+    def _inference_app(self) -> Instrument:
+        settings = self.settings
+        endpoint = InferenceEndpoint(
+            subnet=self._subnet, input_models=self._input_models,
+            dispatcher=self.dispatcher, cache=self.cache,
+            codec=self.codec, responder=self.responder,
+            default_timeout_s=settings.default_timeout_s,
+            max_response_bytes=settings.max_response_bytes)
+        limited = RateLimit(endpoint, RateLimiter(settings.rate_per_s, settings.rate_burst),
+                            self.responder)
+        authed = Authenticate(limited, address=self._signer.address, permits=self.permits,
+                              replay_cache=ReplayCache(), responder=self.responder)
+        sized = ReadBody(authed, settings.max_body_bytes, self.responder)
+        ready = RequireReady(sized, self.permits, self.responder)
+        return Instrument(ready, self.metrics, self.responder)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.dispatcher.start()
+        # one sync before serving, so a healthy source is ready at once; a slow one is retried
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.permits.refresh(), self.settings.permit_retry_s)
+        self.permits.start()
+        background = []
+        if self.on_started is not None:  # e.g. publishing the endpoint: never delays serving
+            background.append(asyncio.get_running_loop().create_task(self.on_started()))
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            await self.permits.stop()
+            await self.dispatcher.stop()
+            log.info("miner stopped")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404/405 and friends as JSON error bodies, like every other answer."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    detail = exc.detail if isinstance(exc, HTTPException) else "error"
+    return JSONResponse(error_body(code, str(detail)), status_code=status,
+                        headers=getattr(exc, "headers", None))

@@ -1,0 +1,154 @@
+"""``POST /v1/inference`` after authentication: parse, validate, answer from cache or model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.types import Receive, Scope, Send
+
+from moderntensor.miner.cache import ResponseCache
+from moderntensor.miner.codec import JsonCodec
+from moderntensor.miner.dispatch import Dispatcher, InferenceFailedError, OverloadedError
+from moderntensor.miner.request import MinerRequest
+from moderntensor.miner.responses import Responder, context
+from moderntensor.protocol.messages import InferenceRequest, InferenceResponse, json_depth_exceeds
+
+log = logging.getLogger("moderntensor.miner")
+
+
+class InvalidOutputError(InferenceFailedError):
+    code = "invalid_output"
+
+
+class InferenceEndpoint:
+    """Turns a verified body into a MinerRequest, runs it, and answers the validated output."""
+
+    def __init__(
+        self,
+        *,
+        subnet: int | None,
+        input_models: Mapping[str, type[BaseModel]],
+        dispatcher: Dispatcher,
+        cache: ResponseCache,
+        codec: JsonCodec,
+        responder: Responder,
+        default_timeout_s: float,
+        max_response_bytes: int,
+    ) -> None:
+        self.subnet = subnet
+        self.input_models = input_models
+        self.dispatcher = dispatcher
+        self.cache = cache
+        self.codec = codec
+        self.responder = responder
+        self.default_timeout_s = default_timeout_s
+        self.max_response_bytes = max_response_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctx = context(scope)
+        verified = ctx.verified
+        if verified is None:
+            raise RuntimeError("InferenceEndpoint must run after Authenticate")
+        error = self.parse(ctx.body)
+        if isinstance(error, tuple):
+            await self.responder.error(scope, send, 400, *error)
+            return
+        body = error
+        request = MinerRequest(subnet=body.subnet, task=body.task, input=body.input,
+                               params=body.params, sender=verified.sender,
+                               nonce=verified.nonce, arrived_ns=ctx.arrived_ns)
+        cache_key = None
+        if self.cache.size > 0:
+            cache_key = self.cache.key(self.codec.canonical([body.task, body.input, body.params]))
+            cached = self.cache.get(cache_key)
+            if cached is not None:
+                await self._answer(scope, send, {"output": cached, "latency_ms": None}, request)
+                return
+        timeout_s = verified.timeout_s or self.default_timeout_s
+        remaining = timeout_s - (time.perf_counter_ns() - ctx.arrived_ns) / 1e9
+        try:
+            future = self.dispatcher.submit(request)
+            result = await asyncio.wait_for(future, max(remaining, 0.0))
+        except OverloadedError as exc:
+            await self.responder.error(scope, send, 503, exc.code, exc.message,
+                                       headers={"Retry-After": "1"})
+            return
+        except TimeoutError:
+            await self.responder.error(scope, send, 504, "deadline_exceeded",
+                                       f"no answer within the request's {timeout_s:g} s deadline")
+            return
+        except InferenceFailedError as exc:
+            await self.responder.error(scope, send, 502, exc.code, exc.message)
+            return
+        finally:
+            ctx.model_ns = request.model_ns
+        answer = self._normalise(result)
+        if isinstance(answer, InvalidOutputError):
+            await self.responder.error(scope, send, 502, answer.code, answer.message)
+            return
+        await self._answer(scope, send, answer, request, cache_key)
+
+    def parse(self, raw_body: bytes) -> InferenceRequest | tuple[str, str]:
+        """The validated request, or (code, message) saying why it is not one."""
+        try:
+            raw = self.codec.loads(raw_body)
+        except (ValueError, RecursionError, TypeError):
+            return "malformed_json", "the body is not valid JSON"
+        if json_depth_exceeds(raw):
+            return "invalid_request", "the body nests JSON deeper than this miner accepts"
+        try:
+            body = InferenceRequest.model_validate(raw)
+        except ValidationError as exc:
+            return "invalid_request", _describe(exc)
+        if self.subnet is not None and body.subnet != self.subnet:
+            return "wrong_subnet", f"this miner serves subnet {self.subnet}, not {body.subnet}"
+        model = self.input_models.get(body.task)
+        if model is not None:
+            try:
+                model.model_validate(body.input)
+            except ValidationError as exc:
+                return "invalid_input", _describe(exc, prefix="input")
+        return body
+
+    def _normalise(self, result: Any) -> dict[str, Any] | InvalidOutputError:
+        """``{"output": ..., "latency_ms": ...}`` as returned, or a bare value as the output."""
+        if not (isinstance(result, dict) and "output" in result):
+            return {"output": result, "latency_ms": None}
+        try:
+            checked = InferenceResponse.model_validate(result)
+        except ValidationError as exc:
+            return InvalidOutputError(f"inference returned an invalid answer: {_describe(exc)}")
+        return {"output": result["output"], "latency_ms": checked.latency_ms}
+
+    async def _answer(self, scope: Scope, send: Send, answer: dict[str, Any],
+                      request: MinerRequest, cache_key: bytes | None = None) -> None:
+        if answer["latency_ms"] is None:
+            answer["latency_ms"] = round(request.elapsed_ms, 3)
+        try:
+            body = self.codec.dumps(answer)
+        except (TypeError, ValueError) as exc:
+            await self.responder.error(scope, send, 502, "invalid_output",
+                                       f"inference returned a value JSON cannot carry: {exc}")
+            return
+        if len(body) > self.max_response_bytes:
+            await self.responder.error(scope, send, 502, "output_too_large",
+                                       f"the answer is {len(body)} bytes; the limit is "
+                                       f"{self.max_response_bytes}")
+            return
+        if cache_key is not None:
+            self.cache.put(cache_key, answer["output"])
+        await self.responder.send_json(scope, send, 200, None, body=body)
+
+
+def _describe(exc: ValidationError, prefix: str = "") -> str:
+    """Where and what, for the first few problems; never echoes the (untrusted) input back."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:3]:
+        location = ".".join(str(p) for p in (prefix, *error["loc"]) if p != "")
+        parts.append(f"{location or 'body'}: {error['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,148 @@
+"""Which validators may query this miner: a recent view of the subnet's metagraph.
+
+A :class:`PermitSource` is any async callable returning a :class:`PermitView`. Two ship here:
+:class:`StaticPermitSource` (an explicit allow-list, for tests and private deployments) and
+:class:`ChainPermitSource` (the subnet's metagraph from the Luxtensor client). A
+:class:`PermitRefresher` keeps the view fresh in the background; until its first success the
+miner is not ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from moderntensor.errors import ModernTensorError
+
+log = logging.getLogger("moderntensor.miner")
+
+PermitSource = Callable[[], Awaitable["PermitView"]]
+"""An async callable returning the current :class:`PermitView` of the miner's subnet."""
+
+
+class PermitDeniedError(ModernTensorError):
+    """The sender may not query this miner (HTTP 403)."""
+
+    code = "not_permitted"
+
+
+@dataclass(frozen=True)
+class PermitView:
+    """Permitted validators (lowercase address -> stake in base units) and every known neuron."""
+
+    validators: Mapping[str, int]
+    known: frozenset[str] = field(default_factory=frozenset)
+
+    def check(self, sender: str) -> None:
+        """Raise PermitDeniedError unless ``sender`` (lowercase) is a permitted validator."""
+        if sender in self.validators:
+            return
+        if sender not in self.known:
+            raise PermitDeniedError(f"{sender} is not registered on this miner's subnet",
+                               code="unknown_sender")
+        raise PermitDeniedError(f"{sender} is not a validator with a permit on this subnet")
+
+
+class StaticPermitSource:
+    """A fixed allow-list: ``StaticPermitSource(["0xabc...", ...])`` or ``{address: stake}``.
+
+    ``known`` names addresses that are registered but not permitted (answered 403
+    ``not_permitted`` rather than ``unknown_sender``).
+    """
+
+    def __init__(self, validators: Iterable[str] | Mapping[str, int],
+                 known: Iterable[str] = ()) -> None:
+        stakes = validators if isinstance(validators, Mapping) else dict.fromkeys(validators, 0)
+        permitted = {str(a).lower(): int(s) for a, s in stakes.items()}
+        self.view = PermitView(permitted, frozenset(a.lower() for a in known) | set(permitted))
+
+    async def __call__(self) -> PermitView:
+        return self.view
+
+
+class ChainPermitSource:
+    """Permits from the chain: validators of ``subnet`` with a permit and stake >= ``min_stake``.
+
+    The client (``moderntensor.client.AsyncLuxtensorClient``) is imported on first use, so
+    a miner with a static allow-list never needs it.
+    """
+
+    def __init__(self, network: str, subnet: int, *, min_stake: int = 0,
+                 client: Any = None) -> None:
+        self.network = network
+        self.subnet = subnet
+        self.min_stake = min_stake
+        self._client = client
+
+    async def __call__(self) -> PermitView:
+        if self._client is None:
+            client_module = import_module("moderntensor.client")
+            self._client = client_module.AsyncLuxtensorClient(self.network)
+        metagraph = await self._client.get_metagraph(self.subnet)
+        return view_from_metagraph(metagraph, self.min_stake)
+
+
+def view_from_metagraph(metagraph: Any, min_stake: int = 0) -> PermitView:
+    """Build a PermitView from a Metagraph's parallel arrays (addresses, roles, stakes, permits)."""
+    addresses = [str(a).lower() for a in metagraph.addresses]
+    stakes = [int(s) for s in metagraph.stakes]
+    permits = getattr(metagraph, "validator_permits", None)
+    if permits is None:
+        permits = [str(role).lower() in ("validator", "1") for role in metagraph.roles]
+    validators = {address: stake for address, stake, permit in zip(addresses, stakes, permits,
+                                                                    strict=True)
+                  if bool(permit) and stake >= min_stake}
+    return PermitView(validators, frozenset(addresses))
+
+
+class PermitRefresher:
+    """Keeps ``view`` recent by calling ``source`` every ``interval_s`` in a background task.
+
+    A failed refresh keeps the last good view (and logs why); before the first success
+    ``view`` is None and the miner answers 503 ``not_ready``.
+    """
+
+    def __init__(self, source: PermitSource, *, interval_s: float, retry_s: float) -> None:
+        self.source = source
+        self.interval_s = interval_s
+        self.retry_s = retry_s
+        self.view: PermitView | None = None
+        self.synced_at: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> bool:
+        """One sync; True when it succeeded."""
+        try:
+            view = await self.source()
+        except Exception as exc:  # any source failure must leave the server running
+            log.warning("permit refresh failed: %s: %s", type(exc).__name__, exc)
+            return False
+        if not isinstance(view, PermitView):
+            log.warning("permit source returned %s, not a PermitView", type(view).__name__)
+            return False
+        if self.view is None:
+            log.info("permits synced: %d validators permitted", len(view.validators))
+        self.view = view
+        self.synced_at = time.monotonic()
+        return True
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            ok = await self.refresh()
+            await asyncio.sleep(self.interval_s if ok else self.retry_s)

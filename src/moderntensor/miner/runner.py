@@ -1,0 +1,58 @@
+"""Serving an ASGI app with uvicorn: fast loop/parser when available, graceful drain on signals."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("moderntensor.miner")
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def uvicorn_config(app: Any, *, host: str, port: int, fast: bool | None,
+                   grace_s: float) -> uvicorn.Config:
+    """uvloop + httptools when ``fast`` (or installed, for None); asyncio + h11 otherwise."""
+    use_uvloop = fast is not False and _installed("uvloop")
+    use_httptools = fast is not False and _installed("httptools")
+    return uvicorn.Config(
+        app, host=host, port=port,
+        loop="uvloop" if use_uvloop else "asyncio",
+        http="httptools" if use_httptools else "h11",
+        lifespan="on", access_log=False, log_config=None, server_header=False,
+        timeout_graceful_shutdown=grace_s,
+    )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, except that SIGTERM/SIGINT drain in-flight requests and then return
+    normally (exit status 0) instead of re-raising the signal after shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may set signal handlers (tests run servers in threads)
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, sig: int, frame: Any) -> None:
+        if self.should_exit:
+            self.force_exit = True  # a second signal: stop waiting for stragglers
+            return
+        log.info("received %s: draining in-flight requests", signal.Signals(sig).name)
+        self.should_exit = True

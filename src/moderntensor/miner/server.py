@@ -1,0 +1,181 @@
+"""MinerServer: subclass it, implement ``inference``, call ``run``.
+
+>>> class Echo(MinerServer):  # doctest: +SKIP
+...     def inference(self, request):
+...         return {"output": request.input, "latency_ms": request.elapsed_ms}
+>>> Echo().run(port=5000)  # doctest: +SKIP
+
+Wallet, subnet and network come from the config rules (argument > MT_* environment >
+config.toml > default); every other knob is a :class:`MinerSettings` field passed as a
+keyword argument (``max_batch=16``, ``cache_size=1024``, ``workers=2``, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Coroutine, Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from starlette.applications import Starlette
+
+from moderntensor.config import Config, resolve_config
+from moderntensor.errors import ConfigError
+from moderntensor.miner.app import MinerRuntime
+from moderntensor.miner.permits import ChainPermitSource, PermitSource, StaticPermitSource
+from moderntensor.miner.request import MinerRequest
+from moderntensor.miner.runner import DrainingServer, uvicorn_config
+from moderntensor.miner.serving import publish_endpoint_from_config
+from moderntensor.miner.settings import MinerSettings
+from moderntensor.protocol.auth import Signer
+from moderntensor.subnets import SUITES, load_suite
+from moderntensor.wallet import Wallet
+
+log = logging.getLogger("moderntensor.miner")
+
+ALLOW_ENV = "MT_MINER_ALLOW"  # comma-separated validator addresses: a static allow-list
+
+
+class MinerServer:
+    """A miner: a signed, rate-limited, bounded HTTP server around your ``inference``.
+
+    Override ``inference(self, request)`` (sync or ``async def``) and, for micro-batching,
+    optionally ``inference_batch(self, requests)`` returning one result per request.
+    ``request`` has ``.input``, ``.params``, ``.subnet``, ``.task``, ``.sender``, ``.nonce``
+    and ``.elapsed_ms``. Return ``{"output": ..., "latency_ms": ...}`` or just the output.
+    """
+
+    model_name: ClassVar[str | None] = None  # shown by /health; defaults to the class name
+
+    def __init__(
+        self,
+        *,
+        wallet: Signer | str | None = None,
+        subnet: int | None = None,
+        network: str | None = None,
+        metagraph_source: PermitSource | Iterable[str] | Mapping[str, int] | None = None,
+        home: str | Path | None = None,
+        settings: MinerSettings | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.config: Config = resolve_config(
+            home=home, wallet=wallet if isinstance(wallet, str) else None,
+            network=network, subnet=subnet)
+        self.wallet: Signer = (wallet if wallet is not None and not isinstance(wallet, str)
+                               else Wallet.from_config(self.config))
+        self.subnet: int | None = self.config.subnet.value
+        self.network: str = self.config.network.value
+        self.settings = (settings or MinerSettings()).with_overrides(**overrides)
+        self.permit_source, self.permit_origin = self._permit_source(metagraph_source)
+
+    # -- what a miner implements ---------------------------------------------------------
+    def inference(self, request: MinerRequest) -> Any:
+        """Answer one request; override this (or ``inference_batch``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define inference(self, request)")
+
+    # -- serving ---------------------------------------------------------------------------
+    def build_app(self, *, public_host: str | None = None, port: int | None = None) -> Starlette:
+        """The ASGI app; ``public_host``/``port`` are published on chain when given."""
+        batch = getattr(self, "inference_batch", None)
+        if type(self).inference is MinerServer.inference and batch is None:
+            raise NotImplementedError(f"{type(self).__name__} must define inference(self, request)")
+        single = self.inference if batch is None else _no_single
+        on_started = None
+        if public_host is not None and port is not None and self.permit_origin == "chain":
+            async def on_started() -> None:
+                await publish_endpoint_from_config(network=self.network, wallet=self.wallet,
+                                                   subnet=self.subnet, host=public_host, port=port)
+        runtime = MinerRuntime(
+            signer=self.wallet, subnet=self.subnet, permit_source=self.permit_source,
+            settings=self.settings, inference=single, inference_batch=batch,
+            input_models=registered_input_models(), model_name=self.model_name
+            or type(self).__name__, on_started=on_started)
+        self.runtime = runtime
+        return runtime.build()
+
+    def run(self, port: int = 5000, host: str = "127.0.0.1", *,
+            external_host: str | None = None) -> None:
+        """Serve until SIGTERM/SIGINT, then drain in-flight requests and return.
+
+        Binds 127.0.0.1 unless ``host`` says otherwise; ``external_host`` is the address
+        validators should use (published on chain), defaulting to ``host``.
+        """
+        _run_loop(self.serve(port=port, host=host, external_host=external_host),
+                  fast=self.settings.fast)
+
+    async def serve(self, port: int = 5000, host: str = "127.0.0.1", *,
+                    external_host: str | None = None) -> None:
+        """``run`` for code that already has an event loop."""
+        _configure_logging()
+        app = self.build_app(public_host=external_host or host, port=port)
+        server = DrainingServer(uvicorn_config(app, host=host, port=port,
+                                               fast=self.settings.fast,
+                                               grace_s=self.settings.grace_s))
+        log.info("miner %s address=%s subnet=%s permits=%s listening on %s:%d",
+                 type(self).__name__, self.wallet.address, self.subnet, self.permit_origin,
+                 host, port)
+        await server.serve()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _permit_source(self, given: Any) -> tuple[PermitSource, str]:
+        if callable(given):
+            return given, "custom"
+        if given is not None:
+            return StaticPermitSource(given), "static"
+        allow = os.environ.get(ALLOW_ENV, "").strip()
+        if allow:
+            addresses = [a.strip() for a in allow.split(",") if a.strip()]
+            return StaticPermitSource(addresses), f"static:env:{ALLOW_ENV}"
+        if self.subnet is None:
+            raise ConfigError(
+                "a miner needs its subnet: pass subnet=, set MT_SUBNET or "
+                "`moderntensor config set subnet N` (or allow-list validators in "
+                f"{ALLOW_ENV} for a private deployment)")
+        return ChainPermitSource(self.network, self.subnet), "chain"
+
+
+def registered_input_models() -> dict[str, type[BaseModel]]:
+    """Wire task name -> input schema, from every registered subnet suite that loads."""
+    models: dict[str, type[BaseModel]] = {}
+    for task_type in SUITES:
+        try:
+            suite = load_suite(task_type)
+        except Exception as exc:  # a broken suite must not stop a miner of another task
+            log.warning("suite %s not loaded, its inputs are checked generically: %s",
+                        task_type, exc)
+            continue
+        for task in suite.tasks:
+            models[task] = suite.input_model
+    return models
+
+
+def _no_single(request: MinerRequest) -> Any:  # pragma: no cover - batching replaces it
+    raise RuntimeError("this miner answers through inference_batch")
+
+
+def _run_loop(main: Coroutine[Any, Any, None], *, fast: bool | None) -> None:
+    """asyncio.run on uvloop when ``fast`` allows and it is installed."""
+    try:
+        import uvloop  # optional speed-up
+    except ImportError:
+        uvloop = None
+    if fast is False or uvloop is None:
+        asyncio.run(main)
+    elif sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)
+    else:  # pragma: no cover - Python 3.10 has no asyncio.Runner
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        asyncio.run(main)
+
+
+def _configure_logging() -> None:
+    """key=value lines on stderr, unless the application configured logging itself."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")

@@ -1,0 +1,61 @@
+"""The limits and knobs of one MinerServer, with defaults that suit one model on one machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from moderntensor.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class MinerSettings:
+    """Every tunable of a miner; pass any of them to ``MinerServer(...)`` as keyword arguments.
+
+    >>> MinerSettings().with_overrides(max_batch=16).max_batch
+    16
+    """
+
+    max_body_bytes: int = 64 * 1024       # requests above this: 413 before any parsing
+    max_response_bytes: int = 4 * 1024 * 1024
+    workers: int = 1                      # models are rarely thread-safe; batching gives throughput
+    queue_size: int = 64                  # waiting requests beyond the workers; more -> 503
+    max_batch: int = 8                    # only used when the miner defines inference_batch
+    batch_wait_ms: float = 5.0            # how long a batch may wait to fill up
+    cache_size: int = 0                   # LRU answers kept; 0 turns caching off (opt-in)
+    rate_per_s: float = 20.0              # per-validator token bucket refill rate
+    rate_burst: float = 40.0              # and its capacity
+    default_timeout_s: float = 30.0       # deadline when a request carries no X-MT-Timeout
+    permit_refresh_s: float = 12.0        # metagraph view refresh (one block)
+    permit_retry_s: float = 2.0           # retry delay while the first sync keeps failing
+    grace_s: float = 10.0                 # SIGTERM: drain in-flight requests this long
+    metrics_public: bool = False          # /metrics answers only loopback clients unless True
+    server_timing: bool = False           # add a Server-Timing header (benchmarks use it)
+    fast: bool | None = None              # uvloop/orjson/httptools: None = when installed
+
+    def with_overrides(self, **overrides: Any) -> MinerSettings:
+        """A copy with ``overrides`` applied; an unknown name raises InvalidInputError."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown MinerServer settings {unknown}; known: {sorted(known)}",
+                code="unknown_setting",
+            )
+        settings = replace(self, **overrides)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise InvalidInputError for values that cannot work (zero workers, negative sizes)."""
+        positive = ("max_body_bytes", "max_response_bytes", "workers", "max_batch",
+                    "rate_per_s", "rate_burst", "default_timeout_s", "permit_refresh_s",
+                    "permit_retry_s")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)!r}",
+                                        code="invalid_setting")
+        for name in ("queue_size", "cache_size", "batch_wait_ms", "grace_s"):
+            if getattr(self, name) < 0:
+                raise InvalidInputError(f"{name} must be >= 0, got {getattr(self, name)!r}",
+                                        code="invalid_setting")
