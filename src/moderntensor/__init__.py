@@ -18,6 +18,7 @@ _EXPORTS = {
     "Wallet": "moderntensor.wallet",
     "LuxtensorClient": "moderntensor.client",
     "AsyncLuxtensorClient": "moderntensor.client",
+    "MinerServer": "moderntensor.miner",
     "to_base": "moderntensor.units",
     "from_base": "moderntensor.units",
     "format_mdt": "moderntensor.units",
@@ -30,6 +31,7 @@ __all__ = [  # noqa: RUF022 - grouped by role, not alphabetically
     "Wallet",
     "LuxtensorClient",
     "AsyncLuxtensorClient",
+    "MinerServer",
     "to_base",
     "from_base",
     "format_mdt",
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from moderntensor.client import AsyncLuxtensorClient, LuxtensorClient
     from moderntensor.config import resolve_config
     from moderntensor.errors import ModernTensorError
+    from moderntensor.miner import MinerServer
     from moderntensor.units import format_mdt, from_base, to_base
     from moderntensor.wallet import Wallet
 
