@@ -1,0 +1,179 @@
+"""One signed inference request to one miner, measured by the validator's own clock.
+
+:class:`MinerQuerier` signs each request with mtauth/1 just before it is sent (so the nonce is
+fresh even after waiting for a concurrency slot), bounds in-flight requests with a semaphore,
+enforces the suite's timeout over the whole exchange (a miner that drips bytes still times
+out), caps the response size, verifies the miner's response signature and validates the body.
+Every failure becomes a :class:`QueryResult` with an :class:`Outcome`; nothing raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from moderntensor.protocol.auth import (
+    NONCE_HEADER,
+    AuthError,
+    Signer,
+    sign_request,
+    verify_response,
+)
+from moderntensor.protocol.messages import CONTENT_TYPE, INFERENCE_PATH, InferenceResponse
+from moderntensor.subnets.base import Challenge
+from moderntensor.validator.chainview import MinerEndpoint
+
+DEFAULT_CONCURRENCY = 256     # requests in flight at once, over all miners
+CONNECT_TIMEOUT_S = 3.0       # a miner that does not accept a connection by then is unreachable
+
+
+class Outcome(str, Enum):
+    """How one request ended; only ``OK`` counts as a valid answer."""
+
+    OK = "ok"
+    NO_ENDPOINT = "no_endpoint"        # the miner published no endpoint
+    UNREACHABLE = "unreachable"        # connection refused / reset / DNS
+    TIMEOUT = "timeout"                # no full answer within the suite's timeout
+    HTTP_ERROR = "http_error"          # a non-200 status (the miner's error body)
+    TOO_LARGE = "too_large"            # answer over the suite's response size limit
+    BAD_SIGNATURE = "bad_signature"    # unsigned, or not signed by the miner over this body
+    INVALID = "invalid"                # not JSON, or not the task's output schema
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one request produced: outcome, measured latency (None if no answer), output."""
+
+    outcome: Outcome
+    latency_s: float | None = None
+    output: Any = None
+    status: int | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def request_body(subnet: int, challenge: Challenge) -> bytes:
+    """The JSON request body of ``challenge`` (compact, as signed)."""
+    body = {"subnet": subnet, "task": challenge.task, "input": challenge.input,
+            "params": challenge.params}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class MinerQuerier:
+    """Sends signed requests of one subnet; share one per validator (one connection pool)."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        subnet: int,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.signer = signer
+        self.subnet = subnet
+        self._semaphore = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = http or httpx.AsyncClient(limits=limits, trust_env=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def query(
+        self,
+        miner: MinerEndpoint,
+        challenge: Challenge,
+        *,
+        timeout_s: float,
+        max_response_bytes: int,
+        output_model: type[BaseModel] | None = None,
+    ) -> QueryResult:
+        """Ask ``miner`` one ``challenge``; never raises for anything the miner does."""
+        url = miner.url
+        if url is None:
+            return QueryResult(Outcome.NO_ENDPOINT, detail="no endpoint published")
+        body = request_body(self.subnet, challenge)
+        async with self._semaphore:
+            headers = sign_request(self.signer, "POST", INFERENCE_PATH, body,
+                                   receiver=miner.address, timeout_s=timeout_s)
+            headers["Content-Type"] = CONTENT_TYPE
+            started = time.perf_counter()
+            try:
+                status, answer_headers, content = await asyncio.wait_for(
+                    self._exchange(url + INFERENCE_PATH, body, headers, timeout_s,
+                                   max_response_bytes),
+                    timeout_s,
+                )
+            except (asyncio.TimeoutError, httpx.TimeoutException):
+                return QueryResult(Outcome.TIMEOUT, detail=f"no answer within {timeout_s:g} s")
+            except _TooLargeError:
+                return QueryResult(Outcome.TOO_LARGE,
+                                   detail=f"answer over {max_response_bytes} bytes")
+            except (httpx.HTTPError, OSError) as exc:
+                return QueryResult(Outcome.UNREACHABLE, detail=type(exc).__name__)
+            latency_s = time.perf_counter() - started
+        return self._judge(miner, int(headers[NONCE_HEADER]), status, answer_headers, content,
+                           latency_s, output_model)
+
+    async def _exchange(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+                        max_bytes: int) -> tuple[int, httpx.Headers, bytes]:
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
+        request = self._http.build_request("POST", url, content=body, headers=headers,
+                                           timeout=timeout)
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise _TooLargeError
+            chunks, size = [], 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _TooLargeError
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+        finally:
+            await response.aclose()
+
+    def _judge(self, miner: MinerEndpoint, nonce: int, status: int, headers: httpx.Headers,
+               content: bytes, latency_s: float,
+               output_model: type[BaseModel] | None) -> QueryResult:
+        if status != 200:
+            return QueryResult(Outcome.HTTP_ERROR, latency_s, status=status,
+                               detail=_error_code(content))
+        try:
+            verify_response(headers, content, request_nonce=nonce, miner=miner.address,
+                            validator=self.signer.address)
+        except AuthError as exc:
+            return QueryResult(Outcome.BAD_SIGNATURE, latency_s, status=status, detail=exc.code)
+        try:
+            answer = InferenceResponse.model_validate_json(content)
+            if output_model is not None:
+                output_model.model_validate(answer.output)
+        except ValidationError as exc:
+            return QueryResult(Outcome.INVALID, latency_s, status=status,
+                               detail=f"{exc.error_count()} schema error(s)")
+        return QueryResult(Outcome.OK, latency_s, output=answer.output, status=status)
+
+
+def _error_code(content: bytes) -> str:
+    """The miner's stable error code, if its error body has one."""
+    try:
+        code = json.loads(content)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return "unreadable error body"
+    return str(code)[:64]

@@ -1,0 +1,37 @@
+"""From moving statistics to what goes on chain: u16 weights and the four components per uid.
+
+The weight of a miner is its moving MinerScore total (a score in [0, 1], not normalised: the
+chain's consensus compares validators' scores of the same miner). The total is combined from
+the rounded components with :func:`moderntensor.scoring.combine_u16`, so anyone can recompute
+it from what is on chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from moderntensor.validator.chainview import WeightSubmission
+from moderntensor.validator.store import MinerStats
+
+
+def build_submission(netuid: int, stats: Iterable[MinerStats], version_key: int = 0
+                     ) -> WeightSubmission:
+    """One :class:`WeightSubmission` of every miner in ``stats``, ordered by uid.
+
+    >>> from moderntensor.scoring import MinerScore
+    >>> s = MinerStats(3, "0x" + "11" * 20, MinerScore(1.0, 0.5, 1.0, 1.0), 0.1, 1, 4, 4, 1)
+    >>> build_submission(1, [s]).weights
+    (58982,)
+    """
+    by_uid = sorted(stats, key=lambda s: s.uid)
+    rows = [s.score.to_u16() for s in by_uid]
+    return WeightSubmission(
+        netuid=netuid,
+        uids=tuple(s.uid for s in by_uid),
+        weights=tuple(row[4] for row in rows),
+        accuracy=tuple(row[0] for row in rows),
+        latency=tuple(row[1] for row in rows),
+        availability=tuple(row[2] for row in rows),
+        consistency=tuple(row[3] for row in rows),
+        version_key=version_key,
+    )
