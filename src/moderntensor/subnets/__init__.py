@@ -8,7 +8,10 @@ from moderntensor.errors import InvalidInputError
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
 
 # task type -> "module:Class"; genesis subnets 1-4 use the first four.
-SUITES: dict[str, str] = {}
+SUITES: dict[str, str] = {
+    "text-generation": "moderntensor.subnets.text:TextSuite",
+    "code-generation": "moderntensor.subnets.code:CodeSuite",
+}
 
 __all__ = ["SUITES", "Challenge", "ReferenceModel", "TaskSuite", "load_suite"]
 

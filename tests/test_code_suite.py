@@ -1,0 +1,146 @@
+"""Code generation suite (subnet 3): HumanEval challenges scored by sandboxed hidden tests."""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+import pytest
+
+from moderntensor.subnets import load_suite
+from moderntensor.subnets.base import Challenge, ReferenceModel
+from moderntensor.subnets.code import (
+    CodeInput,
+    CodeOutput,
+    CodeSuite,
+    FlakyCode,
+    Problem,
+    SlowCode,
+    problems,
+    split_checks,
+)
+from moderntensor.subnets.models import ModelUnavailableError
+from moderntensor.subnets.sandbox import SandboxLimits
+
+suite = CodeSuite()
+
+
+def challenge_for(task_id: str) -> Challenge:
+    problem = next(item for item in problems() if item.task_id == task_id)
+    return Challenge(task="code-generation", expected=problem,
+                     input={"prompt": problem.prompt, "entry_point": problem.entry_point})
+
+
+def answer(model_name: str, challenge: Challenge) -> Any:
+    model = suite.reference_models()[model_name]()
+    return model.generate(challenge.task, challenge.input, challenge.params)
+
+
+def test_registered_under_its_task_type() -> None:
+    assert isinstance(load_suite("code-generation"), CodeSuite)
+
+
+def test_all_164_humaneval_problems_are_loaded_from_the_package() -> None:
+    assert len(problems()) == 164
+    assert all(any(counted for _, counted in item.steps) for item in problems())
+
+
+def test_challenges_are_seeded_and_hide_the_tests() -> None:
+    first, again = suite.make_challenge(random.Random(7)), suite.make_challenge(random.Random(7))
+    assert first == again
+    CodeInput.model_validate(first.input)
+    assert set(first.input) == {"prompt", "entry_point"}
+    assert isinstance(first.expected, Problem)
+
+
+@pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/32", "HumanEval/53"])
+def test_canonical_fixture_reaches_full_accuracy(task_id: str) -> None:
+    challenge = challenge_for(task_id)
+    output = answer("canonical", challenge)
+    CodeOutput.model_validate(output)
+    assert suite.accuracy(challenge, output) == 1.0
+
+
+def test_whole_function_definitions_are_accepted() -> None:
+    code = "def add(x: int, y: int):\n    return x + y\n"
+    assert suite.accuracy(challenge_for("HumanEval/53"), {"code": code}) == 1.0
+
+
+def test_a_bare_string_output_is_accepted() -> None:
+    assert suite.accuracy(challenge_for("HumanEval/53"), "    return x + y\n") == 1.0
+
+
+def test_partly_right_code_gets_the_share_of_checks_passed() -> None:
+    # right for the small examples of HumanEval/53, wrong for add(5, 7) and the random ones
+    code = "    return x + y if x < 5 else 0\n"
+    score = suite.accuracy(challenge_for("HumanEval/53"), {"code": code})
+    assert 0.0 < score < 1.0
+
+
+@pytest.mark.parametrize("model_name", ["echo", "random"])
+def test_weak_models_score_low(model_name: str) -> None:
+    challenge = challenge_for("HumanEval/0")
+    assert suite.accuracy(challenge, answer(model_name, challenge)) < 1.0
+
+
+@pytest.mark.parametrize("output", [None, 42, {"text": "x"}, {"code": 7}, {"code": "x" * 40_000}])
+def test_malformed_output_scores_zero(output: Any) -> None:
+    assert suite.accuracy(challenge_for("HumanEval/53"), output) == 0.0
+
+
+def test_code_that_does_not_compile_scores_zero() -> None:
+    assert suite.accuracy(challenge_for("HumanEval/53"), {"code": "    return (\n"}) == 0.0
+
+
+def test_assert_true_lines_and_setup_are_not_counted() -> None:
+    steps = split_checks("M = 1\n\ndef check(candidate):\n    assert True\n"
+                         "    assert candidate(1) == 2\n")
+    assert [counted for _, counted in steps] == [False, False, True]
+
+
+def test_consistency_ignores_blank_lines_and_trailing_spaces() -> None:
+    spaced, tight = {"code": "x = 1\n\nreturn x  \n"}, {"code": "x = 1\nreturn x\n"}
+    assert suite.consistency(spaced, tight) == 1.0
+
+
+def test_consistency_is_lower_for_different_code_and_zero_for_malformed() -> None:
+    assert suite.consistency({"code": "return 1"}, {"code": "while True: pass"}) < 0.5
+    assert suite.consistency({"code": "return 1"}, None) == 0.0
+
+
+def test_reference_models_include_fixture_real_and_weak_ones() -> None:
+    assert {"canonical", "smollm2", "random", "echo", "slow", "flaky"} <= set(
+        suite.reference_models())
+
+
+def test_flaky_fixture_fails_every_other_request() -> None:
+    model, challenge = FlakyCode(), challenge_for("HumanEval/53")
+    model.generate(challenge.task, challenge.input, {})
+    with pytest.raises(ModelUnavailableError):
+        model.generate(challenge.task, challenge.input, {})
+
+
+def test_slow_fixture_answers_correctly_but_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("moderntensor.subnets.models.time.sleep", slept.append)
+    challenge = challenge_for("HumanEval/53")
+    output = SlowCode().generate(challenge.task, challenge.input, {})
+    assert slept == [SlowCode.delay_s]
+    assert CodeSuite.latency_target_s < SlowCode.delay_s < CodeSuite.timeout_s
+    assert suite.accuracy(challenge, output) == 1.0
+
+
+class _Sleeper(ReferenceModel):
+    name: ClassVar[str] = "sleeper"
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        return {"code": "    import time\n    time.sleep(60)\n"}
+
+
+def test_hostile_output_scores_zero_through_the_suite() -> None:
+    class QuickSuite(CodeSuite):
+        sandbox_limits = SandboxLimits(cpu_s=1, wall_s=1.0)
+
+    challenge = challenge_for("HumanEval/53")
+    output = _Sleeper().generate(challenge.task, challenge.input, {})
+    assert QuickSuite().accuracy(challenge, output) == 0.0
