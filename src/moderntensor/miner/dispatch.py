@@ -65,7 +65,11 @@ class Dispatcher:
         self.max_batch = max_batch if batch is not None else 1
         self.batch_wait_s = batch_wait_s
         self._on_batch = on_batch
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=max(1, queue_size))
+        # admission is counted, not left to the queue's size, so that "workers busy + queue
+        # full" is exact: a job holds its slot from submit until its future is done
+        self.capacity = workers * self.max_batch + queue_size
+        self._admitted = 0
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._arrival = asyncio.Event()
         self._pool: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -99,16 +103,19 @@ class Dispatcher:
             self._pool = None
 
     def submit(self, request: MinerRequest) -> asyncio.Future[Any]:
-        """Queue ``request``; raise OverloadedError at once when the queue is full."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait(_Job(request, future))
-        except asyncio.QueueFull:
+        """Queue ``request``; raise OverloadedError at once when the miner is at capacity."""
+        if self._admitted >= self.capacity:
             raise OverloadedError(
-                f"the miner's queue is full ({self._queue.maxsize} waiting); retry shortly"
-            ) from None
+                f"the miner is at capacity ({self.capacity} requests in hand); retry shortly")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._admitted += 1
+        future.add_done_callback(self._release)
+        self._queue.put_nowait(_Job(request, future))
         self._arrival.set()
         return future
+
+    def _release(self, future: asyncio.Future[Any]) -> None:
+        self._admitted -= 1
 
     async def _work(self) -> None:
         while True:
