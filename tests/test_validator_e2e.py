@@ -1,0 +1,193 @@
+"""The validator against real MinerServer processes of differing quality on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from moderntensor.validator import MinerEndpoint, StaticChainView, SubnetInfo, Validator
+from moderntensor.wallet import Wallet
+from validator_suite import SumSuite
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+KINDS = ("good", "random", "slow", "flaky", "inconsistent")
+READY_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class MinerProcess:
+    kind: str
+    uid: int
+    wallet: Wallet
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def endpoint(self) -> MinerEndpoint:
+        return MinerEndpoint(self.uid, self.wallet.address, "127.0.0.1", self.port)
+
+
+def start_miner(kind: str, uid: int, validator: Wallet, home: Path) -> MinerProcess:
+    wallet = Wallet.create(num_words=12)
+    port = free_port()
+    env = {**os.environ, "MT_TEST_MINER_KEY": "0x" + wallet.private_key.hex(),
+           "MT_MINER_ALLOW": validator.address, "MT_HOME": str(home / f"miner-{uid}"),
+           "PYTHONPATH": str(HERE)}
+    process = subprocess.Popen([sys.executable, str(HERE / "validator_miner.py"), kind,
+                                str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    return MinerProcess(kind, uid, wallet, port, process)
+
+
+def wait_ready(miners: list[MinerProcess]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = list(miners)
+    while pending:
+        miner = pending[0]
+        if miner.process.poll() is not None:
+            raise RuntimeError(f"{miner.kind} miner exited: {miner.process.stderr.read()!r}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{miner.port}/health", timeout=1).status_code == 200:
+                pending.pop(0)
+                continue
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{miner.kind} miner not ready after {READY_TIMEOUT_S} s")
+        time.sleep(0.1)
+
+
+def stop(miners: list[MinerProcess]) -> None:
+    for miner in miners:
+        if miner.process.poll() is None:
+            miner.process.terminate()
+    for miner in miners:
+        try:
+            miner.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            miner.process.kill()
+            miner.process.wait()
+        if miner.process.stderr is not None:
+            miner.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def validator_wallet() -> Wallet:
+    return Wallet.create(num_words=12)
+
+
+@pytest.fixture(scope="module")
+def miners(validator_wallet: Wallet, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[dict[str, MinerProcess]]:
+    home = tmp_path_factory.mktemp("miners")
+    started = [start_miner(kind, uid, validator_wallet, home) for uid, kind in enumerate(KINDS)]
+    try:
+        wait_ready(started)
+        yield {miner.kind: miner for miner in started}
+    finally:
+        stop(started)
+
+
+def make_validator(wallet: Wallet, miners: list[MinerEndpoint], store: Path) -> Validator:
+    view = StaticChainView(miners, SubnetInfo(netuid=1, task_type="sum", weights_rate_limit=0))
+    return Validator(wallet, view, suite=SumSuite(), store=store, challenges_per_miner=6,
+                     repeat_share=0.5, ema_alpha=0.5)
+
+
+async def run_rounds(validator: Validator, rounds: int) -> list:
+    reports = []
+    async with validator:
+        for _ in range(rounds):
+            reports.append(await validator.run_round())
+    return reports
+
+
+def test_scores_order_miners_by_quality(miners: dict[str, MinerProcess],
+                                        validator_wallet: Wallet, tmp_path: Path) -> None:
+    endpoints = [miner.endpoint for miner in miners.values()]
+    validator = make_validator(validator_wallet, endpoints, tmp_path / "v.sqlite")
+    reports = asyncio.run(run_rounds(validator, 3))
+    stats = {s.uid: s for s in reports[-1].stats}
+    score = {kind: stats[miner.uid].score for kind, miner in miners.items()}
+
+    assert score["good"].accuracy == 1.0 and score["good"].availability == 1.0
+    assert score["good"].consistency == 1.0 and score["good"].latency > 0.95
+    assert score["good"].total > score["random"].total
+    assert score["random"].accuracy < 0.05
+    assert score["slow"].latency < 0.6 < score["good"].latency   # 0.9 s of 0.25..1.5 s
+    assert score["slow"].accuracy == 1.0                          # right, but late
+    assert score["flaky"].availability < 0.8 < score["good"].availability
+    assert score["inconsistent"].consistency < 0.2 < score["good"].consistency
+    assert score["inconsistent"].accuracy == 1.0                  # right, but never the same
+    assert max(score.values(), key=lambda s: s.total) == score["good"]
+    # The good miner claims latency_ms 0; the validator measured real, positive latencies.
+    assert stats[miners["good"].uid].latency_s > 0
+    # Weights went out every round (rate limit 0), in u16, one per miner.
+    submission = reports[-1].submission
+    assert submission is not None and list(submission.uids) == sorted(stats)
+    good_weight = submission.weights[submission.uids.index(miners["good"].uid)]
+    assert good_weight == max(submission.weights) and good_weight > 60_000
+
+
+def test_restart_keeps_statistics(miners: dict[str, MinerProcess], validator_wallet: Wallet,
+                                  tmp_path: Path) -> None:
+    endpoints = [miners["good"].endpoint, miners["random"].endpoint]
+    store = tmp_path / "restart.sqlite"
+    first = asyncio.run(run_rounds(make_validator(validator_wallet, endpoints, store), 2))
+    second = asyncio.run(run_rounds(make_validator(validator_wallet, endpoints, store), 1))
+
+    before = {s.uid: s for s in first[-1].stats}
+    after = {s.uid: s for s in second[-1].stats}
+    assert second[-1].round == 3                       # the round counter continued
+    for uid, stats in after.items():
+        assert stats.rounds == 3
+        assert stats.queries == before[uid].queries + 6
+    # The random miner's low moving score carried over instead of restarting from scratch.
+    random_uid = miners["random"].uid
+    assert after[random_uid].score.total <= before[random_uid].score.total + 0.05
+
+
+def test_miner_dying_mid_round_does_not_stall_it(miners: dict[str, MinerProcess],
+                                                 validator_wallet: Wallet, tmp_path: Path
+                                                 ) -> None:
+    doomed = start_miner("hang", 9, validator_wallet, tmp_path)
+    try:
+        wait_ready([doomed])
+        endpoints = [miners["good"].endpoint, doomed.endpoint]
+        validator = make_validator(validator_wallet, endpoints, tmp_path / "die.sqlite")
+
+        async def round_with_a_death() -> object:
+            async with validator:
+                task = asyncio.create_task(validator.run_round())
+                await asyncio.sleep(0.4)      # requests are in flight, the miner is "thinking"
+                doomed.process.kill()
+                return await task
+
+        started = time.monotonic()
+        report = asyncio.run(round_with_a_death())
+        elapsed = time.monotonic() - started
+    finally:
+        stop([doomed])
+    assert elapsed < SumSuite.timeout_s + 1.0
+    verdicts = {m.miner.uid: m for m in report.miners}
+    assert verdicts[9].valid == 0 and verdicts[9].score.availability == 0.0
+    assert set(verdicts[9].outcomes) <= {"unreachable", "timeout"}
+    assert verdicts[miners["good"].uid].valid == 6
