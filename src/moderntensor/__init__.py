@@ -19,6 +19,7 @@ _EXPORTS = {
     "LuxtensorClient": "moderntensor.client",
     "AsyncLuxtensorClient": "moderntensor.client",
     "MinerServer": "moderntensor.miner",
+    "Validator": "moderntensor.validator",
     "to_base": "moderntensor.units",
     "from_base": "moderntensor.units",
     "format_mdt": "moderntensor.units",
@@ -32,6 +33,7 @@ __all__ = [  # noqa: RUF022 - grouped by role, not alphabetically
     "LuxtensorClient",
     "AsyncLuxtensorClient",
     "MinerServer",
+    "Validator",
     "to_base",
     "from_base",
     "format_mdt",
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from moderntensor.errors import ModernTensorError
     from moderntensor.miner import MinerServer
     from moderntensor.units import format_mdt, from_base, to_base
+    from moderntensor.validator import Validator
     from moderntensor.wallet import Wallet
 
 

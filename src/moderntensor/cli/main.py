@@ -10,6 +10,8 @@ from rich.markup import escape
 from moderntensor import __version__
 from moderntensor.cli import config as config_cli
 from moderntensor.cli import miner as miner_cli
+from moderntensor.cli import node as node_cli
+from moderntensor.cli import validator as validator_cli
 from moderntensor.cli import wallet as wallet_cli
 from moderntensor.cli.common import err_console
 from moderntensor.errors import ModernTensorError
@@ -23,7 +25,9 @@ app = typer.Typer(
 )
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(config_cli.app, name="config")
+app.add_typer(node_cli.app, name="node")
 app.add_typer(miner_cli.app, name="miner")
+app.add_typer(validator_cli.app, name="validator")
 
 
 def _show_version(value: bool) -> None:

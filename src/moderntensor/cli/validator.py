@@ -1,0 +1,145 @@
+"""``moderntensor validator run``: challenge a subnet's miners and write their weights."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from moderntensor.cli.common import PASSWORD_ENV_OPTION, CliError, console, read_password
+from moderntensor.config import resolve_config
+from moderntensor.subnets import load_suite
+from moderntensor.validator import (
+    ClientChainView,
+    MinerEndpoint,
+    RoundReport,
+    StaticChainView,
+    SubnetInfo,
+    Validator,
+)
+from moderntensor.validator.core import DEFAULT_INTERVAL_S
+from moderntensor.validator.rounds import DEFAULT_CHALLENGES_PER_MINER
+from moderntensor.wallet import Wallet
+
+app = typer.Typer(help="Run a validator: query miners, score them, set weights.",
+                  no_args_is_help=True)
+
+MINERS_OPTION = typer.Option(
+    None, "--miners", exists=True, dir_okay=False,
+    help="JSON list of miners {uid, address, host, port} to query instead of the chain's "
+         "metagraph (weights are then not written on chain).")
+STORE_OPTION = typer.Option(None, "--store", help="Statistics database path.")
+
+
+@app.command()
+def run(
+    subnet: int | None = typer.Option(None, "--subnet", "-s", help="Subnet id (default: config)."),
+    interval: float = typer.Option(DEFAULT_INTERVAL_S, "--interval", min=0.0,
+                                   help="Seconds from the start of one round to the next."),
+    rounds: int | None = typer.Option(None, "--rounds", min=1,
+                                      help="Stop after this many rounds (default: run forever)."),
+    as_json: bool = typer.Option(False, "--json",
+                                 help="Print one JSON summary line per round instead of a table."),
+    network: str | None = typer.Option(None, "--network", help="Node URL (default: config)."),
+    wallet_name: str | None = typer.Option(None, "--wallet", "-w", help="Wallet name."),
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    miners_file: Path | None = MINERS_OPTION,
+    suite: str | None = typer.Option(
+        None, "--suite", help="Task type or 'package.module:Class' (default: the subnet's)."),
+    store: Path | None = STORE_OPTION,
+    challenges: int = typer.Option(DEFAULT_CHALLENGES_PER_MINER, "--challenges", min=1,
+                                   help="Challenges per miner per round."),
+    concurrency: int = typer.Option(256, "--concurrency", min=1,
+                                    help="Requests in flight at once."),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
+) -> None:
+    """Query the subnet's miners every --interval seconds, score them, and set weights."""
+    config = resolve_config(network=network, subnet=subnet, wallet=wallet_name)
+    password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
+    wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
+    netuid = config.subnet.value
+    if miners_file is not None:
+        chain: Any = StaticChainView(
+            _read_miners(miners_file),
+            SubnetInfo(netuid=netuid or 0, task_type=suite or "text-generation",
+                       weights_rate_limit=0))
+    elif netuid is None:
+        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
+    else:
+        from moderntensor.client import AsyncLuxtensorClient
+
+        client = AsyncLuxtensorClient(config.network.value, wallet=wallet, config=config)
+        chain = ClientChainView(client, int(netuid))
+    validator = Validator(wallet, chain, suite=load_suite(suite) if suite else None,
+                          store=store, challenges_per_miner=challenges, concurrency=concurrency,
+                          home=config.home.value)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=validator.metrics.registry)
+    if not as_json:
+        console.print(f"validator [bold]{wallet.address}[/] on {config.network.value}")
+    asyncio.run(_serve(validator, interval, rounds, as_json))
+
+
+async def _serve(validator: Validator, interval: float, rounds: int | None,
+                 as_json: bool) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, validator.stop)
+
+    def show(report: RoundReport) -> None:
+        if as_json:
+            typer.echo(json.dumps(report.as_dict(), separators=(",", ":")))
+        else:
+            console.print(status_table(report))
+
+    async with validator:
+        await validator.run(interval=interval, rounds=rounds, on_round=show)
+
+
+def status_table(report: RoundReport) -> Table:
+    """One round as a rich table: moving scores per miner and this round's answers."""
+    weights = "weights set" if report.submission is not None else (
+        f"weights failed: {report.submit_error}" if report.submit_error else "weights not due")
+    title = (f"subnet {report.netuid} · round {report.round} · {report.duration_s:.2f} s · "
+             f"{sum(report.outcomes.values())} requests · {weights}")
+    table = Table(title=title)
+    for column in ("uid", "miner", "score", "accuracy", "latency", "availability",
+                   "consistency", "latency ms", "this round"):
+        table.add_column(column, justify="left" if column in ("miner", "this round") else "right")
+    verdicts = {m.miner.uid: m for m in report.miners}
+    for stats in sorted(report.stats, key=lambda s: -s.score.total):
+        verdict = verdicts.get(stats.uid)
+        answered = ""
+        if verdict is not None:
+            failures = ", ".join(f"{k} {v}" for k, v in sorted(verdict.outcomes.items())
+                                 if k != "ok")
+            answered = f"{verdict.valid}/{verdict.queries} ok" + (f" ({failures})"
+                                                                   if failures else "")
+        latency = "-" if stats.latency_s is None else f"{stats.latency_s * 1000:.0f}"
+        score = stats.score
+        table.add_row(str(stats.uid), stats.address[:10] + "…", f"{score.total:.3f}",
+                      f"{score.accuracy:.3f}", f"{score.latency:.3f}",
+                      f"{score.availability:.3f}", f"{score.consistency:.3f}", latency, answered)
+    return table
+
+
+def _read_miners(path: Path) -> list[MinerEndpoint]:
+    """Miners from a JSON list of ``{"uid", "address", "host", "port"[, "protocol"]}``."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return [MinerEndpoint(int(row["uid"]), str(row["address"]), str(row["host"]),
+                              int(row["port"]), str(row.get("protocol", "http")))
+                for row in rows]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CliError(f"{path} is not a JSON list of {{uid, address, host, port}}: {exc}"
+                       ) from None
