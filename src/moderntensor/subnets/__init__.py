@@ -10,7 +10,9 @@ from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
 # task type -> "module:Class"; genesis subnets 1-4 use the first four.
 SUITES: dict[str, str] = {
     "text-generation": "moderntensor.subnets.text:TextSuite",
+    "image-generation": "moderntensor.subnets.image:ImageSuite",
     "code-generation": "moderntensor.subnets.code:CodeSuite",
+    "audio": "moderntensor.subnets.audio:AudioSuite",
 }
 
 __all__ = ["SUITES", "Challenge", "ReferenceModel", "TaskSuite", "load_suite"]

@@ -145,6 +145,10 @@ def parse_prompt(text: str) -> ImageSpec:
     if not match or not groups:
         raise InvalidInputError(f"prompt is not in the image grammar: {text!r}",
                                 code="unparseable_prompt")
+    if sum(g.count for g in groups) > 9 or not all(
+            16 <= int(side) <= 1024 for side in (match["w"], match["h"])):
+        raise InvalidInputError(f"prompt asks for more than 9 shapes or a side outside "
+                                f"16..1024: {text!r}", code="unparseable_prompt")
     largest = next((i for i, g in enumerate(groups) if g.colour == match["lc"]), 0)
     return ImageSpec(int(match["w"]), int(match["h"]), match["bg"], groups,
                      match["pos"] or "center", largest)
@@ -292,7 +296,7 @@ def render(spec: ImageSpec, seed_text: str = "") -> Image.Image:
 
     The layout is seeded from ``seed_text`` so the same prompt always gives the same picture.
     """
-    rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
+    rng = random.Random(hashlib.sha256(seed_text.encode()).digest())  # noqa: S311 - layout only
     image = Image.new("RGB", (spec.width, spec.height), PALETTE[spec.background])
     draw = ImageDraw.Draw(image)
     cell_w, cell_h = spec.width / 3, spec.height / 3
@@ -301,7 +305,7 @@ def render(spec: ImageSpec, seed_text: str = "") -> Image.Image:
     shapes.remove(big)
     shapes.insert(0, big)  # each shape once, the largest first
     target = POSITIONS.index(spec.position) if spec.position in POSITIONS else 4
-    cells = [target] + rng.sample([c for c in range(9) if c != target], min(8, len(shapes) - 1))
+    cells = [target, *rng.sample([c for c in range(9) if c != target], min(8, len(shapes) - 1))]
     for index, (group, cell) in enumerate(zip(shapes, cells, strict=False)):
         side = min(cell_w, cell_h) * (0.85 if index == 0 else 0.45)
         row, col = divmod(cell, 3)
