@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import socket
 import threading
 import time
@@ -13,12 +14,15 @@ from typing import Any
 import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel, ConfigDict, Field
 
 from moderntensor.miner import MinerServer
 from moderntensor.miner.runner import DrainingServer, uvicorn_config
 from moderntensor.protocol.auth import NONCE_HEADER, sign_request, verify_response
 from moderntensor.protocol.messages import INFERENCE_PATH
+from moderntensor.subnets import Challenge, ReferenceModel, TaskSuite
 
+# "echo" is served by no registered suite, so only the generic envelope is checked
 # tests send bursts from one validator; the rate-limit test sets its own, lower limit
 FAST_LIMITS: dict[str, Any] = {"rate_per_s": 1e6, "rate_burst": 1e6}
 
@@ -29,7 +33,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def envelope(input_value: Any = "hello", *, subnet: int = 1, task: str = "text-generation",
+def envelope(input_value: Any = "hello", *, subnet: int = 1, task: str = "echo",
              params: dict[str, Any] | None = None) -> bytes:
     body: dict[str, Any] = {"subnet": subnet, "task": task, "input": input_value}
     if params is not None:
@@ -103,3 +107,31 @@ def nonce_of(headers: dict[str, str]) -> int:
 def accounts() -> tuple[LocalAccount, LocalAccount]:
     """(validator, miner) key pairs, fresh for each test."""
     return Account.create(), Account.create()
+
+
+class ShoutInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(max_length=10)
+
+
+class ShoutSuite(TaskSuite):
+    """A tiny registered suite: its input schema is what the miner must enforce for "shout"."""
+
+    task_type = "shouting"
+    tasks = ("shout",)
+    latency_target_s = 1.0
+    timeout_s = 5.0
+    input_model = ShoutInput
+    output_model = ShoutInput
+
+    def make_challenge(self, rng: random.Random) -> Challenge:
+        return Challenge(task="shout", input={"text": "hi"}, expected="HI")
+
+    def accuracy(self, challenge: Challenge, output: Any) -> float:
+        return float(output == challenge.expected)
+
+    def consistency(self, a: Any, b: Any) -> float:
+        return float(a == b)
+
+    def reference_models(self) -> dict[str, type[ReferenceModel]]:
+        return {}

@@ -27,6 +27,7 @@ from miner_support import (
 from moderntensor.miner import MinerServer, PermitView, StaticPermitSource
 from moderntensor.protocol.auth import MAX_AGE_NS, MAX_SKEW_NS
 from moderntensor.protocol.messages import INFERENCE_PATH
+from moderntensor.subnets import SUITES
 
 VALIDATOR, MINER = accounts()
 REGISTERED_MINER = Account.create()  # on the subnet, but not a validator
@@ -141,6 +142,19 @@ def test_malformed_json(url: str, client: httpx.Client) -> None:
 ])
 def test_wrong_schema(url: str, client: httpx.Client, body: bytes) -> None:
     assert_error(send(client, url, body), 400, "invalid_request")
+
+
+def test_task_input_is_checked_by_its_suite(monkeypatch: pytest.MonkeyPatch,
+                                            client: httpx.Client) -> None:
+    monkeypatch.setitem(SUITES, "shouting", "miner_support:ShoutSuite")
+    validator, miner = accounts()
+    with serving(Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+                      **FAST_LIMITS)) as base:
+        good = post(client, base, validator, miner.address, envelope({"text": "hi"}, task="shout"))
+        assert good.status_code == 200
+        for bad in ({"text": "far too long for it"}, {"txt": "hi"}, "hi"):
+            response = post(client, base, validator, miner.address, envelope(bad, task="shout"))
+            assert_error(response, 400, "invalid_input")
 
 
 def test_wrong_subnet(url: str, client: httpx.Client) -> None:
