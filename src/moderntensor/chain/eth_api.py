@@ -1,0 +1,289 @@
+"""The standard Ethereum JSON-RPC methods web3.py needs, over a :class:`~.node.Node`.
+
+Each handler is ``handler(node, params) -> JSON-able`` and validates its own parameters.
+:func:`methods_for` merges this table with the modules' ``Extensions.rpc_methods``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from moderntensor.chain.blocks import Log
+from moderntensor.chain.errors import InvalidParams, LimitExceeded, NotFound, TxRejected
+from moderntensor.chain.params import (
+    data,
+    expect_count,
+    param,
+    parse_address,
+    parse_block_number,
+    parse_bool,
+    parse_call,
+    parse_data,
+    parse_hash,
+    parse_quantity,
+    quantity,
+    require_latest,
+)
+from moderntensor.chain.txs import TX_BASE_GAS, TX_DATA_NONZERO_GAS, TX_DATA_ZERO_GAS
+from moderntensor.chain.views import address, block_json, log_json, receipt_json, tx_json
+
+try:
+    CLIENT_VERSION = f"Luxtensor/v{version('moderntensor')}/python"
+except PackageNotFoundError:  # running from a source tree that is not installed
+    CLIENT_VERSION = "Luxtensor/unknown/python"
+SUGGESTED_TIP = 10**9  # 1 gwei: what eth_maxPriorityFeePerGas suggests (geth's default)
+MAX_LOG_RANGE = 10_000  # blocks one eth_getLogs may scan
+MAX_LOGS = 10_000  # logs one eth_getLogs may return
+MAX_FEE_HISTORY = 1_024  # blocks one eth_feeHistory may cover (geth's limit)
+
+
+def client_version(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return CLIENT_VERSION
+
+
+def chain_id(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return quantity(node.spec.chain_id)
+
+
+def net_version(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return str(node.spec.chain_id)
+
+
+def block_number(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return quantity(node.head.number)
+
+
+def get_balance(node: Any, params: list) -> str:
+    expect_count(params, 1, 2)
+    who = parse_address(params[0])
+    require_latest(param(params, 1, "block", "latest"), node.head.number)
+    return quantity(node.app.balance(who))
+
+
+def get_transaction_count(node: Any, params: list) -> str:
+    expect_count(params, 1, 2)
+    who = parse_address(params[0])
+    tag = param(params, 1, "block", "latest")
+    if tag == "pending":
+        return quantity(node.app.nonce(who, pending=True))
+    require_latest(tag, node.head.number)
+    return quantity(node.app.nonce(who))
+
+
+def get_code(node: Any, params: list) -> str:
+    expect_count(params, 1, 2)
+    parse_address(params[0])
+    return "0x"  # no EVM: system contracts are native and have no bytecode
+
+
+def gas_price(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return quantity(node.app.next_base_fee() + SUGGESTED_TIP)
+
+
+def max_priority_fee(node: Any, params: list) -> str:
+    expect_count(params, 0, 0)
+    return quantity(SUGGESTED_TIP)
+
+
+def fee_history(node: Any, params: list) -> dict[str, Any]:
+    expect_count(params, 2, 3)
+    count = min(parse_quantity(params[0], "blockCount"), MAX_FEE_HISTORY)
+    newest = parse_block_number(params[1], node.head.number, "newestBlock")
+    if newest > node.head.number:
+        raise NotFound(f"block {newest} is in the future (head is {node.head.number})")
+    percentiles = param(params, 2, "rewardPercentiles", None)
+    if percentiles is not None and (
+            not isinstance(percentiles, list) or len(percentiles) > 100
+            or any(isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p <= 100
+                   for p in percentiles) or percentiles != sorted(percentiles)):
+        raise InvalidParams("rewardPercentiles is an increasing list of numbers in [0, 100]")
+    oldest = max(newest - count + 1, 0)
+    blocks = [node.block(n) for n in range(oldest, newest + 1)] if count else []
+    result: dict[str, Any] = {
+        "oldestBlock": quantity(oldest),
+        "baseFeePerGas": [quantity(b.header.base_fee) for b in blocks],
+        "gasUsedRatio": [b.header.gas_used / b.header.gas_limit for b in blocks],
+    }
+    if blocks:
+        result["baseFeePerGas"].append(quantity(node.app.next_base_fee() if newest ==
+                                                node.head.number else node.block(newest + 1)
+                                                .header.base_fee))
+    if percentiles is not None:
+        result["reward"] = [[quantity(t) for t in _tips(b, percentiles)] for b in blocks]
+    return result
+
+
+def estimate_gas(node: Any, params: list) -> str:
+    expect_count(params, 1, 2)
+    call = parse_call(params[0])
+    if call["to"] is None:
+        raise TxRejected("contract creation is not supported on Luxtensor (no EVM)",
+                         code="contract_creation_unsupported")
+    if call["value"] > node.app.balance(call["from"]) and any(call["from"]):
+        raise TxRejected("insufficient funds for the value sent", code="insufficient_funds")
+    zeros = call["data"].count(0)
+    gas = TX_BASE_GAS + zeros * TX_DATA_ZERO_GAS + (len(call["data"]) - zeros) * TX_DATA_NONZERO_GAS
+    contract = node.app.ext.system_contracts.get(call["to"])
+    return quantity(gas + (contract.gas if contract else 0))
+
+
+def call(node: Any, params: list) -> str:
+    expect_count(params, 1, 3)
+    request = parse_call(params[0])
+    require_latest(param(params, 1, "block", "latest"), node.head.number)
+    if request["to"] is None:
+        raise InvalidParams("eth_call needs a 'to' address")
+    return data(node.app.call(request["to"], request["data"], request["from"], request["value"]))
+
+
+def send_raw_transaction(node: Any, params: list) -> str:
+    expect_count(params, 1, 1)
+    return data(node.submit(parse_data(params[0], "transaction")))
+
+
+def get_transaction_by_hash(node: Any, params: list) -> dict[str, Any] | None:
+    expect_count(params, 1, 1)
+    tx_hash = parse_hash(params[0], "transaction hash")
+    found = node.find_tx(tx_hash)
+    if found is not None:
+        return tx_json(found.tx, found.block, found.index)
+    pending = node.app.mempool.get(tx_hash)
+    return None if pending is None else tx_json(pending)
+
+
+def get_transaction_receipt(node: Any, params: list) -> dict[str, Any] | None:
+    expect_count(params, 1, 1)
+    found = node.find_tx(parse_hash(params[0], "transaction hash"))
+    return None if found is None else receipt_json(found.block, found.index)
+
+
+def get_block_by_number(node: Any, params: list) -> dict[str, Any] | None:
+    expect_count(params, 1, 2)
+    number = parse_block_number(params[0], node.head.number)
+    full = parse_bool(param(params, 1, "full transactions", False), "full transactions")
+    block = node.block(number)
+    return None if block is None else block_json(block, full)
+
+
+def get_block_by_hash(node: Any, params: list) -> dict[str, Any] | None:
+    expect_count(params, 1, 2)
+    block_hash = parse_hash(params[0], "block hash")
+    full = parse_bool(param(params, 1, "full transactions", False), "full transactions")
+    block = node.block_by_hash(block_hash)
+    return None if block is None else block_json(block, full)
+
+
+def get_logs(node: Any, params: list) -> list[dict[str, Any]]:
+    expect_count(params, 1, 1)
+    query = params[0]
+    if not isinstance(query, dict):
+        raise InvalidParams("the filter must be a JSON object")
+    head = node.head.number
+    if "blockHash" in query:
+        if "fromBlock" in query or "toBlock" in query:
+            raise InvalidParams("give blockHash or fromBlock/toBlock, not both")
+        number = node.store.block_number_of(parse_hash(query["blockHash"], "blockHash"))
+        if number is None:
+            raise NotFound("unknown block hash")
+        first = last = number
+    else:
+        first = parse_block_number(query.get("fromBlock", "latest"), head, "fromBlock")
+        last = min(parse_block_number(query.get("toBlock", "latest"), head, "toBlock"), head)
+    if last - first + 1 > MAX_LOG_RANGE:
+        raise LimitExceeded(f"block range {first}..{last} exceeds {MAX_LOG_RANGE} blocks; "
+                            "split the query", code="range_too_large")
+    raw_addresses = query.get("address") or []
+    if isinstance(raw_addresses, str):
+        raw_addresses = [raw_addresses]
+    if not isinstance(raw_addresses, list):
+        raise InvalidParams("address is an address or a list of addresses")
+    addresses = [parse_address(a) for a in raw_addresses]
+    topics = _parse_topics(query.get("topics") or [])
+    if first > last:
+        return []
+    rows = node.store.logs(first, last, addresses, topics, MAX_LOGS + 1)
+    if len(rows) > MAX_LOGS:
+        raise LimitExceeded(f"query matches more than {MAX_LOGS} logs; narrow it",
+                            code="too_many_logs")
+    headers: dict[int, Any] = {}
+    result = []
+    for number, index, tx_index, tx_hash, addr, *topic_cols, payload in rows:
+        if number not in headers:
+            headers[number] = node.block(number).header
+        entry = Log(bytes(addr), tuple(bytes(t) for t in topic_cols if t is not None),
+                    bytes(payload))
+        header = headers[number]
+        result.append(log_json(entry, header, header.hash, bytes(tx_hash), tx_index, index))
+    return result
+
+
+def node_info(node: Any, params: list) -> dict[str, Any]:
+    """mt_nodeInfo (basic; modules may replace it with a richer one)."""
+    expect_count(params, 0, 0)
+    return {"client": CLIENT_VERSION, "chain_id": node.spec.chain_id,
+            "block_height": node.head.number, "block_time": node.block_time,
+            "mempool_size": len(node.app.mempool), "base_fee": str(node.app.next_base_fee()),
+            "system_contracts": {address(a): c.name for a, c in
+                                 node.app.ext.system_contracts.items()}}
+
+
+def _parse_topics(value: Any) -> list[list[bytes] | None]:
+    if not isinstance(value, list) or len(value) > 4:
+        raise InvalidParams("topics is a list of at most 4 entries (null, a topic, or a list)")
+    topics: list[list[bytes] | None] = []
+    for i, entry in enumerate(value):
+        if entry is None:
+            topics.append(None)
+        elif isinstance(entry, list):
+            topics.append([parse_hash(t, f"topics[{i}]") for t in entry] or None)
+        else:
+            topics.append([parse_hash(entry, f"topics[{i}]")])
+    return topics
+
+
+def _tips(block: Any, percentiles: list[float]) -> list[int]:
+    """Tips at the given gas-weighted percentiles of a block (geth's eth_feeHistory rule)."""
+    if not block.transactions:
+        return [0] * len(percentiles)
+    base = block.header.base_fee
+    tips = sorted((r.effective_gas_price - base if r.effective_gas_price else 0, r.gas_used)
+                  for r in block.receipts)
+    total = sum(gas for _, gas in tips)
+    out, index, cumulative = [], 0, tips[0][1]
+    for p in percentiles:
+        threshold = total * p / 100
+        while cumulative < threshold and index < len(tips) - 1:
+            index += 1
+            cumulative += tips[index][1]
+        out.append(max(tips[index][0], 0))
+    return out
+
+
+METHODS = {
+    "web3_clientVersion": client_version, "eth_chainId": chain_id, "net_version": net_version,
+    "net_listening": lambda node, params: True, "net_peerCount": lambda node, params: "0x0",
+    "eth_syncing": lambda node, params: False, "eth_accounts": lambda node, params: [],
+    "eth_blockNumber": block_number, "eth_getBalance": get_balance,
+    "eth_getTransactionCount": get_transaction_count, "eth_getCode": get_code,
+    "eth_gasPrice": gas_price, "eth_maxPriorityFeePerGas": max_priority_fee,
+    "eth_feeHistory": fee_history, "eth_estimateGas": estimate_gas, "eth_call": call,
+    "eth_sendRawTransaction": send_raw_transaction,
+    "eth_getTransactionByHash": get_transaction_by_hash,
+    "eth_getTransactionReceipt": get_transaction_receipt,
+    "eth_getBlockByNumber": get_block_by_number, "eth_getBlockByHash": get_block_by_hash,
+    "eth_getLogs": get_logs, "mt_nodeInfo": node_info,
+}
+
+
+def methods_for(extra: dict[str, Any]) -> dict[str, Any]:
+    """The core table plus module methods; modules may add ``mt_*`` names, not replace eth ones."""
+    clash = sorted(name for name in extra if name in METHODS and not name.startswith("mt_"))
+    if clash:
+        raise ValueError(f"modules may not replace core RPC methods: {clash}")
+    return {**METHODS, **extra}

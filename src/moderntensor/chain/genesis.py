@@ -1,0 +1,151 @@
+"""Chain spec: chain id, allocations and parameters; the dev chain; genesis files.
+
+Dev chain (``moderntensor node start --dev``): chain id :data:`DEV_CHAIN_ID` (1337, the usual
+"local dev chain" id of Ethereum tools), the well-known mnemonic :data:`DEV_MNEMONIC` (the same as
+anvil/hardhat) and 10 accounts at ``m/44'/60'/0'/0/i`` with 10,000 MDT each. Their keys are
+public: never send real value to them.
+
+A genesis file is JSON::
+
+    {"chainId": 7777, "gasLimit": 60000000, "minBaseFee": "1000000000",
+     "coinbase": "0x...", "timestamp": 0,
+     "alloc": {"0xf39F...": {"balance": "10000000000000000000000"}},
+     "modules": {}}
+
+``modules`` is passed untouched to the genesis hooks of the installed modules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_utils import is_address, to_canonical_address, to_checksum_address
+
+from moderntensor.chain.errors import GenesisError
+from moderntensor.units import BASE_PER_MDT
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_CHAIN_ID = 1337  # the conventional local-dev chain id (MetaMask's "localhost")
+DEV_ACCOUNTS = 10
+DEV_BALANCE = 10_000 * BASE_PER_MDT
+DEFAULT_GAS_LIMIT = 60_000_000  # ~2,850 transfers per block: headroom over 1,000 tx/s at 1 s
+DEFAULT_MIN_BASE_FEE = 10**9  # 1 gwei floor; the base fee never drops below it
+ZERO_ADDRESS = b"\x00" * 20
+
+
+@dataclass(frozen=True)
+class DevAccount:
+    address: str
+    private_key: str
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """Everything that defines a chain at block 0. Amounts are integer base units."""
+
+    chain_id: int = DEV_CHAIN_ID
+    alloc: dict[bytes, int] = field(default_factory=dict)
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    min_base_fee: int = DEFAULT_MIN_BASE_FEE
+    coinbase: bytes = ZERO_ADDRESS  # receives priority fees (tips); base fees are burned
+    timestamp: int = 0
+    modules: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chainId": self.chain_id,
+            "gasLimit": self.gas_limit,
+            "minBaseFee": str(self.min_base_fee),
+            "coinbase": to_checksum_address(self.coinbase),
+            "timestamp": self.timestamp,
+            "alloc": {to_checksum_address(a): {"balance": str(b)} for a, b in self.alloc.items()},
+            "modules": self.modules,
+        }
+
+
+def dev_accounts(count: int = DEV_ACCOUNTS, mnemonic: str = DEV_MNEMONIC) -> list[DevAccount]:
+    """The prefunded dev accounts, derived at m/44'/60'/0'/0/i."""
+    Account.enable_unaudited_hdwallet_features()
+    accounts = []
+    for i in range(count):
+        account = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}")
+        accounts.append(DevAccount(account.address, "0x" + bytes(account.key).hex()))
+    return accounts
+
+
+def dev_spec(chain_id: int = DEV_CHAIN_ID, coinbase: bytes = ZERO_ADDRESS) -> ChainSpec:
+    alloc = {to_canonical_address(a.address): DEV_BALANCE for a in dev_accounts()}
+    return ChainSpec(chain_id=chain_id, alloc=alloc, coinbase=coinbase)
+
+
+def spec_from_json(data: Any) -> ChainSpec:
+    """Validate a parsed genesis file; every problem names the field and what is expected."""
+    if not isinstance(data, dict):
+        raise GenesisError("a genesis file is a JSON object")
+    unknown = set(data) - {"chainId", "gasLimit", "minBaseFee", "coinbase", "timestamp",
+                           "alloc", "modules"}
+    if unknown:
+        raise GenesisError(f"unknown genesis fields {sorted(unknown)}")
+    alloc_in = data.get("alloc", {})
+    if not isinstance(alloc_in, dict):
+        raise GenesisError("alloc is an object of address -> {\"balance\": amount}")
+    alloc: dict[bytes, int] = {}
+    for address, entry in alloc_in.items():
+        if not is_address(address):
+            raise GenesisError(f"alloc key {address!r} is not an address")
+        balance = entry.get("balance") if isinstance(entry, dict) else None
+        alloc[to_canonical_address(address)] = _uint(balance, f"alloc[{address}].balance")
+    coinbase = data.get("coinbase", "0x" + "00" * 20)
+    if not is_address(coinbase):
+        raise GenesisError(f"coinbase {coinbase!r} is not an address")
+    modules = data.get("modules", {})
+    if not isinstance(modules, dict):
+        raise GenesisError("modules is an object")
+    chain_id = _uint(data.get("chainId"), "chainId")
+    if not 0 < chain_id < 2**53:
+        raise GenesisError(f"chainId {chain_id} is out of range 1..2^53-1")
+    gas_limit = _uint(data.get("gasLimit", DEFAULT_GAS_LIMIT), "gasLimit")
+    if gas_limit < 21_000:
+        raise GenesisError("gasLimit must allow at least one transfer (21000)")
+    return ChainSpec(chain_id=chain_id, alloc=alloc, gas_limit=gas_limit,
+                     min_base_fee=_uint(data.get("minBaseFee", DEFAULT_MIN_BASE_FEE), "minBaseFee"),
+                     coinbase=to_canonical_address(coinbase),
+                     timestamp=_uint(data.get("timestamp", 0), "timestamp"), modules=modules)
+
+
+def load_genesis(path: Path) -> ChainSpec:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GenesisError(f"no genesis file at {path}; create one with `moderntensor node init`"
+                           ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise GenesisError(f"{path} is not valid JSON: {exc}") from None
+    return spec_from_json(data)
+
+
+def write_genesis(spec: ChainSpec, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec.to_json(), indent=2) + "\n", encoding="utf-8")
+
+
+def _uint(value: Any, name: str) -> int:
+    """Accept ints, decimal strings and 0x-hex strings; amounts are exact integers."""
+    if isinstance(value, bool):
+        raise GenesisError(f"{name} must be an integer, not a boolean")
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = int(value, 16) if value.lower().startswith("0x") else int(value)
+        except ValueError:
+            raise GenesisError(f"{name} {value!r} is not an integer") from None
+    else:
+        raise GenesisError(f"{name} must be an integer or a decimal/0x string, got {value!r}")
+    if result < 0 or result >= 2**256:
+        raise GenesisError(f"{name} {result} is out of range 0..2^256-1")
+    return result

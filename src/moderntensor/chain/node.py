@@ -1,0 +1,145 @@
+"""A running node: the app, a cache of recent blocks for RPC reads, and metrics.
+
+Everything runs on one thread (the asyncio loop that also serves RPC), so the state, the
+mempool and the database are never touched concurrently, and a read never sees a block that is
+not committed: :meth:`Node.produce_block` returns only after the block is on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from moderntensor.chain.app import App
+from moderntensor.chain.blocks import Block, Header, Receipt
+from moderntensor.chain.errors import TxRejected
+from moderntensor.chain.metrics import NodeMetrics
+from moderntensor.chain.state import State
+from moderntensor.chain.store import Store, decode_receipt
+from moderntensor.chain.txs import SignedTx, decode_transaction
+
+log = logging.getLogger("moderntensor.chain")
+
+RECENT_BLOCKS = 256  # blocks kept decoded in memory for receipts and block reads
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    block: Block
+    index: int
+
+    @property
+    def tx(self) -> SignedTx:
+        return self.block.transactions[self.index]
+
+    @property
+    def receipt(self) -> Receipt:
+        return self.block.receipts[self.index]
+
+
+class Node:
+    """The app plus what serving it needs. ``clock`` supplies block timestamps (seconds)."""
+
+    def __init__(self, app: App, *, block_time: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.block_time = block_time
+        self.clock = clock
+        self.metrics = NodeMetrics()
+        self._recent: OrderedDict[int, Block] = OrderedDict()
+        self._recent_txs: dict[bytes, tuple[int, int]] = {}
+        self._last_block_at = time.monotonic()
+        self.metrics.height.set(app.head.number)
+
+    @property
+    def spec(self):
+        return self.app.spec
+
+    @property
+    def state(self) -> State:
+        return self.app.state
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def head(self) -> Header:
+        return self.app.head
+
+    def submit(self, raw: bytes) -> bytes:
+        """Admit a raw transaction to the mempool; returns its hash or raises TxRejected."""
+        try:
+            tx = self.app.check_tx(raw)
+        except TxRejected as exc:
+            self.metrics.rejected.labels(exc.code).inc()
+            raise
+        self.metrics.mempool_size.set(len(self.app.mempool))
+        return tx.hash
+
+    def produce_block(self) -> Block:
+        """Build, execute and persist the next block from the mempool."""
+        started = time.perf_counter()
+        result = self.app.finalize_block(int(self.clock()))
+        self.app.commit(result)
+        block = result.block
+        self._remember(block)
+        now = time.monotonic()
+        count = len(block.transactions)
+        self.metrics.height.set(block.number)
+        self.metrics.mempool_size.set(len(self.app.mempool))
+        self.metrics.txs_total.inc(count)
+        self.metrics.tx_rate.set(count / max(now - self._last_block_at, 1e-3))
+        self.metrics.block_seconds.observe(time.perf_counter() - started)
+        self._last_block_at = now
+        for tx, exc in result.rejected:
+            log.info("dropped tx 0x%s at execution: %s", tx.hash.hex(), exc.message)
+        if count or block.number % 10 == 0:
+            log.info("block %d 0x%s txs=%d gas=%d base_fee=%d", block.number,
+                     block.hash.hex()[:12], count, block.header.gas_used, block.header.base_fee)
+        return block
+
+    def block(self, number: int) -> Block | None:
+        """A committed block with its transactions and receipts, or None."""
+        if number in self._recent:
+            return self._recent[number]
+        if number > self.head.number or number < 0:
+            return None
+        header = self.store.header(number)
+        if header is None:
+            return None
+        txs, receipts = [], []
+        for sender, raw, receipt in self.store.block_txs(number):
+            txs.append(decode_transaction(raw, self.spec.chain_id, sender=sender))
+            receipts.append(decode_receipt(receipt))
+        return Block(header, tuple(txs), tuple(receipts))
+
+    def block_by_hash(self, block_hash: bytes) -> Block | None:
+        for block in reversed(self._recent.values()):
+            if block.hash == block_hash:
+                return block
+        number = self.store.block_number_of(block_hash)
+        return None if number is None else self.block(number)
+
+    def find_tx(self, tx_hash: bytes) -> TxLocation | None:
+        """Where a committed transaction is, or None (pending or unknown)."""
+        found = self._recent_txs.get(tx_hash)
+        if found is None:
+            row = self.store.tx(tx_hash)
+            if row is None:
+                return None
+            found = (row[0], row[1])
+        block = self.block(found[0])
+        return None if block is None else TxLocation(block, found[1])
+
+    def _remember(self, block: Block) -> None:
+        self._recent[block.number] = block
+        for index, tx in enumerate(block.transactions):
+            self._recent_txs[tx.hash] = (block.number, index)
+        while len(self._recent) > RECENT_BLOCKS:
+            _, old = self._recent.popitem(last=False)
+            for tx in old.transactions:
+                self._recent_txs.pop(tx.hash, None)

@@ -1,0 +1,95 @@
+"""Single-node block production (the embedded default driver) and the node's server process.
+
+:func:`open_node` builds a :class:`~.node.Node` from a spec and a data directory;
+:func:`serve` runs the JSON-RPC server and the block producer on one asyncio loop until SIGINT
+or SIGTERM. A block is produced every ``block_time`` seconds, empty or not, so that epochs
+(every ``tempo`` blocks) advance at a steady pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import uvicorn
+
+from moderntensor.chain.app import App
+from moderntensor.chain.eth_api import methods_for
+from moderntensor.chain.extensions import ModuleInstaller
+from moderntensor.chain.genesis import ChainSpec
+from moderntensor.chain.installed import DEFAULT_MODULES, build_extensions
+from moderntensor.chain.mempool import Mempool
+from moderntensor.chain.node import Node
+from moderntensor.chain.rpc import build_rpc_app
+from moderntensor.chain.store import Store
+
+log = logging.getLogger("moderntensor.chain")
+
+MIN_BLOCK_TIME = 0.05  # seconds; below this the producer would starve the RPC server
+
+
+def open_node(spec: ChainSpec, data_dir: Path, *, block_time: float = 1.0,
+              modules: Iterable[ModuleInstaller] = DEFAULT_MODULES,
+              mempool: Mempool | None = None) -> Node:
+    """Open (or create) the chain in ``data_dir`` and wrap it in a node."""
+    if block_time < MIN_BLOCK_TIME:
+        raise ValueError(f"block time must be >= {MIN_BLOCK_TIME} s")
+    app = App(spec, Store(data_dir), build_extensions(modules), mempool)
+    return Node(app, block_time=block_time)
+
+
+async def produce_forever(node: Node, stop: asyncio.Event) -> None:
+    """Produce a block every ``node.block_time`` seconds until ``stop`` is set."""
+    next_at = time.monotonic()
+    while not stop.is_set():
+        next_at += node.block_time
+        delay = next_at - time.monotonic()
+        if delay < 0:  # we fell behind (a slow block): restart the rhythm instead of bursting
+            next_at = time.monotonic()
+            delay = 0
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        if stop.is_set():
+            break
+        node.produce_block()
+
+
+def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
+          on_ready: Callable[[], None] | None = None) -> None:
+    """Run RPC + producer in the foreground; returns after a clean shutdown."""
+    app = build_rpc_app(node, methods_for(node.app.ext.rpc_methods))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", timeout_keep_alive=30)
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        producer = asyncio.create_task(produce_forever(node, stop))
+        watcher = asyncio.create_task(_announce(server, on_ready))
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            await producer  # finishes the block in progress, if any, before closing the DB
+            watcher.cancel()
+            node.store.close()
+
+    # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
+    loop_factory = getattr(config, "get_loop_factory", lambda: None)()
+    if loop_factory is not None and sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main())
+    else:
+        asyncio.run(main())
+
+
+async def _announce(server: uvicorn.Server, on_ready: Callable[[], None] | None) -> None:
+    while not server.started:
+        await asyncio.sleep(0.02)
+    if on_ready is not None:
+        on_ready()

@@ -1,0 +1,174 @@
+"""JSON-RPC 2.0 over HTTP (starlette), plus ``GET /health`` and ``GET /metrics``.
+
+``build_rpc_app(node, methods)`` serves a method table ``{name: handler(node, params)}``; the
+standard ``eth_*`` table is :data:`moderntensor.chain.eth_api.METHODS` and modules add theirs
+through ``Extensions.rpc_methods``. Single and batch requests; body size and batch length are
+bounded; every failure is a JSON-RPC error object with a stable code, never an HTTP 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from moderntensor.chain.errors import (
+    ChainError,
+    InvalidRequest,
+    MethodNotFound,
+    ParseError,
+)
+
+try:  # orjson is optional ("fast" extra): several times faster on big batches
+    import orjson
+
+    def _loads(body: bytes) -> Any:
+        return orjson.loads(body)
+
+    def _dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    _DECODE_ERRORS: tuple[type[Exception], ...] = (orjson.JSONDecodeError,)
+except ImportError:  # pragma: no cover - exercised only without the extra
+
+    def _loads(body: bytes) -> Any:
+        return json.loads(body)
+
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+    _DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024  # geth's limit; a batch of 1,000 raw transfers is ~250 kB
+MAX_BATCH = 1_000  # geth's BatchRequestLimit
+Handler = Callable[[Any, list[Any]], Any]
+
+
+def error_response(exc: ChainError, request_id: Any = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_rpc()}
+
+
+class JsonRpcDispatcher:
+    """Turns parsed JSON-RPC requests into responses; knows nothing of HTTP."""
+
+    def __init__(self, node: Any, methods: dict[str, Handler]) -> None:
+        self.node = node
+        self.methods = methods
+        self.known_methods = set(methods)
+
+    def handle(self, payload: Any) -> Any:
+        """A response object, a list of them, or None (only notifications)."""
+        if isinstance(payload, list):
+            if not payload:
+                return error_response(InvalidRequest("empty batch"))
+            if len(payload) > MAX_BATCH:
+                return error_response(InvalidRequest(
+                    f"batch of {len(payload)} requests; the limit is {MAX_BATCH}",
+                    code="batch_too_large"))
+            responses = [r for r in (self.handle_one(item) for item in payload) if r is not None]
+            return responses or None
+        return self.handle_one(payload)
+
+    def handle_one(self, request: Any) -> dict[str, Any] | None:
+        if not isinstance(request, dict):
+            return error_response(InvalidRequest("a request is a JSON object"))
+        request_id = request.get("id")
+        if not isinstance(request_id, str | int | None) or isinstance(request_id, bool):
+            return error_response(InvalidRequest("id must be a string, a number or null"))
+        method = request.get("method")
+        if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
+            return error_response(InvalidRequest(
+                'a request needs "jsonrpc": "2.0" and a string "method"'), request_id)
+        params = request.get("params", [])
+        label = method if method in self.known_methods else "other"
+        started = time.perf_counter()
+        try:
+            handler = self.methods.get(method)
+            if handler is None:
+                raise MethodNotFound(f"the method {method[:64]} does not exist or is not "
+                                     "available")
+            if not isinstance(params, list):
+                raise InvalidRequest("params must be an array")
+            result = handler(self.node, params)
+            response = {"jsonrpc": "2.0", "id": request_id, "result": result}
+        except ChainError as exc:
+            self.node.metrics.rpc_errors.labels(str(exc.rpc_code)).inc()
+            response = error_response(exc, request_id)
+        except Exception:  # a bug must answer an error, never kill the request with a 500
+            log.exception("internal error in %s", label)
+            self.node.metrics.rpc_errors.labels("-32603").inc()
+            response = {"jsonrpc": "2.0", "id": request_id,
+                        "error": {"code": -32603, "message": "internal error",
+                                  "data": {"reason": "internal_error"}}}
+        self.node.metrics.rpc_latency.labels(label).observe(time.perf_counter() - started)
+        return None if "id" not in request else response
+
+
+def build_rpc_app(node: Any, methods: dict[str, Handler]) -> Starlette:
+    """The ASGI app: ``POST /`` JSON-RPC, ``GET /health``, ``GET /metrics``."""
+    dispatcher = JsonRpcDispatcher(node, methods)
+
+    async def rpc(request: Request) -> Response:
+        body = await _read_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            payload = _loads(body)
+        except _DECODE_ERRORS:
+            return _json(error_response(ParseError("request body is not valid JSON")))
+        result = dispatcher.handle(payload)
+        if result is None:
+            return Response(status_code=204)
+        try:
+            return _json(result)
+        except TypeError:  # a handler returned something not JSON-able: a bug, still no 500
+            log.exception("unserializable JSON-RPC result")
+            return _json({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32603, "message": "internal error", "data": {"reason": "internal_error"}}})
+
+    async def health(request: Request) -> Response:
+        head = node.head
+        return JSONResponse({"status": "ok", "block_height": head.number,
+                             "block_hash": "0x" + head.hash.hex(), "syncing": False, "peers": 0,
+                             "chain_id": node.spec.chain_id})
+
+    async def metrics(request: Request) -> Response:
+        return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return Starlette(routes=[
+        Route("/", rpc, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ])
+
+
+async def _read_body(request: Request) -> bytes | Response:
+    """The request body, or a 413 JSON-RPC error if it exceeds :data:`MAX_BODY_BYTES`."""
+    too_large = InvalidRequest(f"request body exceeds {MAX_BODY_BYTES} bytes",
+                               code="request_too_large")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _json(error_response(too_large), status=413)
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return _json(error_response(too_large), status=413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    return b"".join(chunks)
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(_dumps(content), status_code=status, media_type="application/json")

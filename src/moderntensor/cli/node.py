@@ -1,0 +1,161 @@
+"""``moderntensor node ...``: run a Luxtensor node, write its genesis, ask it how it is."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import typer
+from eth_utils import is_address, to_canonical_address
+
+from moderntensor.chain.errors import GenesisError
+from moderntensor.chain.genesis import (
+    DEV_BALANCE,
+    DEV_CHAIN_ID,
+    DEV_MNEMONIC,
+    ChainSpec,
+    dev_accounts,
+    dev_spec,
+    load_genesis,
+    write_genesis,
+)
+from moderntensor.chain.producer import open_node, serve
+from moderntensor.cli.common import JSON_OPTION, CliError, console, print_json, print_table
+from moderntensor.config import resolve_config, resolve_home
+from moderntensor.units import format_mdt, to_base
+
+app = typer.Typer(help="Run and inspect a Luxtensor node.", no_args_is_help=True)
+
+GENESIS_FILE = "genesis.json"
+PRODUCTION_BLOCK_TIME = 12.0  # DESIGN.md: 12 s blocks in production, 1 s on dev chains
+DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Chain data directory "
+                               "(default: <MT_HOME>/node; a temp dir with --dev).")
+
+ALLOC_OPTION = typer.Option(None, "--alloc", metavar="ADDRESS=MDT",
+                            help="Prefund an address, e.g. 0xabc...=1000 (repeatable).")
+
+
+def _default_data_dir() -> Path:
+    return Path(resolve_home().value) / "node"
+
+
+@app.command()
+def start(
+    dev: bool = typer.Option(False, "--dev", help="Dev chain: 1 s blocks, 10 prefunded accounts."),
+    data_dir: Path | None = DATA_DIR_OPTION,
+    rpc_host: str = typer.Option("127.0.0.1", "--rpc-host", help="Interface to bind; anything "
+                                 "but loopback exposes the node to the network."),
+    rpc_port: int = typer.Option(8545, "--rpc-port", min=1, max=65535),
+    block_time: float | None = typer.Option(None, "--block-time", min=0.05,
+                                            help="Seconds per block (dev 1, otherwise 12)."),
+    chain_id: int = typer.Option(DEV_CHAIN_ID, "--chain-id", min=1, help="Dev chain id."),
+) -> None:
+    """Start the node in the foreground (Ctrl-C stops it cleanly)."""
+    temp_dir = None
+    if dev:
+        spec = dev_spec(chain_id=chain_id)
+        if data_dir is None:
+            temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-dev-"))
+    else:
+        data_dir = data_dir or _default_data_dir()
+        spec = load_genesis(data_dir / GENESIS_FILE)
+    block_time = block_time or (1.0 if dev else PRODUCTION_BLOCK_TIME)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    node = open_node(spec, data_dir, block_time=block_time)
+    url = f"http://{_url_host(rpc_host)}:{rpc_port}"
+    console.print(f"Luxtensor node  chain id [bold]{spec.chain_id}[/]  head "
+                  f"{node.head.number}  data {data_dir}")
+    if not _is_loopback(rpc_host):
+        console.print(f"[yellow]warning[/]: RPC bound to {rpc_host}, reachable from the network")
+    if dev:
+        _print_dev_accounts()
+
+    def ready() -> None:
+        console.print(f"RPC listening on [bold]{url}[/]  (block time {block_time:g} s)")
+
+    try:
+        serve(node, rpc_host, rpc_port, on_ready=ready)
+    finally:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+    console.print("node stopped")
+
+
+@app.command()
+def init(
+    data_dir: Path | None = DATA_DIR_OPTION,
+    chain_id: int = typer.Option(..., "--chain-id", min=1, help="This chain's id (EIP-155)."),
+    alloc: list[str] | None = ALLOC_OPTION,
+    dev_accounts_: bool = typer.Option(False, "--dev-accounts",
+                                       help="Also prefund the 10 public dev accounts."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing genesis file."),
+) -> None:
+    """Write a genesis file (chain id, allocations, parameters) for `node start`."""
+    data_dir = data_dir or _default_data_dir()
+    path = data_dir / GENESIS_FILE
+    if path.exists() and not force:
+        raise CliError(f"{path} exists; pass --force to overwrite it")
+    balances: dict[bytes, int] = {}
+    if dev_accounts_:
+        balances.update({to_canonical_address(a.address): DEV_BALANCE for a in dev_accounts()})
+    for item in alloc or []:
+        address, _, amount = item.partition("=")
+        if not is_address(address) or not amount:
+            raise GenesisError(f"--alloc {item!r} is not ADDRESS=MDT, e.g. 0xabc...=1000")
+        balances[to_canonical_address(address)] = to_base(amount)
+    spec = ChainSpec(chain_id=chain_id, alloc=balances)
+    write_genesis(spec, path)
+    console.print(f"Wrote {path}: chain id {chain_id}, {len(balances)} funded accounts, "
+                  f"{format_mdt(sum(balances.values()))}")
+
+
+@app.command()
+def status(
+    rpc: str | None = typer.Option(None, "--rpc", help="Node URL (default: the config's "
+                                   "network)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ask a running node for its chain id, height and mempool."""
+    url = rpc or resolve_config().network.value
+    try:
+        with httpx.Client(timeout=5) as client:
+            health = client.get(f"{url.rstrip('/')}/health").json()
+            info = client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "mt_nodeInfo",
+                                          "params": []}).json().get("result", {})
+    except (httpx.HTTPError, ValueError) as exc:
+        raise CliError(f"no Luxtensor node answers at {url}: {exc}; start one with "
+                       "`moderntensor node start --dev`", code="node_unreachable") from None
+    data = {"url": url, **health, **{k: v for k, v in info.items() if k not in health}}
+    if as_json:
+        print_json(data)
+    else:
+        print_table("Luxtensor node", ["field", "value"], [[k, v] for k, v in data.items()])
+
+
+def _print_dev_accounts() -> None:
+    # plain lines, not a table: keys must stay whole and copyable at any terminal width
+    console.print(f"Dev accounts ({format_mdt(DEV_BALANCE)} each; public keys, never use them "
+                  "for real value):")
+    for i, account in enumerate(dev_accounts()):
+        console.print(f"  ({i}) {account.address}  {account.private_key}", soft_wrap=True,
+                      highlight=False)
+    console.print(f"Mnemonic: {DEV_MNEMONIC}  (m/44'/60'/0'/0/i)", soft_wrap=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
