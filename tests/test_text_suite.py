@@ -1,0 +1,168 @@
+"""Text generation suite (subnet 1): checkable challenges, one documented rule per kind."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from typing import Any
+
+import pytest
+
+from moderntensor.subnets import load_suite
+from moderntensor.subnets.base import Challenge
+from moderntensor.subnets.models import ModelUnavailableError
+from moderntensor.subnets.text import (
+    KINDS,
+    TextInput,
+    TextOutput,
+    TextSuite,
+    facts,
+    normalize,
+    score_arithmetic,
+    score_exact_word,
+    score_fact,
+    score_item_count,
+    score_json,
+    score_length,
+)
+from moderntensor.subnets.text_models import FlakyText, SlowText
+
+suite = TextSuite()
+
+
+def challenges(count: int = 300, seed: int = 1) -> list[Challenge]:
+    rng = random.Random(seed)
+    return [suite.make_challenge(rng) for _ in range(count)]
+
+
+def mean_accuracy(model_name: str, items: list[Challenge]) -> float:
+    model = suite.reference_models()[model_name]()
+    return statistics.mean(
+        suite.accuracy(item, model.generate(item.task, item.input, item.params)) for item in items
+    )
+
+
+def test_registered_under_its_task_type() -> None:
+    assert isinstance(load_suite("text-generation"), TextSuite)
+
+
+def test_facts_ship_in_the_package() -> None:
+    assert len(facts()) >= 80
+    assert all(fact.question.endswith("?") and fact.answers for fact in facts())
+
+
+def test_challenges_are_seeded_cover_every_kind_and_validate() -> None:
+    items = challenges()
+    assert items == challenges()
+    assert {item.kind for item in items} == set(KINDS)
+    for item in items:
+        TextInput.model_validate(item.input)
+        assert 0 < item.params["max_tokens"] <= 128
+
+
+def test_oracle_fixture_reaches_full_accuracy_on_every_kind() -> None:
+    assert mean_accuracy("oracle", challenges()) == 1.0
+    TextOutput.model_validate(suite.reference_models()["oracle"]().generate(
+        "text-generation", {"prompt": "What is 2 + 3? Reply with the number only."}, {}))
+
+
+@pytest.mark.parametrize("model_name", ["echo", "random"])
+def test_weak_models_score_low(model_name: str) -> None:
+    assert mean_accuracy(model_name, challenges()) < 0.15
+
+
+def test_inconsistent_model_loses_consistency_on_repeats() -> None:
+    model = suite.reference_models()["inconsistent"](seed=3)
+    item = challenges(1)[0]
+    pairs = [(model.generate(item.task, item.input, {}), model.generate(item.task, item.input, {}))
+             for _ in range(10)]
+    assert statistics.mean(suite.consistency(a, b) for a, b in pairs) < 0.9
+
+
+def test_oracle_is_perfectly_consistent() -> None:
+    model = suite.reference_models()["oracle"]()
+    item = challenges(1)[0]
+    first, second = (model.generate(item.task, item.input, {}) for _ in range(2))
+    assert suite.consistency(first, second) == 1.0
+
+
+def test_consistency_ignores_case_punctuation_and_spacing() -> None:
+    assert suite.consistency({"text": "Paris."}, "  paris ") == 1.0
+    assert suite.consistency({"text": "Paris"}, {"text": "Madrid is lovely"}) < 0.5
+
+
+@pytest.mark.parametrize("output", [None, 3, {"answer": "x"}, {"text": 5}, "x" * 20_000])
+def test_malformed_output_scores_zero(output: Any) -> None:
+    item = Challenge(task="text-generation", input={"prompt": "?"}, expected=("Paris",),
+                     kind="fact")
+    assert suite.accuracy(item, output) == 0.0
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+def test_fact_rule_accepts_any_spelling_as_whole_words_early_in_the_reply() -> None:
+    assert score_fact("It is New Delhi.", ("New Delhi", "Delhi")) == 1.0
+    assert score_fact("Parisian food", ("Paris",)) == 0.0
+    assert score_fact("word " * 25 + "Paris", ("Paris",)) == 0.0
+
+
+def test_arithmetic_rule_reads_the_last_number() -> None:
+    assert score_arithmetic("47 * 23 = 1081", 1081) == 1.0
+    assert score_arithmetic("The answer is 1,081.", 1081) == 1.0
+    assert score_arithmetic("-12", -12) == 1.0
+    assert score_arithmetic("1081 or maybe 1080", 1081) == 0.0
+    assert score_arithmetic("no idea", 5) == 0.0
+
+
+def test_exact_word_rule() -> None:
+    assert score_exact_word('"River".', "river") == 1.0
+    assert score_exact_word("The word is river", "river") == 0.5
+    assert score_exact_word("Here is a long reply that mentions river somewhere", "river") == 0.0
+
+
+def test_item_count_rule_counts_distinct_lines_without_bullets() -> None:
+    assert score_item_count("1. apple\n2. pear\n- plum\n", 3) == 1.0
+    assert score_item_count("apple\napple\npear", 4) == 0.5
+    assert score_item_count("", 3) == 0.0
+
+
+def test_json_rule_gives_half_for_an_object_and_a_quarter_per_typed_key() -> None:
+    assert score_json('{"name": "Ada", "age": 36}', ("name", "age")) == 1.0
+    assert score_json('```json\n{"name": "Ada", "age": "36"}\n```', ("name", "age")) == 0.75
+    assert score_json('{"age": true}', ("name", "age")) == 0.5
+    assert score_json("[1, 2]", ("name", "age")) == 0.0
+    assert score_json("name: Ada", ("name", "age")) == 0.0
+
+
+def test_length_rule_needs_the_topic_and_no_forbidden_word() -> None:
+    assert score_length("The ocean is wide.", (10, "ocean")) == 1.0
+    assert score_length("ocean " * 20, (10, "ocean")) == 0.5
+    assert score_length("It is wide.", (10, "ocean")) == 0.0
+    assert score_length("I describe the ocean.", (10, "ocean")) == 0.0
+
+
+def test_normalize_keeps_numbers_and_drops_punctuation() -> None:
+    assert normalize("  Hello,  WORLD! 3.5 and -12 ") == "hello world 3.5 and -12"
+
+
+# --- test-quality miners ---------------------------------------------------------------------
+
+def test_flaky_fixture_fails_every_other_request() -> None:
+    model = FlakyText()
+    model.generate("text-generation", {"prompt": "x"}, {})
+    with pytest.raises(ModelUnavailableError):
+        model.generate("text-generation", {"prompt": "x"}, {})
+
+
+def test_slow_fixture_waits_between_target_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("moderntensor.subnets.models.time.sleep", slept.append)
+    item = challenges(1)[0]
+    assert suite.accuracy(item, SlowText().generate(item.task, item.input, item.params)) == 1.0
+    assert slept == [SlowText.delay_s]
+    assert suite.latency_target_s < SlowText.delay_s < suite.timeout_s
+
+
+def test_reference_models_include_the_real_model_and_every_test_miner() -> None:
+    assert {"smollm2", "oracle", "echo", "random", "slow", "flaky", "inconsistent"} <= set(
+        suite.reference_models())
