@@ -111,6 +111,7 @@ class MinerQuerier:
             headers = sign_request(self.signer, "POST", INFERENCE_PATH, body,
                                    receiver=miner.address, timeout_s=timeout_s)
             headers["Content-Type"] = CONTENT_TYPE
+            headers["Accept-Encoding"] = "identity"  # the signature covers the plain body
             started = time.perf_counter()
             try:
                 status, answer_headers, content = await asyncio.wait_for(
@@ -125,6 +126,8 @@ class MinerQuerier:
                                    detail=f"answer over {max_response_bytes} bytes")
             except (httpx.HTTPError, OSError) as exc:
                 return QueryResult(Outcome.UNREACHABLE, detail=type(exc).__name__)
+            except Exception as exc:  # whatever a miner sends must not end the round
+                return QueryResult(Outcome.UNREACHABLE, detail=f"protocol: {type(exc).__name__}")
             latency_s = time.perf_counter() - started
         return self._judge(miner, int(headers[NONCE_HEADER]), status, answer_headers, content,
                            latency_s, output_model)
@@ -140,7 +143,7 @@ class MinerQuerier:
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise _TooLargeError
             chunks, size = [], 0
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
                     raise _TooLargeError
