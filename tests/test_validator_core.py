@@ -1,0 +1,196 @@
+"""The Validator loop with in-process miners: weights at the rate limit, chain failures, the
+client adapter, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from moderntensor.client import ChainError, NodeUnreachableError
+from moderntensor.protocol.auth import ReplayCache, sign_response, verify_request
+from moderntensor.validator import (
+    ClientChainView,
+    MinerEndpoint,
+    StaticChainView,
+    SubnetInfo,
+    Validator,
+    ValidatorError,
+)
+from moderntensor.validator.chainview import miners_from_metagraph
+from moderntensor.wallet import Wallet
+
+VALIDATOR = Wallet.from_private_key("0x" + "07" * 32)
+MINERS = {w.address.lower(): w for w in (Wallet.from_private_key("0x" + f"{i:02x}" * 32)
+                                         for i in (0x11, 0x12))}
+ENDPOINTS = [MinerEndpoint(uid, address, "127.0.0.1", 6000 + uid)
+             for uid, address in enumerate(MINERS)]
+CUSTOM = SubnetInfo(netuid=7, task_type="custom", weights_rate_limit=3,
+                    suite="validator_suite:SumSuite")
+
+
+def miners_app() -> Any:
+    """In-process good miners: each answers (signed) as the miner the request is addressed to."""
+    cache = ReplayCache()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        body = message.get("body", b"")
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        wallet = MINERS[headers["x-mt-receiver"].lower()]
+        verified = verify_request(headers, "POST", scope["path"], body,
+                                  receiver=wallet.address, replay_cache=cache)
+        task = json.loads(body)["input"]
+        content = json.dumps({"output": {"text": str(task["a"] + task["b"])}}).encode()
+        signed = sign_response(wallet, content, request_nonce=verified.nonce,
+                               validator=verified.sender)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(k.lower().encode(), v.encode()) for k, v in signed.items()]})
+        await send({"type": "http.response.body", "body": content})
+
+    return app
+
+
+class ManualChain(StaticChainView):
+    """A static chain whose block number, failures and submissions a test controls."""
+
+    def __init__(self) -> None:
+        super().__init__(ENDPOINTS, CUSTOM)
+        self.block = 10
+        self.fail_sync: Exception | None = None
+        self.fail_submit: Exception | None = None
+
+    async def subnet_info(self) -> SubnetInfo:
+        if self.fail_sync is not None:
+            raise self.fail_sync
+        return await super().subnet_info()
+
+    async def block_number(self) -> int:
+        return self.block
+
+    async def submit_weights(self, submission: Any) -> str | None:
+        if self.fail_submit is not None:
+            raise self.fail_submit
+        await super().submit_weights(submission)
+        return f"0x{len(self.submitted):064x}"
+
+
+def validator_for(chain: Any, tmp_path: Path) -> Validator:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=miners_app()))
+    return Validator(VALIDATOR, chain, store=tmp_path / "v.sqlite", http=http)
+
+
+def test_weights_go_out_at_the_subnets_rate_limit(tmp_path: Path) -> None:
+    chain = ManualChain()
+
+    async def main() -> list[Any]:
+        reports = []
+        async with validator_for(chain, tmp_path) as validator:
+            for block in (10, 11, 12, 13):
+                chain.block = block
+                reports.append(await validator.run_round())
+        return reports
+
+    reports = asyncio.run(main())
+    assert [r.submission is not None for r in reports] == [True, False, False, True]
+    assert reports[0].tx_hash == "0x" + "0" * 63 + "1"
+    first = chain.submitted[0]
+    assert first.netuid == 7 and first.uids == (0, 1)
+    assert first.weights == (65535, 65535) and first.accuracy == (65535, 65535)
+    assert reports[-1].as_dict()["miners"][0]["round"]["outcomes"] == {"ok": 4}
+
+
+def test_chain_failures_never_crash_the_loop(tmp_path: Path) -> None:
+    chain = ManualChain()
+    chain.fail_sync = NodeUnreachableError("node down")
+
+    async def main() -> list[Any]:
+        reports: list[Any] = []
+        async with validator_for(chain, tmp_path) as validator:
+            with pytest.raises(ValidatorError, match="cannot read subnet"):
+                await validator.run_round()
+            await validator.run(interval=0, rounds=1, on_round=reports.append)  # logged only
+            chain.fail_sync = None
+            chain.fail_submit = ChainError("rate limited", rpc_code=-32000,
+                                           code="weights_rate_limited")
+            reports.append(await validator.run_round())
+            chain.fail_sync = NodeUnreachableError("node down again")
+            chain.fail_submit = None
+            reports.append(await validator.run_round())   # last good metagraph is reused
+            text = validator.metrics.render().decode()
+        return [*reports, text]
+
+    *reports, metrics = asyncio.run(main())
+    failed, recovered = reports
+    assert failed.submission is None and "rate limited" in failed.submit_error
+    assert recovered.submission is not None and len(recovered.miners) == 2
+    assert 'mt_validator_requests_total{outcome="ok"} 16.0' in metrics
+    assert "mt_validator_sync_errors_total 3.0" in metrics
+    assert 'mt_validator_weight_submissions_total{result="error"} 1.0' in metrics
+
+
+class FakeClient:
+    """Stands in for AsyncLuxtensorClient with the documented shapes (docs/rpc.md)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def get_subnet(self, netuid: int) -> dict[str, Any]:
+        return {"netuid": netuid, "task_type": "text-generation", "tempo": 20,
+                "weights_rate_limit": 5, "metadata": {"suite": "validator_suite:SumSuite"}}
+
+    async def get_metagraph(self, netuid: int) -> Any:
+        return SimpleNamespace(
+            uids=np.array([0, 1, 2, 3]),
+            addresses=np.array(["0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20,
+                                "0x" + "44" * 20]),
+            roles=np.array(["miner", "validator", "miner", "miner"]),
+            endpoints=[("10.0.0.1", 5000, "http"), ("10.0.0.2", 5000, "http"), None,
+                       ("", 0, "http")],
+        )
+
+    async def block_number(self) -> int:
+        return 42
+
+    async def set_weights(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((args, kwargs))
+        return SimpleNamespace(tx_hash="0xfeed")
+
+
+def test_the_client_adapter_reads_subnet_and_miners_and_writes_weights() -> None:
+    from moderntensor.scoring import MinerScore
+    from moderntensor.validator.store import MinerStats
+    from moderntensor.validator.weights import build_submission
+
+    client = FakeClient()
+    view = ClientChainView(client, 3)
+
+    async def main() -> tuple[Any, ...]:
+        info = await view.subnet_info()
+        miners = await view.miners()
+        stats = [MinerStats(0, "0x" + "11" * 20, MinerScore(1, 1, 1, 1), 0.1, 1, 4, 4, 1)]
+        tx = await view.submit_weights(build_submission(3, stats))
+        return info, miners, tx
+
+    info, miners, tx = asyncio.run(main())
+    assert (info.task_type, info.tempo, info.weights_rate_limit, info.suite) == (
+        "text-generation", 20, 5, "validator_suite:SumSuite")
+    assert [(m.uid, m.url) for m in miners] == [(0, "http://10.0.0.1:5000"), (2, None),
+                                               (3, None)]
+    assert tx == "0xfeed"
+    (args, kwargs), = client.calls
+    assert args == (3, [0], [65535], [65535], [65535], [65535], [65535])
+    assert kwargs == {"version_key": 0}
+
+
+def test_metagraph_dicts_are_read_too() -> None:
+    metagraph = {"uids": [5], "addresses": ["0x" + "55" * 20], "roles": ["miner"],
+                 "endpoints": [{"host": "::1", "port": 7000, "protocol": "http"}]}
+    (miner,) = miners_from_metagraph(metagraph)
+    assert miner.url == "http://[::1]:7000"
