@@ -23,7 +23,7 @@ from moderntensor.validator import (
     Validator,
     ValidatorError,
 )
-from moderntensor.validator.chainview import miners_from_metagraph
+from moderntensor.validator.chainview import miners_from_metagraph, subnet_info_from
 from moderntensor.wallet import Wallet
 
 VALIDATOR = Wallet.from_private_key("0x" + "07" * 32)
@@ -187,6 +187,14 @@ def test_the_client_adapter_reads_subnet_and_miners_and_writes_weights() -> None
     (args, kwargs), = client.calls
     assert args == (3, [0], [65535], [65535], [65535], [65535], [65535])
     assert kwargs == {"version_key": 0}
+
+
+def test_the_rpc_subnet_shape_is_read() -> None:
+    rpc = {"netuid": 9, "taskType": "custom", "metadata": '{"suite": "pkg.mod:Suite"}',
+           "params": {"tempo": 20, "weightsRateLimit": 5}}
+    assert subnet_info_from(9, rpc) == SubnetInfo(9, "custom", 20, 5, "pkg.mod:Suite")
+    assert subnet_info_from(9, {**rpc, "metadata": "pkg.mod:Other"}).suite == "pkg.mod:Other"
+    assert subnet_info_from(9, {**rpc, "metadata": ""}).suite is None
 
 
 def test_metagraph_dicts_are_read_too() -> None:

@@ -12,6 +12,8 @@ fixed miner list (tests, private deployments, a chain that is not up yet);
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from moderntensor.errors import InvalidInputError
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
 DEFAULT_TEMPO = 75                 # DESIGN.md production default: 75 blocks = one epoch
+_SUITE_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 
 
 @dataclass(frozen=True)
@@ -175,21 +178,38 @@ def _get(raw: Any, *names: str, default: Any = None) -> Any:
 
 
 def subnet_info_from(netuid: int, raw: Any) -> SubnetInfo:
-    """A :class:`SubnetInfo` from the client's subnet object (dataclass or JSON dict)."""
+    """A :class:`SubnetInfo` from the client's subnet object (dataclass or the RPC's JSON,
+    whose rate limit and tempo sit under ``params``; see docs/rpc.md)."""
     task_type = _get(raw, "task_type", "taskType")
     if not isinstance(task_type, str) or not task_type:
         raise InvalidInputError(f"subnet {netuid} has no task type in {raw!r}",
                                 code="invalid_subnet")
-    metadata = _get(raw, "metadata", default=None)
-    suite = _get(metadata, "suite") if isinstance(metadata, dict) else None
-    return SubnetInfo(
-        netuid=netuid,
-        task_type=task_type,
-        tempo=int(_get(raw, "tempo", default=DEFAULT_TEMPO)),
-        weights_rate_limit=int(_get(raw, "weights_rate_limit", "weightsRateLimit",
-                                    default=DEFAULT_WEIGHTS_RATE_LIMIT)),
-        suite=suite if isinstance(suite, str) else None,
-    )
+    params = _get(raw, "params", default=None) or {}
+    tempo = _get(raw, "tempo", default=None)
+    if tempo is None:
+        tempo = _get(params, "tempo", default=DEFAULT_TEMPO)
+    rate_limit = _get(raw, "weights_rate_limit", "weightsRateLimit", default=None)
+    if rate_limit is None:
+        rate_limit = _get(params, "weights_rate_limit", "weightsRateLimit",
+                          default=DEFAULT_WEIGHTS_RATE_LIMIT)
+    return SubnetInfo(netuid=netuid, task_type=task_type, tempo=int(tempo),
+                      weights_rate_limit=int(rate_limit),
+                      suite=_suite_from_metadata(_get(raw, "metadata", default=None)))
+
+
+def _suite_from_metadata(metadata: Any) -> str | None:
+    """A custom subnet's suite: ``{"suite": "pkg.mod:Class"}`` (dict or JSON text) or the bare
+    ``"pkg.mod:Class"``; None when the metadata names none."""
+    if isinstance(metadata, str):
+        text = metadata.strip()
+        if _SUITE_PATH.match(text):
+            return text
+        try:
+            metadata = json.loads(text) if text.startswith("{") else None
+        except ValueError:
+            return None
+    suite = metadata.get("suite") if isinstance(metadata, dict) else None
+    return suite if isinstance(suite, str) and _SUITE_PATH.match(suite) else None
 
 
 def miners_from_metagraph(metagraph: Any) -> list[MinerEndpoint]:
