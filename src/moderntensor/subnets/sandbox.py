@@ -17,15 +17,16 @@ Layers, outermost first (each one alone should contain the usual attacks):
 4. **Audit hook** (:pep:`578`) installed before untrusted code runs: sockets, fork/exec/spawn,
    ctypes and writes outside the private temp dir raise ``PermissionError``.
 
-The child reports one JSON line tagged with a random token to a file only the parent reads; no
+The child reports one line tagged with a random token to a file only the parent reads; no
 report (crash, ``os._exit``, kill) scores 0. Known limit: code that walks the interpreter's own
 frames could find the token and forge its report; layers 1-3 still contain it.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
-import json
+import marshal
 import os
 import secrets
 import shutil
@@ -42,6 +43,13 @@ CHILD_SOURCE = (Path(__file__).with_name("_sandbox_child.py")).read_text(encodin
 NOBODY = 65534
 MAX_REPORT_BYTES = 64 * 1024   # the report is one short line; more is the candidate's noise
 UNSHARE_ARGS = ("--net", "--pid", "--fork", "--kill-child")
+# Standard modules a program may import; only those it names are loaded (each costs startup).
+ALLOWED_IMPORTS = frozenset({
+    "abc", "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime",
+    "decimal", "enum", "fractions", "functools", "hashlib", "heapq", "itertools", "json", "math",
+    "numbers", "operator", "random", "re", "statistics", "string", "sys", "textwrap", "time",
+    "typing", "unicodedata",
+})
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,10 @@ def run_tests(program: str, steps: list[str] | list[tuple[str, bool]], entry_poi
         if os.getuid() == 0:  # the child becomes nobody; only its own directory is writable
             os.chown(workdir, NOBODY, NOBODY)
             base.chmod(0o711)
-        payload = json.dumps({"token": token, "program": program, "steps": pairs,
-                              "entry_point": entry_point, "workdir": str(workdir),
-                              "limits": asdict(limits)}).encode()
+        payload = marshal.dumps({"token": token, "program": program, "steps": pairs,
+                                 "entry_point": entry_point, "workdir": str(workdir),
+                                 "limits": asdict(limits),
+                                 "preload": imported_modules(program, pairs)})
         report_path = base / "report"
         with report_path.open("wb") as report:
             started = time.monotonic()
@@ -130,6 +139,22 @@ def run_tests(program: str, steps: list[str] | list[tuple[str, bool]], entry_poi
         return _read_report(report_path, token, status, elapsed, counted)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def imported_modules(program: str, steps: list[tuple[str, bool]]) -> list[str]:
+    """Allowed top-level modules that the program or the checks import, sorted."""
+    names: set[str] = set()
+    for source in (program, *(step for step, _ in steps)):
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.partition(".")[0])
+    return sorted(names & ALLOWED_IMPORTS)
 
 
 def _wait(process: subprocess.Popen[bytes], payload: bytes, wall_s: float) -> str:
@@ -154,11 +179,9 @@ def _read_report(path: Path, token: str, status: str, elapsed: float, counted: i
     with path.open("rb") as report:
         text = report.read(MAX_REPORT_BYTES).decode("utf-8", "replace")
     for line in reversed(text.splitlines()):
-        try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("token") == token:
-            passed = min(max(int(data["passed"]), 0), counted)
-            return SandboxResult(passed, counted, "ok", str(data.get("error", "")), elapsed)
+        fields = line.split(" ", 3)
+        if len(fields) >= 3 and fields[0] == token and fields[1].isdigit():
+            passed = min(int(fields[1]), counted)
+            error = fields[3] if len(fields) == 4 else ""
+            return SandboxResult(passed, counted, "ok", error, elapsed)
     return SandboxResult(0, counted, "no_report", "", elapsed)
