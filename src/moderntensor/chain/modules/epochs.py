@@ -1,0 +1,172 @@
+"""Epoch processing: every ``tempo`` blocks per subnet, weights -> scores -> MDT.
+
+:func:`close_epoch` gathers the active permitted validators' latest weights into the matrix W
+(validators x uids), runs :func:`moderntensor.chain.epoch.epoch_rewards` (kappa consensus,
+clipping, ``min_score`` cut, the guide's reward formula via ``scoring.split_rewards``), mints
+each reward to its address, adds the rounding dust to ``mt.meta/dust`` (never minted), stores
+the per-uid results and a payout record per reward, and emits ``EpochRewarded`` per payout.
+
+Who counts: validators holding a permit at the close whose weights were set within the last
+``activity_cutoff`` blocks. A weight for uid j counts only if it was set after the current
+holder of uid j registered (a replaced miner's weights do not pass to the newcomer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from moderntensor.chain.epoch import (
+    EpochResult,
+    epoch_rewards,
+    stake_shares,
+    validator_emission,
+)
+from moderntensor.chain.modules.neurons import permits
+from moderntensor.chain.modules.records import (
+    EPOCH,
+    META,
+    MINER,
+    REWARD,
+    VALIDATOR,
+    Results,
+    Subnet,
+    address_bytes,
+    dumps,
+    get_network,
+    get_neuron,
+    get_weights,
+    put_results,
+    u16,
+    u64,
+)
+from moderntensor.chain.modules.subnets import epoch_index
+from moderntensor.chain.state import State, kv_add_int, kv_delete, kv_get, kv_set, mint
+from moderntensor.scoring import PPB
+
+Emit = Callable[[str, dict[str, Any]], None]     # (event name, arguments) -> log
+COMPONENTS = ("accuracy", "latency", "availability", "consistency")
+REWARD_BYTES = 16                                 # u128 per reward in the results column
+
+
+def epoch_emission(state: State, subnet: Subnet) -> int:
+    """``EpochEmission`` of the guide's formula for this subnet: miner emission x tempo."""
+    return get_network(state).miner_emission_per_block * subnet.params.tempo
+
+
+def subnet_validator_emission(state: State, subnet: Subnet) -> int:
+    return validator_emission(get_network(state).validator_emission_per_block,
+                              subnet.params.tempo, subnet.weight)
+
+
+def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results:
+    """Close the epoch of ``subnet`` that ends with ``block``; see the module docstring."""
+    n, params = subnet.n, subnet.params
+    neurons = [get_neuron(state, subnet.netuid, uid) for uid in range(n)]
+    registered = np.array([x.registered_block if x else 2**62 for x in neurons], dtype=np.int64)
+    is_miner = np.array([x is not None and x.role == MINER for x in neurons], dtype=bool)
+    held = permits(state, subnet)
+    active: list[int] = []
+    matrices = np.zeros((5, len(held), n), dtype=np.int64)   # weights + the four components
+    for uid in sorted(held):
+        row = get_weights(state, subnet.netuid, uid)
+        if row is None or row.block <= block - params.activity_cutoff:
+            continue
+        targets = np.frombuffer(row.uids, dtype=">u2").astype(np.int64)
+        keep = (targets < n)
+        keep[keep] &= is_miner[targets[keep]] & (row.block > registered[targets[keep]])
+        for k, column in enumerate((row.weights, row.accuracy, row.latency, row.availability,
+                                    row.consistency)):
+            if column:
+                values = np.frombuffer(column, dtype=">u2").astype(np.int64)
+                matrices[k, len(active), targets[keep]] = values[keep]
+        active.append(uid)
+    matrices = matrices[:, :len(active), :]
+    stakes = [held[uid] for uid in active]
+    emission = epoch_emission(state, subnet)
+    result = epoch_rewards(matrices[0].astype(np.uint16), stakes, epoch_emission=emission,
+                           subnet_weight=subnet.weight, kappa=params.kappa,
+                           min_score=params.min_score,
+                           validator_emission=subnet_validator_emission(state, subnet))
+    components = _component_means(matrices[1:], stakes)
+    epoch = epoch_index(subnet, block)
+    rewards = [0] * n
+    for uid, reward in enumerate(result.miner_rewards):
+        rewards[uid] = reward
+    for row_index, uid in enumerate(active):
+        rewards[uid] += result.validator_rewards[row_index]
+    _pay(state, subnet, block, epoch, neurons, result, active, stakes, emission, emit)
+    kv_add_int(state, META, b"dust", result.dust)
+    active_flags = np.zeros(n, dtype=np.uint8)
+    active_flags[active] = 1
+    results = Results(
+        epoch=epoch, block=block, total_score=result.total_score,
+        miner_emission=result.miner_emission, miner_paid=sum(result.miner_rewards),
+        validator_emission=result.validator_emission,
+        validator_paid=sum(result.validator_rewards), dust=result.dust,
+        active_validators=len(active), scored_miners=sum(1 for s in result.scores if s),
+        scores=np.asarray(result.scores, dtype=">u8").tobytes(),
+        consensus=np.asarray(result.consensus, dtype=">u2").tobytes(),
+        **{name: components[k].astype(">u2").tobytes() for k, name in enumerate(COMPONENTS)},
+        rewards=b"".join(r.to_bytes(REWARD_BYTES, "big") for r in rewards),
+        active=active_flags.tobytes())
+    put_results(state, subnet.netuid, results)
+    _prune_history(state, subnet.netuid, epoch - get_network(state).reward_history_epochs)
+    return results
+
+
+def _component_means(components: np.ndarray, stakes: list[int]) -> np.ndarray:
+    """Stake-weighted mean (floor) of each component per uid: 4 x n, u16 values."""
+    count, _, n = components.shape
+    shares = stake_shares(stakes)
+    total = int(shares.sum())
+    if total == 0:
+        return np.zeros((count, n), dtype=np.int64)
+    return np.stack([(shares @ components[k]) // total for k in range(count)])
+
+
+def _pay(state: State, subnet: Subnet, block: int, epoch: int, neurons: list, result:
+         EpochResult, active: list[int], stakes: list[int], emission: int, emit: Emit) -> None:
+    """Mint every reward, record it and log ``EpochRewarded``."""
+    addresses: list[str] = []
+    payouts: list[tuple[str, int, int, int, int, int]] = []   # address, role, score, total...
+    for uid, (score, reward) in enumerate(zip(result.scores, result.miner_rewards,
+                                              strict=True)):
+        if score or reward:
+            payouts.append((neurons[uid].address, MINER, score, result.total_score, emission,
+                            reward))
+    total_stake = sum(stakes)
+    for uid, stake, reward in zip(active, stakes, result.validator_rewards, strict=True):
+        share = stake * PPB // total_stake if total_stake else 0
+        payouts.append((neurons[uid].address, VALIDATOR, share, PPB,
+                        result.validator_emission, reward))
+    for address, role, score, total, pool, reward in payouts:
+        raw = address_bytes(address)
+        if reward:
+            mint(state, raw, reward)
+        key = u16(subnet.netuid) + u64(epoch) + raw
+        kv_set(state, REWARD, key, dumps([role, score, total, subnet.weight, pool, reward,
+                                          block]))
+        addresses.append(address[2:])
+        emit("EpochRewarded", {"epoch": epoch, "netuid": subnet.netuid, "account": raw,
+                               "role": role, "score": score, "totalScore": total,
+                               "subnetWeight": subnet.weight, "emission": pool,
+                               "reward": reward})
+    kv_set(state, EPOCH, u16(subnet.netuid) + u64(epoch), dumps([block, "".join(addresses)]))
+
+
+def _prune_history(state: State, netuid: int, epoch: int) -> None:
+    """Forget the payout records of ``epoch`` (older payouts stay in the logs)."""
+    if epoch < 0:
+        return
+    key = u16(netuid) + u64(epoch)
+    raw = kv_get(state, EPOCH, key)
+    if raw is None:
+        return
+    _, joined = json.loads(raw)
+    for i in range(0, len(joined), 40):
+        kv_delete(state, REWARD, key + bytes.fromhex(joined[i:i + 40]))
+    kv_delete(state, EPOCH, key)

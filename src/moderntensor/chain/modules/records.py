@@ -1,0 +1,296 @@
+"""Module state: the records of subnets and neurons and where they live in the kv store.
+
+Records are compact JSON arrays of ints and strings (``separators=(",", ":")``, ASCII): as
+deterministic as RLP and ~4x faster to decode, which matters for 4,096-neuron metagraphs.
+Byte strings (addresses) are stored as lowercase hex. Keys are fixed-width big-endian ints, so
+the key order is the numeric order.
+
+Namespaces (all under the same state root as the accounts):
+
+==============  ==================================  ==========================================
+namespace       key                                 value
+==============  ==================================  ==========================================
+mt.meta         b"network", b"netuids", b"block"    network params, netuid list, last block
+mt.subnet       netuid u16                          :class:`Subnet`
+mt.neuron       netuid u16 + uid u16                :class:`Neuron`
+mt.uid          netuid u16 + address                uid (int bytes)
+mt.stake        netuid u16 + address                stake (int bytes)
+mt.unbond       release block u64 + address + u16   amount (int bytes)
+mt.weights      netuid u16 + uid u16                :class:`WeightsRow` (packed u16 columns)
+mt.results      netuid u16                          last epoch's per-uid results (columnar)
+mt.hash         block u64                           block hash (for the PoW's recent block)
+mt.seal         block u64 + u16 + address + u64     b"\\x01": a used proof of work
+mt.reward       netuid u16 + epoch u64 + address    payout record
+mt.epoch        netuid u16 + epoch u64              epoch summary
+==============  ==================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import astuple, dataclass, fields
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from moderntensor.chain.modules.params import PARAM_NAMES, NetworkParams, SubnetParams
+from moderntensor.chain.state import State, kv_delete, kv_get, kv_get_int, kv_set, kv_set_int
+
+META = "mt.meta"
+SUBNET = "mt.subnet"
+NEURON = "mt.neuron"
+UID = "mt.uid"
+STAKE = "mt.stake"
+UNBOND = "mt.unbond"
+WEIGHTS = "mt.weights"
+RESULTS = "mt.results"
+HASH = "mt.hash"
+SEAL = "mt.seal"
+REWARD = "mt.reward"
+EPOCH = "mt.epoch"
+
+MINER = 0
+VALIDATOR = 1
+ROLE_NAMES = ("miner", "validator")
+
+
+def dumps(values: list[Any] | tuple[Any, ...]) -> bytes:
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def u16(value: int) -> bytes:
+    return value.to_bytes(2, "big")
+
+
+def u64(value: int) -> bytes:
+    return value.to_bytes(8, "big")
+
+
+@dataclass(frozen=True)
+class Subnet:
+    """One subnet: identity, emission share, hyperparameters and counters."""
+
+    netuid: int
+    name: str
+    task_type: str
+    owner: str                    # lowercase hex address, "" for genesis subnets
+    deposit: int
+    metadata: str
+    created_block: int
+    weight: int                   # ppb share of network emission
+    difficulty: int
+    n: int                        # uids in use (dense 0..n-1)
+    miners: int
+    validators: int
+    regs_block: int               # block of the last registration
+    regs_in_block: int            # registrations in that block
+    regs_in_interval: int         # registrations since the last difficulty adjustment
+    params: SubnetParams
+
+    def encode(self) -> bytes:
+        head = [getattr(self, f.name) for f in fields(self) if f.name != "params"]
+        return dumps([*head, *astuple(self.params)])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Subnet:
+        values = json.loads(raw)
+        count = len(values) - len(PARAM_NAMES)
+        return cls(*values[:count], params=SubnetParams(*values[count:]))
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """One uid of a subnet. Endpoint fields are empty until ``serveEndpoint``."""
+
+    uid: int
+    address: str                  # EIP-55 checksummed 0x-hex (what RPC reads serve as is)
+    role: int                     # MINER or VALIDATOR
+    model_name: str
+    model_type: str
+    model_version: str
+    host: str
+    port: int
+    protocol: str
+    registered_block: int
+    last_update: int              # last own change (weights / registration / endpoint)
+    served_block: int             # last serveEndpoint, for its rate limit
+    weights_block: int            # last setWeights, for its rate limit (validators)
+
+    def encode(self) -> bytes:
+        return dumps(astuple(self))
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Neuron:
+        return cls(*json.loads(raw))
+
+
+@dataclass(frozen=True)
+class WeightsRow:
+    """A validator's latest weights: uids and five u16 columns, packed big-endian."""
+
+    block: int
+    version_key: int
+    uids: bytes
+    weights: bytes
+    accuracy: bytes
+    latency: bytes
+    availability: bytes
+    consistency: bytes
+
+    def encode(self) -> bytes:
+        return dumps([self.block, self.version_key,
+                      *(x.hex() for x in astuple(self)[2:])])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> WeightsRow:
+        block, version, *columns = json.loads(raw)
+        return cls(block, version, *(bytes.fromhex(c) for c in columns))
+
+
+# -- meta ---------------------------------------------------------------------------------------
+
+def get_network(state: State) -> NetworkParams:
+    raw = kv_get(state, META, b"network")
+    return NetworkParams(*json.loads(raw)) if raw else NetworkParams()
+
+
+def put_network(state: State, network: NetworkParams) -> None:
+    kv_set(state, META, b"network", dumps(astuple(network)))
+
+
+def netuids(state: State) -> list[int]:
+    raw = kv_get(state, META, b"netuids")
+    return json.loads(raw) if raw else []
+
+
+def put_netuids(state: State, values: list[int]) -> None:
+    kv_set(state, META, b"netuids", dumps(sorted(values)))
+
+
+def last_block(state: State) -> int:
+    """The last block whose end-block hook ran (0 at genesis)."""
+    return kv_get_int(state, META, b"block")
+
+
+def current_block(state: State) -> int:
+    """The block a transaction executing (or submitted) now belongs to."""
+    return last_block(state) + 1
+
+
+# -- subnets and neurons ------------------------------------------------------------------------
+
+def get_subnet(state: State, netuid: int) -> Subnet | None:
+    if not 0 <= netuid < 2**16:
+        return None
+    raw = kv_get(state, SUBNET, u16(netuid))
+    return Subnet.decode(raw) if raw else None
+
+
+def put_subnet(state: State, subnet: Subnet) -> None:
+    kv_set(state, SUBNET, u16(subnet.netuid), subnet.encode())
+
+
+def neuron_key(netuid: int, uid: int) -> bytes:
+    return u16(netuid) + u16(uid)
+
+
+def get_neuron(state: State, netuid: int, uid: int) -> Neuron | None:
+    if not 0 <= uid < 2**16:
+        return None
+    raw = kv_get(state, NEURON, neuron_key(netuid, uid))
+    return Neuron.decode(raw) if raw else None
+
+
+def put_neuron(state: State, netuid: int, neuron: Neuron) -> None:
+    kv_set(state, NEURON, neuron_key(netuid, neuron.uid), neuron.encode())
+
+
+def uid_of(state: State, netuid: int, address: bytes) -> int | None:
+    raw = kv_get(state, UID, u16(netuid) + address)
+    return None if raw is None else int.from_bytes(raw, "big")
+
+
+def set_uid(state: State, netuid: int, address: bytes, uid: int | None) -> None:
+    key = u16(netuid) + address
+    if uid is None:
+        kv_delete(state, UID, key)
+    else:
+        kv_set(state, UID, key, u16(uid))
+
+
+def get_stake(state: State, netuid: int, address: bytes) -> int:
+    return kv_get_int(state, STAKE, u16(netuid) + address)
+
+
+def set_stake(state: State, netuid: int, address: bytes, amount: int) -> None:
+    if amount:
+        kv_set_int(state, STAKE, u16(netuid) + address, amount)
+    else:
+        kv_delete(state, STAKE, u16(netuid) + address)
+
+
+def get_weights(state: State, netuid: int, uid: int) -> WeightsRow | None:
+    raw = kv_get(state, WEIGHTS, neuron_key(netuid, uid))
+    return WeightsRow.decode(raw) if raw else None
+
+
+def put_weights(state: State, netuid: int, uid: int, row: WeightsRow | None) -> None:
+    if row is None:
+        kv_delete(state, WEIGHTS, neuron_key(netuid, uid))
+    else:
+        kv_set(state, WEIGHTS, neuron_key(netuid, uid), row.encode())
+
+
+def address_bytes(address: str) -> bytes:
+    """20 bytes of a 0x-hex address (as stored in records)."""
+    return bytes.fromhex(address[2:])
+
+
+def checksum(address: bytes) -> str:
+    return to_checksum_address(address)
+
+
+@dataclass(frozen=True)
+class Results:
+    """The last closed epoch of a subnet, per uid (index = uid), as packed columns.
+
+    ``scores`` u64 ppb, ``consensus`` and the four components u16, ``rewards`` u128 base units,
+    ``active`` u8 (validators whose weights counted); all big-endian.
+    """
+
+    epoch: int
+    block: int
+    total_score: int
+    miner_emission: int
+    miner_paid: int
+    validator_emission: int
+    validator_paid: int
+    dust: int
+    active_validators: int
+    scored_miners: int
+    scores: bytes
+    consensus: bytes
+    accuracy: bytes
+    latency: bytes
+    availability: bytes
+    consistency: bytes
+    rewards: bytes
+    active: bytes
+
+    def encode(self) -> bytes:
+        values = astuple(self)
+        return dumps([*values[:10], *(x.hex() for x in values[10:])])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Results:
+        values = json.loads(raw)
+        return cls(*values[:10], *(bytes.fromhex(x) for x in values[10:]))
+
+
+def get_results(state: State, netuid: int) -> Results | None:
+    raw = kv_get(state, RESULTS, u16(netuid))
+    return Results.decode(raw) if raw else None
+
+
+def put_results(state: State, netuid: int, results: Results) -> None:
+    kv_set(state, RESULTS, u16(netuid), results.encode())

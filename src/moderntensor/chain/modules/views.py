@@ -1,0 +1,261 @@
+"""Read models of module state as JSON-able dicts (camelCase, amounts as decimal strings).
+
+Shared by the ``mt_*`` RPC methods and the system contract's ``eth_call`` views; nothing here
+changes state. Shapes are documented in docs/rpc.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from moderntensor.chain.modules.epochs import epoch_emission, subnet_validator_emission
+from moderntensor.chain.modules.neurons import immune_until, permits, validator_list
+from moderntensor.chain.modules.params import params_to_json
+from moderntensor.chain.modules.records import (
+    NEURON,
+    REWARD,
+    ROLE_NAMES,
+    VALIDATOR,
+    Neuron,
+    Results,
+    Subnet,
+    address_bytes,
+    checksum,
+    get_network,
+    get_results,
+    get_stake,
+    get_weights,
+    last_block,
+    neuron_key,
+    u16,
+    u64,
+)
+from moderntensor.chain.modules.subnets import epoch_index, next_close
+from moderntensor.chain.modules.weights import unpack
+from moderntensor.chain.state import State, kv_get
+from moderntensor.scoring import PPB, U16_MAX
+
+ZERO_ADDRESS = "0x" + "00" * 20
+COMPONENTS = ("accuracy", "latency", "availability", "consistency")
+
+
+def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:
+    block = last_block(state)
+    stake = sum(get_stake(state, subnet.netuid, a) for _, a in validator_list(state,
+                                                                             subnet.netuid))
+    emission = epoch_emission(state, subnet)
+    try:
+        metadata = json.loads(subnet.metadata) if subnet.metadata else {}
+    except ValueError:
+        metadata = {}
+    current = epoch_index(subnet, block + 1)
+    return {
+        "netuid": subnet.netuid, "name": subnet.name, "taskType": subnet.task_type,
+        "owner": checksum(bytes.fromhex(subnet.owner)) if subnet.owner else ZERO_ADDRESS,
+        "deposit": str(subnet.deposit), "metadata": metadata,
+        "createdBlock": subnet.created_block,
+        "subnetWeight": subnet.weight, "subnetWeightFloat": subnet.weight / PPB,
+        "difficulty": subnet.difficulty,
+        **params_to_json(subnet.params),
+        "miners": subnet.miners, "validators": subnet.validators, "neurons": subnet.n,
+        "validatorStake": str(stake),
+        "epoch": current,
+        "lastEpochBlock": subnet.created_block + current * subnet.params.tempo,
+        "nextEpochBlock": next_close(subnet, block + 1),
+        "epochEmission": str(emission),
+        "minerEmission": str(emission * subnet.weight // PPB),
+        "validatorEmission": str(subnet_validator_emission(state, subnet)),
+    }
+
+
+def _neurons(state: State, subnet: Subnet) -> list[Neuron]:
+    table = state.kv.get(NEURON, {})
+    return [Neuron(*json.loads(table[neuron_key(subnet.netuid, uid)]))
+            for uid in range(subnet.n)]
+
+
+def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[str, np.ndarray]:
+    """The last epoch's per-uid columns, zero for uids (re)registered after it."""
+    zeros = np.zeros(n, dtype=np.int64)
+    if results is None:
+        return {"scores": zeros, "consensus": zeros, **dict.fromkeys(COMPONENTS, zeros),
+                "active": zeros.astype(bool), "rewards": np.zeros(n, dtype=object)}
+    fresh = registered > results.block
+
+    def column(raw: bytes, dtype: str) -> np.ndarray:
+        values = np.zeros(n, dtype=np.int64)
+        got = np.frombuffer(raw, dtype=dtype).astype(np.int64)[:n]
+        values[:got.size] = got
+        values[fresh] = 0
+        return values
+
+    rewards = np.zeros(n, dtype=object)
+    raw = results.rewards
+    for uid in range(min(n, len(raw) // 16)):
+        if not fresh[uid]:
+            rewards[uid] = int.from_bytes(raw[uid * 16:uid * 16 + 16], "big")
+    return {"scores": column(results.scores, ">u8"), "consensus": column(results.consensus,
+                                                                          ">u2"),
+            **{name: column(getattr(results, name), ">u2") for name in COMPONENTS},
+            "active": column(results.active, "u1").astype(bool), "rewards": rewards}
+
+
+def _endpoint(neuron: Neuron) -> dict[str, Any] | None:
+    if not neuron.host:
+        return None
+    return {"host": neuron.host, "port": neuron.port, "protocol": neuron.protocol}
+
+
+def _model(neuron: Neuron) -> dict[str, Any] | None:
+    if neuron.role == VALIDATOR:
+        return None
+    return {"name": neuron.model_name, "type": neuron.model_type,
+            "version": neuron.model_version}
+
+
+def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
+    neurons = _neurons(state, subnet)
+    n = len(neurons)
+    registered = np.array([x.registered_block for x in neurons], dtype=np.int64)
+    cols = _columns(get_results(state, subnet.netuid), n, registered)
+    held = permits(state, subnet)
+    stake_table = state.kv.get("mt.stake", {})
+    prefix = u16(subnet.netuid)
+    stakes = []
+    for x in neurons:
+        raw = stake_table.get(prefix + address_bytes(x.address))
+        stakes.append(str(int.from_bytes(raw, "big")) if raw else "0")
+    return {
+        "netuid": subnet.netuid, "block": last_block(state), "n": n,
+        "uids": list(range(n)),
+        "addresses": [x.address for x in neurons],
+        "roles": [ROLE_NAMES[x.role] for x in neurons],
+        "stakes": stakes,
+        "validatorPermits": [uid in held for uid in range(n)],
+        "active": cols["active"].tolist(),
+        "scores": cols["scores"].tolist(),
+        "consensus": cols["consensus"].tolist(),
+        **{name: cols[name].tolist() for name in COMPONENTS},
+        "endpoints": [_endpoint(x) for x in neurons],
+        "models": [_model(x) for x in neurons],
+        "registeredBlocks": registered.tolist(),
+        "lastUpdates": [x.last_update for x in neurons],
+        "lastRewards": [str(r) for r in cols["rewards"].tolist()],
+    }
+
+
+def neuron_json(state: State, subnet: Subnet, neuron: Neuron) -> dict[str, Any]:
+    from moderntensor.chain.modules.staking import unbonding_of
+
+    registered = np.zeros(subnet.n, dtype=np.int64)
+    registered[neuron.uid] = neuron.registered_block
+    cols = _columns(get_results(state, subnet.netuid), subnet.n, registered)
+    uid = neuron.uid
+    address = address_bytes(neuron.address)
+    score = int(cols["scores"][uid])
+    return {
+        "netuid": subnet.netuid, "uid": uid, "address": neuron.address,
+        "role": ROLE_NAMES[neuron.role],
+        "stake": str(get_stake(state, subnet.netuid, address)),
+        "validatorPermit": uid in permits(state, subnet),
+        "active": bool(cols["active"][uid]),
+        "score": score, "scoreFloat": score / PPB, "consensus": int(cols["consensus"][uid]),
+        **{name: int(cols[name][uid]) for name in COMPONENTS},
+        **{name + "Float": int(cols[name][uid]) / U16_MAX for name in COMPONENTS},
+        "endpoint": _endpoint(neuron), "model": _model(neuron),
+        "registeredBlock": neuron.registered_block, "lastUpdate": neuron.last_update,
+        "immuneUntil": immune_until(subnet, neuron),
+        "lastReward": str(cols["rewards"][uid]),
+        "unbonding": [{"amount": str(amount), "releaseBlock": release}
+                      for _, amount, release in unbonding_of(state, address, subnet.netuid)],
+    }
+
+
+def weights_json(state: State, subnet: Subnet, validator_uid: int | None,
+                 miner_uid: int | None) -> dict[str, Any]:
+    held = permits(state, subnet)
+    uids = [u for u, _ in validator_list(state, subnet.netuid)]
+    if validator_uid is not None:
+        uids = [u for u in uids if u == validator_uid]
+    rows = []
+    for uid in uids:
+        row = get_weights(state, subnet.netuid, uid)
+        if row is None:
+            continue
+        columns = {"uids": unpack(row.uids), "weights": unpack(row.weights),
+                   **{name: unpack(getattr(row, name)) for name in COMPONENTS}}
+        if miner_uid is not None:
+            keep = columns["uids"] == miner_uid
+            columns = {k: v[keep] if v.size else v for k, v in columns.items()}
+        address = next(a for u, a in validator_list(state, subnet.netuid) if u == uid)
+        rows.append({"uid": uid, "address": checksum(address), "block": row.block,
+                     "versionKey": row.version_key, "validatorPermit": uid in held,
+                     **{k: v.tolist() for k, v in columns.items()}})
+    return {"netuid": subnet.netuid, "block": last_block(state), "rows": rows}
+
+
+def epoch_info_json(state: State, subnet: Subnet) -> dict[str, Any]:
+    block = last_block(state)
+    current = epoch_index(subnet, block + 1)
+    close = next_close(subnet, block + 1)
+    results = get_results(state, subnet.netuid)
+    emission = epoch_emission(state, subnet)
+    last = None
+    if results is not None:
+        last = {"epoch": results.epoch, "block": results.block,
+                "totalScore": results.total_score,
+                "minerEmission": str(results.miner_emission),
+                "minerPaid": str(results.miner_paid),
+                "validatorEmission": str(results.validator_emission),
+                "validatorPaid": str(results.validator_paid), "dust": str(results.dust),
+                "activeValidators": results.active_validators,
+                "scoredMiners": results.scored_miners}
+    return {"netuid": subnet.netuid, "blockNumber": block, "tempo": subnet.params.tempo,
+            "epoch": current, "epochStartBlock": close - subnet.params.tempo + 1,
+            "nextEpochBlock": close, "blocksRemaining": close - block,
+            "epochEmission": str(emission), "minerEmission": str(emission * subnet.weight // PPB),
+            "validatorEmission": str(subnet_validator_emission(state, subnet)),
+            "lastEpoch": last}
+
+
+def reward_json(netuid: int, epoch: int, address: bytes, raw: bytes) -> dict[str, Any]:
+    role, score, total, weight, emission, reward, block = json.loads(raw)
+    return {"epoch": epoch, "netuid": netuid, "block": block, "address": checksum(address),
+            "role": ROLE_NAMES[role], "score": score, "totalScore": total,
+            "subnetWeight": weight, "emission": str(emission), "reward": str(reward)}
+
+
+def rewards_json(state: State, subnets: list[Subnet], address: bytes | None, from_epoch: int,
+                 to_epoch: int | None, limit: int) -> dict[str, Any]:
+    """Payout records, newest epoch first, at most ``limit``."""
+    keep = get_network(state).reward_history_epochs
+    table = state.kv.get(REWARD, {})
+    found: list[dict[str, Any]] = []
+    for subnet in subnets:
+        results = get_results(state, subnet.netuid)
+        if results is None:
+            continue
+        top = results.epoch if to_epoch is None else min(to_epoch, results.epoch)
+        low = max(from_epoch, results.epoch - keep + 1, 0)
+        mine: list[dict[str, Any]] = []
+        for epoch in range(top, low - 1, -1):
+            if len(mine) >= limit:
+                break
+            prefix = u16(subnet.netuid) + u64(epoch)
+            if address is not None:
+                raw = table.get(prefix + address)
+                if raw is not None:
+                    mine.append(reward_json(subnet.netuid, epoch, address, raw))
+                continue
+            summary = kv_get(state, "mt.epoch", prefix)
+            joined = json.loads(summary)[1] if summary else ""
+            for i in range(0, len(joined), 40):
+                who = bytes.fromhex(joined[i:i + 40])
+                mine.append(reward_json(subnet.netuid, epoch, who, table[prefix + who]))
+        found.extend(mine)
+    found.sort(key=lambda r: (-r["block"], r["netuid"]))
+    found = found[:limit]
+    return {"rewards": found, "total": str(sum(int(r["reward"]) for r in found))}

@@ -1,0 +1,106 @@
+"""``setWeights``: a permitted validator's scores of the subnet's miners, u16 fixed point.
+
+Each weight is a MinerScore total and must equal :func:`moderntensor.scoring.combine_u16` of
+the four components sent with it (so a miner can read why it scored what it did, and the chain
+and the validator agree on the arithmetic). Sending all four component lists empty is allowed
+(components unknown, stored as empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from moderntensor.chain.modules.neurons import permits, require_neuron
+from moderntensor.chain.modules.records import (
+    MINER,
+    VALIDATOR,
+    Neuron,
+    WeightsRow,
+    get_neuron,
+    put_neuron,
+    put_weights,
+)
+from moderntensor.chain.modules.subnets import fail, require_subnet
+from moderntensor.chain.state import State
+from moderntensor.scoring import U16_MAX
+
+
+def _pack(values: Sequence[int]) -> bytes:
+    return np.asarray(values, dtype=">u2").tobytes()
+
+
+def unpack(raw: bytes) -> np.ndarray:
+    """A packed column back as ``int64`` (native order)."""
+    return np.frombuffer(raw, dtype=">u2").astype(np.int64)
+
+
+def _check_columns(n: int, uids: Sequence[int], weights: Sequence[int],
+                   components: Sequence[Sequence[int]]) -> None:
+    if len(weights) != len(uids):
+        fail("invalid_weights", f"{len(uids)} uids but {len(weights)} weights")
+    if all(len(c) == 0 for c in components):
+        pass
+    elif any(len(c) != len(uids) for c in components):
+        fail("invalid_weights", "accuracy, latency, availability and consistency need one "
+             "value per uid (or all four empty)")
+    if len(uids) > n:
+        fail("invalid_weights", f"{len(uids)} weights for a subnet of {n} uids")
+    for name, column in (("uids", uids), ("weights", weights), *zip(
+            ("accuracy", "latency", "availability", "consistency"), components, strict=True)):
+        if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U16_MAX
+               for v in column):
+            fail("invalid_weights", f"{name} must be u16 integers (0..{U16_MAX})")
+    if len(set(uids)) != len(uids):
+        fail("invalid_weights", "uids must not repeat")
+    bad = [u for u in uids if u >= n]
+    if bad:
+        fail("invalid_weights", f"uid {bad[0]} does not exist (subnet has {n} uids)", uid=bad[0])
+
+
+def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]]) -> None:
+    if not components[0]:
+        return
+    a, lat, av, c = (np.asarray(x, dtype=np.int64) for x in components)
+    combined = (4 * a + 2 * lat + 2 * av + 2 * c + 5) // 10      # scoring.combine_u16, vectorised
+    mismatch = np.flatnonzero(combined != np.asarray(weights, dtype=np.int64))
+    if mismatch.size:
+        i = int(mismatch[0])
+        fail("weights_mismatch", f"weights[{i}] = {weights[i]} but the components give "
+             f"{int(combined[i])} (scoring.combine_u16); send MinerScore.to_u16() values",
+             index=i, expected=int(combined[i]))
+
+
+def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
+                weights: Sequence[int], accuracy: Sequence[int], latency: Sequence[int],
+                availability: Sequence[int], consistency: Sequence[int], version_key: int
+                ) -> Neuron:
+    """Store the sender's weights row (replacing its previous one)."""
+    neuron = require_neuron(state, netuid, sender)
+    subnet = require_subnet(state, netuid)
+    if neuron.role != VALIDATOR or neuron.uid not in permits(state, subnet):
+        fail("no_validator_permit", f"uid {neuron.uid} holds no validator permit on subnet "
+             f"{netuid}: only the top {subnet.params.max_validators} validators by stake "
+             f"(>= {subnet.params.min_validator_stake} base units) may set weights")
+    limit = subnet.params.weights_rate_limit
+    if neuron.weights_block and block < neuron.weights_block + limit:
+        fail("weights_rate_limited", f"setWeights is allowed once per {limit} blocks; retry at "
+             f"block {neuron.weights_block + limit}",
+             nextAllowedBlock=neuron.weights_block + limit)
+    components = (accuracy, latency, availability, consistency)
+    _check_columns(subnet.n, uids, weights, components)
+    for uid in uids:
+        target = get_neuron(state, netuid, uid)
+        if target is None or target.role != MINER:
+            fail("invalid_weights", f"uid {uid} is not a miner; weights score miners only",
+                 uid=uid)
+    _check_combined(weights, components)
+    put_weights(state, netuid, neuron.uid, WeightsRow(
+        block=block, version_key=version_key, uids=_pack(uids), weights=_pack(weights),
+        accuracy=_pack(accuracy), latency=_pack(latency), availability=_pack(availability),
+        consistency=_pack(consistency)))
+    updated = replace(neuron, weights_block=block, last_update=block)
+    put_neuron(state, netuid, updated)
+    return updated
