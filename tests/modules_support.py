@@ -66,7 +66,7 @@ class Sim:
     def run_to(self, number: int) -> None:
         self.next_block(number - self.block)
 
-    def call(self, sender: bytes, name: str, value: int = 0, **args: Any) -> Any:
+    def call(self, sender: bytes, call_name: str, value: int = 0, **args: Any) -> Any:
         """Execute a system call in the current block; reverts and re-raises on failure."""
         point = checkpoint(self.state)
         ctx = system.Call(sender=sender, block=current_block(self.state), chain_id=CHAIN_ID,
@@ -77,7 +77,7 @@ class Sim:
                 from moderntensor.chain.state import transfer
 
                 transfer(self.state, sender, SYSTEM, value)
-            return system.execute(self.state, SYSTEM, ctx, name, args, self.emit)
+            return system.execute(self.state, SYSTEM, ctx, call_name, args, self.emit)
         except ExecutionError:
             rollback(self.state, point)
             raise

@@ -18,8 +18,8 @@ from modules_support import MDT, Sim, account
 def easy_config(**params: int) -> ModuleConfig:
     """Dev config with proof of work of difficulty 1 (tests of other things stay fast)."""
     base = dev_config()
-    subnets = tuple(replace(s, difficulty=1, params=replace(s.params, min_difficulty=1,
-                                                             **params))
+    params = {"min_difficulty": 1, **params}
+    subnets = tuple(replace(s, difficulty=1, params=replace(s.params, **params))
                     for s in base.subnets)
     return replace(base, subnets=subnets)
 
