@@ -34,7 +34,9 @@ def supervise(argv: Sequence[str], *, initial_delay_s: float = 1.0, max_delay_s:
     try:
         while True:
             started = time.monotonic()
-            child = subprocess.Popen(list(argv))
+            # its own process group: a terminal's Ctrl+C reaches only us, and we forward it
+            # once (a second SIGINT would make the child skip its graceful drain)
+            child = subprocess.Popen(list(argv), start_new_session=True)
             status = _wait(child)
             if status == 0 or stopping.is_set():
                 return status
