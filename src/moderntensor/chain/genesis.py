@@ -17,12 +17,14 @@ A genesis file is JSON::
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_utils import is_address, to_canonical_address, to_checksum_address
 
 from moderntensor.chain.errors import GenesisError
@@ -67,14 +69,39 @@ class ChainSpec:
         }
 
 
-def dev_accounts(count: int = DEV_ACCOUNTS, mnemonic: str = DEV_MNEMONIC) -> list[DevAccount]:
-    """The prefunded dev accounts, derived at m/44'/60'/0'/0/i."""
-    Account.enable_unaudited_hdwallet_features()
-    accounts = []
-    for i in range(count):
-        account = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}")
-        accounts.append(DevAccount(account.address, "0x" + bytes(account.key).hex()))
-    return accounts
+# The keys DEV_MNEMONIC derives at m/44'/60'/0'/0/0..9 (anvil's and hardhat's well-known keys),
+# precomputed because pure-Python BIP-32 derivation costs ~0.1 s per key at every node start;
+# tests/test_chain_genesis.py checks them against the derivation.
+DEV_PRIVATE_KEYS = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+
+
+def derive_dev_accounts(count: int = DEV_ACCOUNTS,
+                        mnemonic: str = DEV_MNEMONIC) -> tuple[DevAccount, ...]:
+    """Accounts of ``mnemonic`` at m/44'/60'/0'/0/i (BIP-39 seed computed once)."""
+    seed = seed_from_mnemonic(mnemonic, passphrase="")
+    return tuple(_dev_account("0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex())
+                 for i in range(count))
+
+
+@functools.lru_cache(maxsize=1)
+def dev_accounts() -> tuple[DevAccount, ...]:
+    """The 10 prefunded dev accounts of :data:`DEV_MNEMONIC`."""
+    return tuple(_dev_account(key) for key in DEV_PRIVATE_KEYS)
+
+
+def _dev_account(private_key: str) -> DevAccount:
+    return DevAccount(Account.from_key(private_key).address, private_key)
 
 
 def dev_spec(chain_id: int = DEV_CHAIN_ID, coinbase: bytes = ZERO_ADDRESS) -> ChainSpec:
