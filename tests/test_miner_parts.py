@@ -1,0 +1,210 @@
+"""The miner's small parts on their own: limits, cache, permits, settings, config, publishing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from eth_account import Account
+
+from miner_support import Echo
+from moderntensor.errors import ConfigError, InvalidInputError, WalletError
+from moderntensor.miner import (
+    ChainPermitSource,
+    MinerSettings,
+    PermitDeniedError,
+    PermitView,
+    StaticPermitSource,
+)
+from moderntensor.miner.cache import ResponseCache
+from moderntensor.miner.codec import JsonCodec
+from moderntensor.miner.permits import PermitRefresher, view_from_metagraph
+from moderntensor.miner.ratelimit import RateLimiter, retry_after_header
+from moderntensor.miner.serving import publish_endpoint
+from moderntensor.wallet import Wallet
+
+A, B, C = ("0x" + c * 40 for c in "abc")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_bucket_allows_its_burst_then_its_rate() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=2.0, burst=3.0, clock=clock)
+    assert [limiter.take("v") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert limiter.take("v") == pytest.approx(0.5)
+    assert limiter.take("other") == 0.0  # buckets are per validator
+    clock.now = 0.5
+    assert limiter.take("v") == 0.0
+    assert retry_after_header(0.01) == "1"
+    assert retry_after_header(2.2) == "3"
+
+
+def test_the_limiter_keeps_a_bounded_number_of_buckets() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1.0, max_buckets=2, clock=Clock())
+    for key in "abcd":
+        limiter.take(key)
+    assert len(limiter._buckets) == 2
+
+
+def test_the_cache_evicts_the_least_recently_used() -> None:
+    cache = ResponseCache(2)
+    keys = [ResponseCache.key(bytes([i])) for i in range(3)]
+    cache.put(keys[0], "zero")
+    cache.put(keys[1], "one")
+    assert cache.get(keys[0]) == "zero"  # now 1 is the least recently used
+    cache.put(keys[2], "two")
+    assert cache.get(keys[1]) is None
+    assert (cache.hits, cache.misses, len(cache)) == (1, 1, 2)
+    assert len(ResponseCache(0)) == 0
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_both_codecs_round_trip_and_sort_canonically(fast: bool) -> None:
+    codec = JsonCodec(fast)
+    assert codec.fast is fast
+    value = {"b": [1, 2.5, None], "a": "ü"}
+    assert codec.loads(codec.dumps(value)) == value
+    assert codec.canonical({"b": 1, "a": 2}) == codec.canonical({"a": 2, "b": 1})
+    with pytest.raises((TypeError, ValueError)):
+        codec.dumps({"x": object()})
+
+
+def test_a_permit_view_tells_unknown_from_unpermitted() -> None:
+    view = StaticPermitSource({A: 5}, known=[B]).view
+    view.check(A)
+    with pytest.raises(PermitDeniedError) as unknown:
+        view.check(C)
+    assert unknown.value.code == "unknown_sender"
+    with pytest.raises(PermitDeniedError) as unpermitted:
+        view.check(B)
+    assert unpermitted.value.code == "not_permitted"
+
+
+def metagraph(**overrides: Any) -> SimpleNamespace:
+    arrays = {"uids": np.array([0, 1, 2]), "addresses": np.array([A.upper().replace("0X", "0x"),
+                                                                   B, C]),
+              "roles": np.array(["validator", "validator", "miner"]),
+              "stakes": np.array([10**21, 10**18, 0], dtype=object)}
+    arrays.update(overrides)
+    return SimpleNamespace(**arrays)
+
+
+def test_the_chain_view_permits_validators_above_the_stake_threshold() -> None:
+    view = view_from_metagraph(metagraph(), min_stake=10**20)
+    assert dict(view.validators) == {A: 10**21}
+    assert view.known == {A, B, C}
+    permits = view_from_metagraph(metagraph(validator_permits=np.array([False, True, False])))
+    assert dict(permits.validators) == {B: 10**18}
+
+
+def test_the_chain_source_asks_the_client_for_its_subnet() -> None:
+    asked: list[int] = []
+
+    class FakeClient:
+        async def get_metagraph(self, subnet: int) -> SimpleNamespace:
+            asked.append(subnet)
+            return metagraph()
+
+    source = ChainPermitSource("http://127.0.0.1:1", 3, client=FakeClient())
+    view = asyncio.run(source())
+    assert asked == [3]
+    assert set(view.validators) == {A, B}
+
+
+def test_a_failed_refresh_keeps_the_last_good_view() -> None:
+    results: list[Any] = [PermitView({A: 1}), ConnectionError("down"), "not a view"]
+
+    async def source() -> PermitView:
+        result = results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    refresher = PermitRefresher(source, interval_s=1, retry_s=1)
+
+    async def three() -> list[bool]:
+        return [await refresher.refresh() for _ in range(3)]
+
+    assert asyncio.run(three()) == [True, False, False]
+    assert refresher.view is not None and A in refresher.view.validators
+
+
+def test_publishing_calls_serve_only_when_registered_and_changed() -> None:
+    wallet = Account.create()
+    served: list[dict[str, Any]] = []
+
+    class FakeClient:
+        def __init__(self, endpoint: Any, registered: bool = True) -> None:
+            self.addresses = [wallet.address if registered else A]
+            self.endpoint = endpoint
+
+        async def get_metagraph(self, subnet: int) -> SimpleNamespace:
+            return SimpleNamespace(addresses=self.addresses, endpoints=[self.endpoint])
+
+        async def serve(self, **kwargs: Any) -> None:
+            served.append(kwargs)
+
+    def publish(client: FakeClient) -> str:
+        return asyncio.run(publish_endpoint(client, wallet=wallet, subnet=1, host="1.2.3.4",
+                                            port=5000))
+
+    assert publish(FakeClient(None, registered=False)) == "not_registered"
+    assert publish(FakeClient(("1.2.3.4", 5000, "http"))) == "unchanged"
+    assert publish(FakeClient({"host": "1.2.3.4", "port": 5000})) == "unchanged"
+    assert publish(FakeClient(("1.2.3.4", 4000, "http"))) == "published"
+    assert served == [{"wallet": wallet, "subnet_id": 1, "host": "1.2.3.4", "port": 5000,
+                       "protocol": "http"}]
+
+
+def test_settings_refuse_unknown_names_and_impossible_values() -> None:
+    assert MinerSettings().with_overrides(cache_size=10).cache_size == 10
+    with pytest.raises(InvalidInputError, match="unknown MinerServer settings"):
+        MinerSettings().with_overrides(max_btach=4)
+    with pytest.raises(InvalidInputError, match="workers must be > 0"):
+        MinerSettings().with_overrides(workers=0)
+    with pytest.raises(InvalidInputError, match="queue_size must be >= 0"):
+        MinerSettings().with_overrides(queue_size=-1)
+
+
+def test_the_wallet_subnet_and_network_come_from_the_config_rules(
+        mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MT_MINER_ALLOW", raising=False)
+    wallet = Wallet.create(num_words=12)
+    wallet.save("mine", "secret", home=mt_home, scrypt_n=2**12)
+    monkeypatch.setenv("MT_WALLET", "mine")
+    monkeypatch.setenv("MT_WALLET_PASSWORD", "secret")
+    monkeypatch.setenv("MT_SUBNET", "4")
+    miner = Echo()
+    assert miner.wallet.address == wallet.address
+    assert (miner.subnet, miner.permit_origin) == (4, "chain")
+    assert Echo(subnet=2, max_batch=3).subnet == 2  # an argument beats the environment
+    assert Echo(subnet=2, max_batch=3).settings.max_batch == 3
+    monkeypatch.setenv("MT_MINER_ALLOW", f"{A}, {B}")
+    assert Echo().permit_origin == "static:env:MT_MINER_ALLOW"
+
+
+def test_a_miner_without_password_or_subnet_says_what_to_set(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MT_MINER_ALLOW", raising=False)
+    with pytest.raises(WalletError, match="MT_WALLET_PASSWORD"):
+        Echo()
+    with pytest.raises(ConfigError, match="MT_SUBNET"):
+        Echo(wallet=Account.create())
+
+
+def test_a_miner_must_define_inference() -> None:
+    from moderntensor.miner import MinerServer
+
+    with pytest.raises(NotImplementedError, match="inference"):
+        MinerServer(wallet=Account.create(), metagraph_source=[A]).build_app()
