@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from moderntensor.chain.extensions import Extensions, ModuleInstaller
+from moderntensor.chain.modules.install import install as install_moderntensor
 
-DEFAULT_MODULES: tuple[ModuleInstaller, ...] = ()
+DEFAULT_MODULES: tuple[ModuleInstaller, ...] = (install_moderntensor,)
 
 
 def build_extensions(installers: Iterable[ModuleInstaller] = DEFAULT_MODULES) -> Extensions:

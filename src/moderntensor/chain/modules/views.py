@@ -59,7 +59,7 @@ def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:
         "createdBlock": subnet.created_block,
         "subnetWeight": subnet.weight, "subnetWeightFloat": subnet.weight / PPB,
         "difficulty": subnet.difficulty,
-        **params_to_json(subnet.params),
+        "params": params_to_json(subnet.params),
         "miners": subnet.miners, "validators": subnet.validators, "neurons": subnet.n,
         "validatorStake": str(stake),
         "epoch": current,

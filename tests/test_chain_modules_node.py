@@ -1,0 +1,111 @@
+"""ModernTensor modules through a real node process: signed transactions and mt_ reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from chain_support import DEV, running_node
+from moderntensor.chain.genesis import DEV_CHAIN_ID
+from moderntensor.chain.modules.abi_codec import AbiCodec
+from moderntensor.chain.modules.install import SYSTEM_ABI, SYSTEM_ADDRESS
+from moderntensor.protocol.pow import PowChallenge
+from moderntensor.scoring import MinerScore
+
+CODEC = AbiCodec(SYSTEM_ABI)
+TO = "0x" + SYSTEM_ADDRESS.hex()
+
+
+def send(node: Any, key: str, name: str, args: dict[str, Any], *, nonce: int,
+         gas_price: int = 2 * 10**9, value: int = 0) -> str:
+    tx = {"to": TO, "value": value, "gas": 2_000_000, "gasPrice": gas_price, "nonce": nonce,
+          "chainId": DEV_CHAIN_ID, "data": CODEC.encode_call(name, args)}
+    raw = Account.sign_transaction(tx, key).raw_transaction
+    return node.rpc("eth_sendRawTransaction", "0x" + bytes(raw).hex())
+
+
+def receipt(node: Any, tx_hash: str, timeout: float = 10) -> dict[str, Any]:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = node.rpc("eth_getTransactionReceipt", tx_hash)
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no receipt for {tx_hash}")
+
+
+def rpc_error(node: Any, method: str, *params: Any) -> dict[str, Any]:
+    body = httpx.post(node.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                      "params": list(params)}, timeout=10).json()
+    assert "error" in body, body
+    return body["error"]
+
+
+@pytest.mark.e2e
+def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path) -> None:
+    fresh = Account.create()
+    with running_node(tmp_path / "node", block_time=0.1) as node:
+        node.wait_for_block(2)
+        info = node.rpc("mt_nodeInfo")
+        assert info["subnets"] == [1, 2, 3, 4] and info["chainId"] == DEV_CHAIN_ID
+        challenge = node.rpc("mt_getRegistrationChallenge", 1, fresh.address)
+        solution = PowChallenge.from_dict(challenge).solve(fresh.address)
+        args = {"subnet": 1, "modelName": "smollm2", "modelType": "text-generation",
+                "modelVersion": "1.0.0", "powNonce": solution.nonce,
+                "powBlock": solution.block_number}
+        # wrong task type: refused at submission, nothing enters a block
+        error = rpc_error(node, "eth_sendRawTransaction", "0x" + bytes(
+            Account.sign_transaction({"to": TO, "value": 0, "gas": 500_000, "gasPrice": 0,
+                                      "nonce": 0, "chainId": DEV_CHAIN_ID,
+                                      "data": CODEC.encode_call("registerMiner", {
+                                          **args, "modelType": "audio"})},
+                                     fresh.key).raw_transaction).hex())
+        assert error["data"]["reason"] == "model_type_mismatch"
+        mined = receipt(node, send(node, fresh.key.hex(), "registerMiner", args, nonce=0,
+                                   gas_price=0))
+        assert mined["status"] == "0x1"
+        assert int(node.rpc("eth_getBalance", fresh.address, "latest"), 16) == 0
+        served = receipt(node, send(node, fresh.key.hex(), "serveEndpoint", {
+            "subnet": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"}, nonce=1,
+            gas_price=0))
+        assert served["status"] == "0x1"
+        # a dev account stakes, registers as validator and scores the miner
+        key = DEV[0].private_key
+        receipt(node, send(node, key, "addStake", {"subnet": 1, "amount": 500 * 10**18},
+                           nonce=0))
+        receipt(node, send(node, key, "registerValidator", {"subnet": 1}, nonce=1))
+        a, lat, av, c, total = MinerScore(1.0, 1.0, 1.0, 1.0).to_u16()
+        weights = receipt(node, send(node, key, "setWeights", {
+            "subnet": 1, "uids": [0], "weights": [total], "accuracy": [a], "latency": [lat],
+            "availability": [av], "consistency": [c], "versionKey": 1}, nonce=2))
+        assert weights["status"] == "0x1", weights
+        epoch = node.rpc("mt_getEpochInfo", 1)
+        node.wait_for_block(epoch["nextEpochBlock"] + 1, timeout=20)
+        graph = node.rpc("mt_getMetagraph", 1)
+        assert graph["addresses"] == [fresh.address, DEV[0].address]
+        assert graph["roles"] == ["miner", "validator"]
+        assert graph["endpoints"][0] == {"host": "127.0.0.1", "port": 5000, "protocol": "http"}
+        assert graph["scores"][0] == 10**9 and graph["validatorPermits"] == [False, True]
+        # the miner alone earns subnet 1's whole miner pool: 1000 MDT x 0.40
+        assert graph["lastRewards"][0] == str(400 * 10**18)
+        assert int(node.rpc("eth_getBalance", fresh.address, "latest"), 16) == 400 * 10**18
+        rewards = node.rpc("mt_getRewards", {"address": fresh.address})
+        assert rewards["rewards"][0]["reward"] == str(400 * 10**18)
+        logs = node.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
+                                        "address": TO,
+                                        "topics": ["0x" + CODEC.events["EpochRewarded"]
+                                                   .topic.hex()]})
+        assert len(logs) >= 2
+        neuron = node.rpc("mt_getNeuron", 1, fresh.address)
+        assert neuron["uid"] == 0 and neuron["model"]["name"] == "smollm2"
+        assert rpc_error(node, "mt_getSubnet", 99)["data"]["reason"] == "unknown_subnet"
+        assert rpc_error(node, "mt_getNeuron", 1, 7)["data"]["reason"] == "unknown_neuron"
+        assert rpc_error(node, "mt_getMetagraph", "x")["data"]["reason"] == "invalid_params"
+        supply = node.rpc("mt_nodeInfo")["supply"]
+        assert int(supply["total"]) == (int(supply["genesis"]) + int(supply["minted"])
+                                        - int(supply["burned"]))
