@@ -15,6 +15,7 @@ from moderntensor.protocol.auth import (
     MAX_AGE_NS,
     MAX_SKEW_NS,
     AuthError,
+    KeySigner,
     ReplayCache,
     VerifiedRequest,
     request_message,
@@ -202,3 +203,15 @@ def test_any_body_signed_correctly_verifies(body: bytes, nonce: int,
     assert verified.nonce == nonce
     if timeout is not None:
         assert verified.timeout_s == pytest.approx(timeout, rel=1e-5)
+
+
+def test_the_fast_signer_signs_exactly_like_eth_account() -> None:
+    fast = KeySigner.wrap(VALIDATOR)
+    assert isinstance(fast, KeySigner)
+    assert fast.address == VALIDATOR.address
+    assert "01" * 8 not in repr(fast)
+    assert signed() == sign_request(fast, "POST", PATH, BODY, receiver=MINER.address, nonce=NOW)
+    answer = b"{}"
+    assert sign_response(fast, answer, request_nonce=1, validator=MINER.address) == \
+        sign_response(VALIDATOR, answer, request_nonce=1, validator=MINER.address)
+    assert KeySigner.wrap(fast) is fast  # nothing to unwrap: returned as is

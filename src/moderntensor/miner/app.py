@@ -27,7 +27,7 @@ from moderntensor.miner.ratelimit import RateLimiter
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.responses import Responder
 from moderntensor.miner.settings import MinerSettings
-from moderntensor.protocol.auth import ReplayCache, Signer
+from moderntensor.protocol.auth import KeySigner, ReplayCache, Signer
 from moderntensor.protocol.messages import HEALTH_PATH, INFERENCE_PATH, METRICS_PATH, error_body
 
 log = logging.getLogger("moderntensor.miner")
@@ -52,7 +52,9 @@ class MinerRuntime:
         self.settings = settings
         self.on_started = on_started
         self.codec = JsonCodec(settings.fast)
-        self.responder = Responder(self.codec, signer, server_timing=settings.server_timing)
+        # every answer is signed: sign with libsecp256k1 directly when the key is at hand
+        self.responder = Responder(self.codec, KeySigner.wrap(signer),
+                                   server_timing=settings.server_timing)
         self.permits = PermitRefresher(permit_source, interval_s=settings.permit_refresh_s,
                                        retry_s=settings.permit_retry_s)
         self.metrics = MinerMetrics(lambda: self.dispatcher.depth)

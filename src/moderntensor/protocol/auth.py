@@ -30,8 +30,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import coincurve
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_defunct
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
 
 from moderntensor.errors import InvalidInputError, ModernTensorError
 
@@ -142,6 +145,12 @@ def sign_response(
     return {SENDER_HEADER: signer.address, SIGNATURE_HEADER: _signature_hex(signer, text)}
 
 
+def eip191_digest(text: str) -> bytes:
+    """keccak256 of the EIP-191 personal message of ``text`` (what eth-account signs)."""
+    data = text.encode()
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
 def recover_signer(text: str, signature: str) -> str:
     """The lowercase address whose key produced ``signature`` over the EIP-191 ``text``."""
     if not isinstance(signature, str) or not _SIGNATURE.match(signature):
@@ -151,11 +160,48 @@ def recover_signer(text: str, signature: str) -> str:
     if raw[64] not in (27, 28):
         raise AuthError("signature v must be 27 or 28", code="bad_signature")
     try:
-        address = Account.recover_message(encode_defunct(text=text), signature=raw)
-    except Exception:  # eth-keys raises several types for invalid curve points
+        # libsecp256k1 directly: the same math as eth-account, ~2x faster on the hot path
+        public = coincurve.PublicKey.from_signature_and_message(
+            raw[:64] + bytes([raw[64] - 27]), eip191_digest(text), hasher=None)
+    except Exception:  # invalid r/s or a point not on the curve
         raise AuthError("the signature does not recover to any address",
                         code="bad_signature") from None
-    return address.lower()
+    return "0x" + keccak(public.format(compressed=False)[1:])[-20:].hex()
+
+
+class KeySigner:
+    """A :class:`Signer` over a raw secp256k1 key, signing with libsecp256k1 directly.
+
+    Signatures are byte-identical to eth-account's (RFC 6979, low s, v = 27/28) at a
+    fraction of the cost; a server that signs every answer wraps its wallet once:
+    ``KeySigner.wrap(wallet)``.
+    """
+
+    __slots__ = ("_key", "address")
+
+    def __init__(self, private_key: bytes) -> None:
+        self._key = coincurve.PrivateKey(bytes(private_key))
+        public = self._key.public_key.format(compressed=False)[1:]
+        self.address = to_checksum_address(keccak(public)[-20:])
+
+    @classmethod
+    def wrap(cls, signer: Signer) -> Signer:
+        """A KeySigner for a Wallet or eth-account account; any other signer unchanged."""
+        key = getattr(signer, "private_key", None)
+        if not isinstance(key, bytes):
+            key = getattr(signer, "key", None)
+        return cls(key) if isinstance(key, bytes) and len(key) == 32 else signer
+
+    def __repr__(self) -> str:
+        return f"KeySigner(address={self.address})"  # never the key
+
+    def sign_text(self, text: str) -> str:
+        """0x-hex r|s|v signature of the EIP-191 message of ``text``."""
+        raw = self._key.sign_recoverable(eip191_digest(text), hasher=None)
+        return "0x" + (raw[:64] + bytes([raw[64] + 27])).hex()
+
+    def sign_message(self, signable_message: SignableMessage) -> Any:
+        return Account.sign_message(signable_message, self._key.secret)
 
 
 def verify_request(
@@ -261,6 +307,8 @@ class ReplayCache:
 
 
 def _signature_hex(signer: Signer, text: str) -> str:
+    if isinstance(signer, KeySigner):
+        return signer.sign_text(text)
     signed = signer.sign_message(encode_defunct(text=text))
     return "0x" + bytes(signed.signature).hex()
 
