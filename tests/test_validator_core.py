@@ -82,8 +82,8 @@ class ManualChain(StaticChainView):
 
 
 def validator_for(chain: Any, tmp_path: Path) -> Validator:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=miners_app()))
-    return Validator(VALIDATOR, chain, store=tmp_path / "v.sqlite", http=http)
+    transport = httpx.ASGITransport(app=miners_app())
+    return Validator(VALIDATOR, chain, store=tmp_path / "v.sqlite", transport=transport)
 
 
 def test_weights_go_out_at_the_subnets_rate_limit(tmp_path: Path) -> None:

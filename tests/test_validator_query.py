@@ -65,8 +65,8 @@ def tiny_miner(answer: Answer) -> Any:
 def ask(answer: Answer, *, timeout_s: float = SumSuite.timeout_s, max_bytes: int = 4096,
         endpoint: MinerEndpoint | None = None) -> QueryResult:
     async def main() -> QueryResult:
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=tiny_miner(answer)))
-        querier = MinerQuerier(VALIDATOR, 1, http=http)
+        transport = httpx.ASGITransport(app=tiny_miner(answer))
+        querier = MinerQuerier(VALIDATOR, 1, transport=transport)
         try:
             return await querier.query(
                 endpoint or MinerEndpoint(0, MINER.address, "127.0.0.1", 9),

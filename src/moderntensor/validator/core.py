@@ -114,7 +114,7 @@ class Validator:
         concurrency: int = DEFAULT_CONCURRENCY,
         ema_alpha: float = DEFAULT_EMA_ALPHA,
         metrics: ValidatorMetrics | None = None,
-        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         home: str | Path | None = None,
     ) -> None:
         if challenges_per_miner < 1 or concurrency < 1:
@@ -129,7 +129,7 @@ class Validator:
         self.metrics = metrics or ValidatorMetrics()
         self._store_arg = store
         self._home = home
-        self._http = http
+        self._transport = transport
         self.store: ValidatorStore | None = store if isinstance(store, ValidatorStore) else None
         self._querier: MinerQuerier | None = None
         self.info: SubnetInfo | None = None
@@ -199,7 +199,8 @@ class Validator:
             self.store = ValidatorStore(self._store_arg or self._default_store_path(info.netuid))
         if self._querier is None:
             self._querier = MinerQuerier(self.wallet, info.netuid, concurrency=self.concurrency,
-                                         http=self._http)
+                                         transport=self._transport)
+        await self._querier.forget({m.url for m in self.miners if m.url is not None})
         return self.miners
 
     def _default_store_path(self, netuid: int) -> Path:

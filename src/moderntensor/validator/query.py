@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -31,6 +32,7 @@ from moderntensor.subnets.base import Challenge
 from moderntensor.validator.chainview import MinerEndpoint
 
 DEFAULT_CONCURRENCY = 256     # requests in flight at once, over all miners
+MAX_CONNECTIONS_PER_MINER = 32   # a miner gets at most this many of our requests at once
 CONNECT_TIMEOUT_S = 3.0       # a miner that does not accept a connection by then is unreachable
 
 
@@ -74,7 +76,7 @@ def request_body(subnet: int, challenge: Challenge) -> bytes:
 
 
 class MinerQuerier:
-    """Sends signed requests of one subnet; share one per validator (one connection pool)."""
+    """Sends signed requests of one subnet; share one per validator (it keeps the pools)."""
 
     def __init__(
         self,
@@ -82,16 +84,39 @@ class MinerQuerier:
         subnet: int,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
-        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.signer = signer
         self.subnet = subnet
         self._semaphore = asyncio.Semaphore(concurrency)
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = http or httpx.AsyncClient(limits=limits, trust_env=False)
+        self._shared = transport   # one transport for all miners (tests: httpx.ASGITransport)
+        # One small pool per miner: httpcore's pool scans all its connections for every
+        # request, so one shared pool of N connections costs O(N^2) per round.
+        self._pools: dict[str, httpx.AsyncBaseTransport] = {}
+        self._limits = httpx.Limits(max_connections=MAX_CONNECTIONS_PER_MINER,
+                                    max_keepalive_connections=MAX_CONNECTIONS_PER_MINER)
+        self._ssl = ssl.create_default_context()
+
+    def _transport(self, base_url: str) -> httpx.AsyncBaseTransport:
+        if self._shared is not None:
+            return self._shared
+        transport = self._pools.get(base_url)
+        if transport is None:
+            # The bare transport: no redirects, cookies or auth hooks (a miner needs none,
+            # and the client's cookie jar alone costs more CPU than the request).
+            transport = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
+            self._pools[base_url] = transport
+        return transport
+
+    async def forget(self, keep: set[str]) -> None:
+        """Close the connection pools of miners whose base URL is not in ``keep``."""
+        for url in [url for url in self._pools if url not in keep]:
+            await self._pools.pop(url).aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.forget(set())
+        if self._shared is not None:
+            await self._shared.aclose()
 
     async def query(
         self,
@@ -115,8 +140,8 @@ class MinerQuerier:
             started = time.perf_counter()
             try:
                 status, answer_headers, content = await asyncio.wait_for(
-                    self._exchange(url + INFERENCE_PATH, body, headers, timeout_s,
-                                   max_response_bytes),
+                    self._exchange(self._transport(url), url + INFERENCE_PATH, body, headers,
+                                   timeout_s, max_response_bytes),
                     timeout_s,
                 )
             except (asyncio.TimeoutError, httpx.TimeoutException):
@@ -132,25 +157,28 @@ class MinerQuerier:
         return self._judge(miner, int(headers[NONCE_HEADER]), status, answer_headers, content,
                            latency_s, output_model)
 
-    async def _exchange(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
-                        max_bytes: int) -> tuple[int, httpx.Headers, bytes]:
+    async def _exchange(self, transport: httpx.AsyncBaseTransport, url: str, body: bytes,
+                        headers: dict[str, str], timeout_s: float, max_bytes: int
+                        ) -> tuple[int, httpx.Headers, bytes]:
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
-        request = self._http.build_request("POST", url, content=body, headers=headers,
-                                           timeout=timeout)
-        response = await self._http.send(request, stream=True)
+        request = httpx.Request("POST", url, content=body, headers=headers,
+                                extensions={"timeout": timeout.as_dict()})
+        response = await transport.handle_async_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
         try:
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                 raise _TooLargeError
             chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
+            async for chunk in stream:
                 size += len(chunk)
                 if size > max_bytes:
                     raise _TooLargeError
                 chunks.append(chunk)
             return response.status_code, response.headers, b"".join(chunks)
         finally:
-            await response.aclose()
+            await stream.aclose()
 
     def _judge(self, miner: MinerEndpoint, nonce: int, status: int, headers: httpx.Headers,
                content: bytes, latency_s: float,
