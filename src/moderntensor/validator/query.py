@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from moderntensor.protocol.auth import (
     NONCE_HEADER,
     AuthError,
+    KeySigner,
     Signer,
     sign_request,
     verify_response,
@@ -86,7 +87,7 @@ class MinerQuerier:
         concurrency: int = DEFAULT_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.signer = signer
+        self.signer = KeySigner.wrap(signer)   # libsecp256k1 directly: several times faster
         self.subnet = subnet
         self._semaphore = asyncio.Semaphore(concurrency)
         self._shared = transport   # one transport for all miners (tests: httpx.ASGITransport)
