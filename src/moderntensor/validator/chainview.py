@@ -237,6 +237,9 @@ def _endpoint(endpoint: Any) -> tuple[str | None, int | None, str]:
     if isinstance(endpoint, dict):
         host, port = endpoint.get("host"), endpoint.get("port")
         protocol = endpoint.get("protocol") or "http"
+    elif hasattr(endpoint, "host"):     # the client's Endpoint dataclass
+        host, port = endpoint.host, getattr(endpoint, "port", None)
+        protocol = getattr(endpoint, "protocol", None) or "http"
     else:
         parts = [*list(endpoint), None, None, None]
         host, port, protocol = parts[0], parts[1], parts[2] or "http"
