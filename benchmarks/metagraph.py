@@ -27,12 +27,10 @@ import numpy as np
 import orjson
 from eth_account import Account
 
-from moderntensor.chain.modules.abi_codec import AbiCodec
-from moderntensor.chain.modules.install import SYSTEM_ABI, SYSTEM_ADDRESS
+from moderntensor.protocol import syscalls
 
 CHAIN_ID = 7777
-CODEC = AbiCodec(SYSTEM_ABI)
-TO = "0x" + SYSTEM_ADDRESS.hex()
+TO = syscalls.SYSTEM_ADDRESS
 PER_BLOCK = 256
 
 
@@ -59,7 +57,7 @@ def wait_block(client: httpx.Client, url: str, number: int) -> None:
 
 def sign(key: bytes, name: str, args: dict[str, Any], nonce: int) -> bytes:
     tx = {"to": TO, "value": 0, "gas": 200_000, "gasPrice": 0, "nonce": nonce,
-          "chainId": CHAIN_ID, "data": CODEC.encode_call(name, args)}
+          "chainId": CHAIN_ID, "data": syscalls.encode_call(name, **args)}
     return bytes(Account.sign_transaction(tx, key).raw_transaction)
 
 

@@ -11,19 +11,17 @@ from eth_account import Account
 
 from chain_support import DEV, running_node
 from moderntensor.chain.genesis import DEV_CHAIN_ID
-from moderntensor.chain.modules.abi_codec import AbiCodec
-from moderntensor.chain.modules.install import SYSTEM_ABI, SYSTEM_ADDRESS
+from moderntensor.protocol import syscalls
 from moderntensor.protocol.pow import PowChallenge
 from moderntensor.scoring import MinerScore
 
-CODEC = AbiCodec(SYSTEM_ABI)
-TO = "0x" + SYSTEM_ADDRESS.hex()
+TO = syscalls.SYSTEM_ADDRESS
 
 
 def send(node: Any, key: str, name: str, args: dict[str, Any], *, nonce: int,
          gas_price: int = 2 * 10**9, value: int = 0) -> str:
     tx = {"to": TO, "value": value, "gas": 2_000_000, "gasPrice": gas_price, "nonce": nonce,
-          "chainId": DEV_CHAIN_ID, "data": CODEC.encode_call(name, args)}
+          "chainId": DEV_CHAIN_ID, "data": syscalls.encode_call(name, **args)}
     raw = Account.sign_transaction(tx, key).raw_transaction
     return node.rpc("eth_sendRawTransaction", "0x" + bytes(raw).hex())
 
@@ -62,7 +60,7 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         error = rpc_error(node, "eth_sendRawTransaction", "0x" + bytes(
             Account.sign_transaction({"to": TO, "value": 0, "gas": 500_000, "gasPrice": 0,
                                       "nonce": 0, "chainId": DEV_CHAIN_ID,
-                                      "data": CODEC.encode_call("registerMiner", {
+                                      "data": syscalls.encode_call("registerMiner", **{
                                           **args, "modelType": "audio"})},
                                      fresh.key).raw_transaction).hex())
         assert error["data"]["reason"] == "model_type_mismatch"
@@ -98,8 +96,8 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         assert rewards["rewards"][0]["reward"] == str(400 * 10**18)
         logs = node.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
                                         "address": TO,
-                                        "topics": ["0x" + CODEC.events["EpochRewarded"]
-                                                   .topic.hex()]})
+                                        "topics": ["0x" + syscalls.EVENT_TOPICS[
+                                                       "EpochRewarded"].hex()]})
         assert len(logs) >= 2
         neuron = node.rpc("mt_getNeuron", 1, fresh.address)
         assert neuron["uid"] == 0 and neuron["model"]["name"] == "smollm2"

@@ -17,45 +17,48 @@ from moderntensor.chain.extensions import (
     TxContext,
 )
 from moderntensor.chain.modules import system
-from moderntensor.chain.modules.abi_codec import AbiCodec, Function
 from moderntensor.chain.modules.params import config_from_spec
 from moderntensor.chain.modules.records import current_block
 from moderntensor.chain.modules.rpc_methods import make_methods
 from moderntensor.chain.modules.view_calls import run_view
 from moderntensor.chain.state import State
 from moderntensor.chain.txs import SignedTx
-
-try:  # the shared ABI (issue #5's protocol/syscalls.py); the interim one until it ships
-    from moderntensor.protocol import syscalls as _abi_source  # type: ignore[attr-defined]
-
-    SYSTEM_ABI: list[dict[str, Any]] = _abi_source.SYSTEM_ABI
-    SYSTEM_ADDRESS: bytes = _abi_source.SYSTEM_ADDRESS_BYTES
-except (ImportError, AttributeError):
-    from moderntensor.chain.modules import abi_spec
-
-    SYSTEM_ABI = abi_spec.ABI
-    SYSTEM_ADDRESS = bytes.fromhex(abi_spec.SYSTEM_ADDRESS[2:])
+from moderntensor.errors import InvalidInputError
+from moderntensor.protocol import syscalls
 
 SYSCALL_GAS = 30_000        # on top of intrinsic gas (calldata): a few kv writes' worth
+SYSTEM_ADDRESS = syscalls.SYSTEM_ADDRESS_BYTES
+
+
+def decode(data: bytes) -> syscalls.SysCall:
+    """Calldata -> call, or revert with the ABI's stable code (``unknown_call``...)."""
+    try:
+        return syscalls.decode_call(data)
+    except InvalidInputError as exc:
+        raise ExecutionError(exc.message, code=exc.code, data=exc.data) from None
+
+
+def encode_result(name: str, value: Any) -> bytes:
+    outputs = syscalls.FUNCTIONS[name].output_types
+    return syscalls.encode_result(name, *(value if len(outputs) > 1 else (value,)))
 
 
 def install(extensions: Extensions) -> None:
     """Register everything of issue #5 on ``extensions``."""
-    codec = AbiCodec(SYSTEM_ABI)
     address = SYSTEM_ADDRESS
 
     def execute(state: State, ctx: TxContext, data: bytes) -> bytes:
-        function, args = codec.decode_call(data)
-        if function.view:
-            return codec.encode_output(function, run_view(state, address, function.name, args))
+        call_ = decode(data)
+        if syscalls.FUNCTIONS[call_.name].is_view:
+            return encode_result(call_.name, run_view(state, address, call_.name, call_.args))
         call = system.Call(sender=ctx.sender, block=ctx.block_number, chain_id=ctx.chain_id,
                            value=ctx.value)
 
         def emit(name: str, fields: dict[str, Any]) -> None:
-            ctx.emit(*codec.encode_event(name, fields))
+            ctx.emit(*syscalls.encode_event(name, fields))
 
-        result = system.execute(state, address, call, function.name, args, emit)
-        return codec.encode_output(function, result)
+        result = system.execute(state, address, call, call_.name, call_.args, emit)
+        return encode_result(call_.name, result)
 
     def view(state: State, ctx: TxContext, data: bytes) -> bytes:
         # the core rolls every change back after an eth_call: non-view calls are simulated
@@ -63,21 +66,21 @@ def install(extensions: Extensions) -> None:
 
     def fee_free(state: State, tx: SignedTx) -> bool:
         try:
-            function, args = codec.decode_call(tx.data)
+            call_ = decode(tx.data)
         except ExecutionError:
             return False                # not free: it pays gas and reverts with the reason
-        if function.name not in system.FEE_FREE_CALLS:
+        if call_.name not in system.FEE_FREE_CALLS:
             return False
         call = system.Call(sender=tx.sender, block=current_block(state), chain_id=tx.chain_id,
                            value=tx.value)
         try:
-            return system.check_fee_free(state, call, function.name, args)
+            return system.check_fee_free(state, call, call_.name, call_.args)
         except ExecutionError as exc:
             raise TxRejected(exc.message, code=exc.code, data=exc.data) from None
 
     def end_block(state: State, ctx: BlockContext) -> None:
         def emit(name: str, fields: dict[str, Any]) -> None:
-            ctx.emit(address, *codec.encode_event(name, fields))
+            ctx.emit(address, *syscalls.encode_event(name, fields))
 
         system.end_block(state, address, ctx.number, ctx.parent_hash, emit)
 
@@ -90,6 +93,3 @@ def install(extensions: Extensions) -> None:
     extensions.end_block.append(end_block)
     extensions.genesis.append(genesis)
     extensions.rpc_methods.update(make_methods(address))
-
-
-__all__ = ["Function", "install"]
