@@ -22,6 +22,7 @@ Miner side::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import re
@@ -166,7 +167,13 @@ def recover_signer(text: str, signature: str) -> str:
     except Exception:  # invalid r/s or a point not on the curve
         raise AuthError("the signature does not recover to any address",
                         code="bad_signature") from None
-    return "0x" + keccak(public.format(compressed=False)[1:])[-20:].hex()
+    return _address_of(public.format(compressed=False))
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_of(public_key: bytes) -> str:
+    # the same few validators sign again and again: skip one keccak per request for them
+    return "0x" + keccak(public_key[1:])[-20:].hex()
 
 
 class KeySigner:
