@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderntensor.errors import InvalidInputError
@@ -27,6 +27,7 @@ from moderntensor.scoring import (
 from moderntensor.units import format_mdt, to_base
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+NO_DEADLINE = settings(deadline=None)  # speed on a shared machine is not the property
 
 
 # --- the miner guide's formula and example -------------------------------------------------
@@ -150,11 +151,13 @@ def test_chain_recomputes_the_same_total_from_stored_components() -> None:
 
 # --- properties ----------------------------------------------------------------------------
 
+@NO_DEADLINE
 @given(unit, unit, unit, unit)
 def test_total_is_within_bounds(a: float, lat: float, av: float, c: float) -> None:
     assert 0.0 <= MinerScore(a, lat, av, c).total <= 1.0
 
 
+@NO_DEADLINE
 @given(unit, unit, unit, unit, unit)
 def test_total_is_monotone_in_every_component(a: float, lat: float, av: float, c: float,
                                               bump: float) -> None:
@@ -164,6 +167,7 @@ def test_total_is_monotone_in_every_component(a: float, lat: float, av: float, c
         assert better.total >= base.total
 
 
+@NO_DEADLINE
 @given(st.floats(0, 100), st.floats(0, 100), st.floats(0.001, 50), st.floats(0.001, 50))
 def test_latency_is_bounded_and_non_increasing(x: float, y: float, target: float,
                                                span: float) -> None:
@@ -172,11 +176,13 @@ def test_latency_is_bounded_and_non_increasing(x: float, y: float, target: float
     assert 1.0 >= latency_score(fast, target, timeout) >= latency_score(slow, target, timeout) >= 0
 
 
+@NO_DEADLINE
 @given(unit)
 def test_u16_round_trip_loses_at_most_half_a_step(value: float) -> None:
     assert abs(from_u16(to_u16(value)) - value) <= 0.5 / U16_MAX + 1e-12
 
 
+@NO_DEADLINE
 @given(st.integers(0, 10**30), st.lists(st.integers(0, U16_MAX), max_size=64),
        st.integers(0, PPB))
 def test_split_pays_at_most_the_subnet_emission(emission: int, scores: list[int],
@@ -187,6 +193,7 @@ def test_split_pays_at_most_the_subnet_emission(emission: int, scores: list[int]
     assert split.subnet_emission <= emission
 
 
+@NO_DEADLINE
 @given(st.integers(0, 10**30), st.integers(0, U16_MAX), st.integers(0, U16_MAX),
        st.integers(0, PPB))
 def test_higher_score_never_earns_less(emission: int, x: int, y: int, weight: int) -> None:
