@@ -23,7 +23,8 @@ from moderntensor.chain.txs import SignedTx, decode_transaction
 
 log = logging.getLogger("moderntensor.chain")
 
-RECENT_BLOCKS = 256  # blocks kept decoded in memory for receipts and block reads
+RECENT_BLOCKS = 256  # blocks kept decoded in memory for receipts and block reads...
+RECENT_TXS = 20_000  # ...but no more transactions than this, so memory stays flat under load
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ class Node:
         self._recent[block.number] = block
         for index, tx in enumerate(block.transactions):
             self._recent_txs[tx.hash] = (block.number, index)
-        while len(self._recent) > RECENT_BLOCKS:
+        while len(self._recent) > 1 and (len(self._recent) > RECENT_BLOCKS
+                                         or len(self._recent_txs) > RECENT_TXS):
             _, old = self._recent.popitem(last=False)
             for tx in old.transactions:
                 self._recent_txs.pop(tx.hash, None)

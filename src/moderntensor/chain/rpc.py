@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -113,62 +113,79 @@ class JsonRpcDispatcher:
         return None if "id" not in request else response
 
 
-def build_rpc_app(node: Any, methods: dict[str, Handler]) -> Starlette:
-    """The ASGI app: ``POST /`` JSON-RPC, ``GET /health``, ``GET /metrics``."""
-    dispatcher = JsonRpcDispatcher(node, methods)
+class JsonRpcEndpoint:
+    """ASGI app for ``POST /``: a bare ASGI class rather than a starlette route, because the
+    routing and request objects cost as much as a whole eth_getBalance."""
 
-    async def rpc(request: Request) -> Response:
-        body = await _read_body(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            payload = _loads(body)
-        except _DECODE_ERRORS:
-            return _json(error_response(ParseError("request body is not valid JSON")))
-        result = dispatcher.handle(payload)
-        if result is None:
-            return Response(status_code=204)
-        try:
-            return _json(result)
-        except TypeError:  # a handler returned something not JSON-able: a bug, still no 500
-            log.exception("unserializable JSON-RPC result")
-            return _json({"jsonrpc": "2.0", "id": None, "error": {
-                "code": -32603, "message": "internal error", "data": {"reason": "internal_error"}}})
+    def __init__(self, dispatcher: JsonRpcDispatcher) -> None:
+        self.dispatcher = dispatcher
 
-    async def health(request: Request) -> Response:
-        head = node.head
-        return JSONResponse({"status": "ok", "block_height": head.number,
-                             "block_hash": "0x" + head.hash.hex(), "syncing": False, "peers": 0,
-                             "chain_id": node.spec.chain_id})
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        status, body = await self._respond(scope, receive)
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    async def metrics(request: Request) -> Response:
-        return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    return Starlette(routes=[
-        Route("/", rpc, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ])
-
-
-async def _read_body(request: Request) -> bytes | Response:
-    """The request body, or a 413 JSON-RPC error if it exceeds :data:`MAX_BODY_BYTES`."""
-    too_large = InvalidRequest(f"request body exceeds {MAX_BODY_BYTES} bytes",
-                               code="request_too_large")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return _json(error_response(too_large), status=413)
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
+    async def _respond(self, scope: dict, receive: Callable) -> tuple[int, bytes]:
+        too_large = error_response(InvalidRequest(
+            f"request body exceeds {MAX_BODY_BYTES} bytes", code="request_too_large"))
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                return 413, _dumps(too_large)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return 400, b""
+            chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                return _json(error_response(too_large), status=413)
+                return 413, _dumps(too_large)
             chunks.append(chunk)
-    except ClientDisconnect:
-        return Response(status_code=400)
-    return b"".join(chunks)
+            if not message.get("more_body", False):
+                break
+        try:
+            payload = _loads(b"".join(chunks))
+        except _DECODE_ERRORS:
+            return 200, _dumps(error_response(ParseError("request body is not valid JSON")))
+        result = self.dispatcher.handle(payload)
+        if result is None:
+            return 204, b""
+        try:
+            return 200, _dumps(result)
+        except TypeError:  # a handler returned something not JSON-able: a bug, still no 500
+            log.exception("unserializable JSON-RPC result")
+            return 200, _dumps({"jsonrpc": "2.0", "id": None, "error": {
+                "code": -32603, "message": "internal error", "data": {"reason": "internal_error"}}})
 
 
-def _json(content: Any, status: int = 200) -> Response:
-    return Response(_dumps(content), status_code=status, media_type="application/json")
+class RpcServer:
+    """The node's ASGI app: ``POST /`` JSON-RPC; ``GET /health`` and ``GET /metrics``."""
+
+    def __init__(self, node: Any, methods: dict[str, Handler]) -> None:
+        self.endpoint = JsonRpcEndpoint(JsonRpcDispatcher(node, methods))
+
+        async def health(request: Request) -> Response:
+            head = node.head
+            return JSONResponse({"status": "ok", "block_height": head.number,
+                                 "block_hash": "0x" + head.hash.hex(), "syncing": False,
+                                 "peers": 0, "chain_id": node.spec.chain_id})
+
+        async def metrics(request: Request) -> Response:
+            return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
+
+        self.others = Starlette(routes=[Route("/health", health, methods=["GET"]),
+                                        Route("/metrics", metrics, methods=["GET"])])
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.others(scope, receive, send)
+
+
+def build_rpc_app(node: Any, methods: dict[str, Handler]) -> RpcServer:
+    """The ASGI app serving ``methods`` for ``node``."""
+    return RpcServer(node, methods)
+

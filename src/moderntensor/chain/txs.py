@@ -151,8 +151,10 @@ def _common(fields: dict) -> dict:
     if not to:
         raise TxRejected("contract creation is not supported on Luxtensor (no EVM); "
                          "set a 'to' address", code="contract_creation_unsupported")
-    access_list = tuple((bytes(entry[0]), tuple(int.from_bytes(k, "big") for k in entry[1]))
-                        for entry in fields["accessList"])
+    # eth-account's access-list sedes yields storage keys as ints (uint256)
+    access_list = tuple((bytes(entry[0]), tuple(
+        k if isinstance(k, int) else int.from_bytes(k, "big") for k in entry[1]))
+        for entry in fields["accessList"])
     return {"nonce": fields["nonce"], "to": bytes(to), "value": fields["value"],
             "gas": fields["gas"], "max_fee": fields["maxFeePerGas"],
             "max_priority_fee": fields["maxPriorityFeePerGas"], "data": bytes(fields["data"]),
