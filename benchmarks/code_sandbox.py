@@ -7,6 +7,7 @@ in a fresh sandboxed process. Run: ``python benchmarks/code_sandbox.py [--worker
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,10 +28,12 @@ def main() -> None:
     args = parser.parse_args()
     work = list(problems()) * args.rounds
     execute(work[0])  # warm the page cache and the namespace probe
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     with ThreadPoolExecutor(args.workers) as pool:
         results = list(pool.map(execute, work))
     elapsed = time.perf_counter() - started
+    cpu_per_run = (_cpu_seconds() - cpu_before) / len(results)
     latencies = sorted(result.elapsed_s for result in results)
     passed = sum(result.score == 1.0 for result in results)
     print(f"namespaces: {'unshare ' + ' '.join(namespace_prefix()[1:]) or 'none'}")
@@ -39,6 +42,17 @@ def main() -> None:
     print(f"per execution: median {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")
+    # CPU time does not depend on what else the machine runs: it bounds the rate on idle cores.
+    print(f"CPU per execution (sandbox + parent): {cpu_per_run * 1000:.1f} ms "
+          f"= {args.workers / cpu_per_run:.0f}/s on {args.workers} idle cores")
+
+
+def _cpu_seconds() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 if __name__ == "__main__":
