@@ -89,15 +89,19 @@ class ChainPermitSource:
 
 
 def view_from_metagraph(metagraph: Any, min_stake: int = 0) -> PermitView:
-    """Build a PermitView from a Metagraph's parallel arrays (addresses, roles, stakes, permits)."""
+    """A PermitView from a Metagraph's columns: validators holding a permit (the chain grants
+    it by stake) with stake >= ``min_stake``; every listed address is known."""
     addresses = [str(a).lower() for a in metagraph.addresses]
     stakes = [int(s) for s in metagraph.stakes]
+    is_validator = [str(role).lower() == "validator" for role in metagraph.roles]
     permits = getattr(metagraph, "validator_permits", None)
-    if permits is None:
-        permits = [str(role).lower() in ("validator", "1") for role in metagraph.roles]
-    validators = {address: stake for address, stake, permit in zip(addresses, stakes, permits,
-                                                                    strict=True)
-                  if bool(permit) and stake >= min_stake}
+    has_permit = is_validator if permits is None else [bool(p) for p in permits]
+    validators = {
+        address: stake
+        for address, stake, validator, permit in zip(addresses, stakes, is_validator, has_permit,
+                                                      strict=True)
+        if validator and permit and stake >= min_stake
+    }
     return PermitView(validators, frozenset(addresses))
 
 

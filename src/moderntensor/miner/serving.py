@@ -36,14 +36,18 @@ async def publish_endpoint_from_config(*, network: str, wallet: Any, subnet: int
     """Build the chain client from ``network`` and publish; every failure is logged, not raised."""
     if subnet is None:
         return "no_subnet"
+    if host in ("0.0.0.0", "::", ""):
+        log.warning("endpoint not published: bound to %r; pass --external-host so validators "
+                    "know where to reach this miner", host)
+        return "no_public_host"
     try:
         client_class = import_module("moderntensor.client").AsyncLuxtensorClient
     except (ImportError, AttributeError):
         log.info("endpoint not published: the Luxtensor client is not available yet")
         return "no_client"
     try:
-        outcome = await publish_endpoint(client_class(network), wallet=wallet, subnet=subnet,
-                                         host=host, port=port)
+        outcome = await publish_endpoint(client_class(network, wallet=wallet), wallet=wallet,
+                                         subnet=subnet, host=host, port=port)
     except Exception as exc:  # publishing is best effort; serving goes on
         log.warning("endpoint not published: %s: %s", type(exc).__name__, exc)
         return "failed"
@@ -58,4 +62,6 @@ def _endpoint_matches(current: Any, host: str, port: int) -> bool:
         return current.get("host") == host and str(current.get("port")) == str(port)
     if isinstance(current, (tuple, list)) and len(current) >= 2:  # (host, port[, protocol])
         return current[0] == host and str(current[1]) == str(port)
+    if hasattr(current, "host") and hasattr(current, "port"):  # the client's Endpoint view
+        return current.host == host and str(current.port) == str(port)
     return str(current) in (f"{host}:{port}", f"http://{host}:{port}")
