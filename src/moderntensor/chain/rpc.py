@@ -128,25 +128,11 @@ class JsonRpcEndpoint:
         await send({"type": "http.response.body", "body": body})
 
     async def _respond(self, scope: dict, receive: Callable) -> tuple[int, bytes]:
-        too_large = error_response(InvalidRequest(
-            f"request body exceeds {MAX_BODY_BYTES} bytes", code="request_too_large"))
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
-                return 413, _dumps(too_large)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return 400, b""
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return 413, _dumps(too_large)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        body = await _read_body(scope, receive)
+        if isinstance(body, tuple):
+            return body
         try:
-            payload = _loads(b"".join(chunks))
+            payload = _loads(body)
         except _DECODE_ERRORS:
             return 200, _dumps(error_response(ParseError("request body is not valid JSON")))
         result = self.dispatcher.handle(payload)
@@ -160,6 +146,30 @@ class JsonRpcEndpoint:
                 "code": -32603, "message": "internal error", "data": {"reason": "internal_error"}}})
 
 
+_TOO_LARGE = (413, _dumps(error_response(InvalidRequest(
+    f"request body exceeds {MAX_BODY_BYTES} bytes", code="request_too_large"))))
+
+
+async def _read_body(scope: dict, receive: Callable) -> bytes | tuple[int, bytes]:
+    """The request body, or the (status, body) to answer when it is too large or gone."""
+    too_large = _TOO_LARGE
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+            return too_large
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return 400, b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 class RpcServer:
     """The node's ASGI app: ``POST /`` JSON-RPC; ``GET /health`` and ``GET /metrics``."""
 
@@ -170,7 +180,8 @@ class RpcServer:
             head = node.head
             return JSONResponse({"status": "ok", "block_height": head.number,
                                  "block_hash": "0x" + head.hash.hex(), "syncing": False,
-                                 "peers": 0, "chain_id": node.spec.chain_id})
+                                 "peers": 0, "chain_id": node.spec.chain_id,
+                                 "mempool_size": len(node.app.mempool)})
 
         async def metrics(request: Request) -> Response:
             return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
