@@ -11,16 +11,10 @@ from typing import Any
 
 import numpy as np
 
-try:  # orjson ("fast" extra) parses the records ~5x faster; the result is the same
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover
-    from json import loads as _loads
-
 from moderntensor.chain.modules.epochs import epoch_emission, subnet_validator_emission
 from moderntensor.chain.modules.neurons import immune_until, permits, validator_list
 from moderntensor.chain.modules.params import params_to_json
 from moderntensor.chain.modules.records import (
-    NEURON,
     REWARD,
     ROLE_NAMES,
     STAKE,
@@ -35,6 +29,7 @@ from moderntensor.chain.modules.records import (
     get_stake,
     get_weights,
     last_block,
+    neuron_rows,
     u16,
     u64,
 )
@@ -74,15 +69,6 @@ def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:
         "minerEmission": str(emission * subnet.weight // PPB),
         "validatorEmission": str(subnet_validator_emission(state, subnet)),
     }
-
-
-def _neuron_rows(state: State, subnet: Subnet) -> list[list[Any]]:
-    """Every neuron record of the subnet as raw field lists (:class:`Neuron` order), decoded
-    in one JSON parse: 4,096 records in a few ms."""
-    table = state.kv.get(NEURON, {})
-    prefix = u16(subnet.netuid)
-    raws = [table[prefix + uid.to_bytes(2, "big")] for uid in range(subnet.n)]
-    return _loads(b"[" + b",".join(raws) + b"]")
 
 
 def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[str, np.ndarray]:
@@ -125,7 +111,7 @@ def _model(neuron: Neuron) -> dict[str, Any] | None:
 
 
 def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
-    rows = _neuron_rows(state, subnet)
+    rows = neuron_rows(state, subnet.netuid, subnet.n)
     n = len(rows)
     # Neuron fields: uid, address, role, model name/type/version, host, port, protocol,
     # registered block, last update, served block, weights block
