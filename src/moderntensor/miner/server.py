@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from moderntensor.config import Config, resolve_config
 from moderntensor.errors import ConfigError
@@ -78,7 +78,7 @@ class MinerServer:
         raise NotImplementedError(f"{type(self).__name__} must define inference(self, request)")
 
     # -- serving ---------------------------------------------------------------------------
-    def build_app(self, *, public_host: str | None = None, port: int | None = None) -> Starlette:
+    def build_app(self, *, public_host: str | None = None, port: int | None = None) -> ASGIApp:
         """The ASGI app; ``public_host``/``port`` are published on chain when given."""
         batch = getattr(self, "inference_batch", None)
         if type(self).inference is MinerServer.inference and batch is None:
