@@ -134,7 +134,7 @@ def test_subnet_weights_must_sum_to_one_and_fractions_must_be_exact() -> None:
 def reference_scores(weights: list[list[int]], stakes: list[int], kappa: int) -> list[int]:
     """The definition, one miner at a time, in exact rationals (stakes quantised as the chain)."""
     total = sum(stakes)
-    shares = [(s << 32) // total if total else 0 for s in stakes]
+    shares = [(s << 31) // total if total else 0 for s in stakes]
     out = []
     for column in zip(*weights, strict=True):
         support = [x for x in column
