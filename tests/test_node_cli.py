@@ -1,0 +1,53 @@
+"""`moderntensor node init|start|status` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from chain_support import DEV, running_node
+
+CLI = [sys.executable, "-c", "from moderntensor.cli.main import run; run()", "node"]
+FUNDED = "0x000000000000000000000000000000000000F00D"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_init_then_start_uses_the_genesis_file(tmp_path: Path) -> None:
+    data_dir = tmp_path / "chain"
+    done = cli("init", "--data-dir", str(data_dir), "--chain-id", "4242",
+               "--alloc", f"{FUNDED}=12.5", "--dev-accounts")
+    assert done.returncode == 0, done.stderr
+    genesis = json.loads((data_dir / "genesis.json").read_text())
+    assert genesis["chainId"] == 4242
+    again = cli("init", "--data-dir", str(data_dir), "--chain-id", "1")
+    assert again.returncode == 1 and "--force" in again.stderr
+    with running_node(data_dir, dev=False, block_time=0.5) as node:
+        assert node.rpc("eth_chainId") == hex(4242)
+        assert node.rpc("eth_getBalance", FUNDED, "latest") == hex(125 * 10**17)
+        assert node.rpc("eth_getBalance", DEV[0].address, "latest") == hex(10_000 * 10**18)
+        status = cli("status", "--rpc", node.url, "--json")
+        assert status.returncode == 0, status.stderr
+        info = json.loads(status.stdout)
+        assert info["chain_id"] == 4242 and info["syncing"] is False and info["peers"] == 0
+
+
+def test_start_without_genesis_says_how_to_create_one(tmp_path: Path) -> None:
+    done = cli("start", "--data-dir", str(tmp_path / "empty"), "--rpc-port", "1")
+    assert done.returncode == 1
+    assert "invalid_genesis" in done.stderr and "node init" in done.stderr
+
+
+def test_status_of_no_node_is_a_clear_error() -> None:
+    done = cli("status", "--rpc", "http://127.0.0.1:9")
+    assert done.returncode == 1
+    assert "node_unreachable" in done.stderr
+
+
+def test_bad_alloc_is_rejected(tmp_path: Path) -> None:
+    done = cli("init", "--data-dir", str(tmp_path), "--chain-id", "5", "--alloc", "nope=1")
+    assert done.returncode == 1 and "ADDRESS=MDT" in done.stderr
