@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.e2e
 HERE = Path(__file__).parent
 KINDS = ("good", "random", "slow", "flaky", "inconsistent")
 READY_TIMEOUT_S = 60.0
+CLI = [sys.executable, "-m", "moderntensor.cli"]
 
 
 def free_port() -> int:
@@ -191,3 +193,32 @@ def test_miner_dying_mid_round_does_not_stall_it(miners: dict[str, MinerProcess]
     assert verdicts[9].valid == 0 and verdicts[9].score.availability == 0.0
     assert set(verdicts[9].outcomes) <= {"unreachable", "timeout"}
     assert verdicts[miners["good"].uid].valid == 6
+
+
+def test_cli_runs_rounds_and_prints_json_then_a_table(
+        miners: dict[str, MinerProcess], validator_wallet: Wallet, mt_home: Path,
+        tmp_path: Path) -> None:
+    validator_wallet.save("validator", "pw", home=mt_home, scrypt_n=2**10)
+    listing = tmp_path / "miners.json"
+    listing.write_text(json.dumps([
+        {"uid": m.uid, "address": m.wallet.address, "host": "127.0.0.1", "port": m.port}
+        for m in (miners["good"], miners["random"])]))
+    args = ["validator", "run", "--miners", str(listing), "--suite", "validator_suite:SumSuite",
+            "--wallet", "validator", "--password-env", "PW", "--interval", "0",
+            "--subnet", "1", "--store", str(tmp_path / "cli.sqlite")]
+    env = {**os.environ, "PW": "pw", "PYTHONPATH": str(HERE)}
+    result = subprocess.run([*CLI, *args, "--rounds", "2", "--json"], capture_output=True,
+                            text=True, env=env, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    rounds = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["round"] for r in rounds] == [1, 2], rounds
+    by_uid = {m["uid"]: m for m in rounds[-1]["miners"]}
+    assert by_uid[miners["good"].uid]["total"] > by_uid[miners["random"].uid]["total"], rounds
+    assert rounds[-1]["outcomes"] == {"ok": 8} and rounds[-1]["weights_submitted"]
+    assert "pw" not in result.stderr
+
+    table = subprocess.run([*CLI, *args, "--rounds", "1"],
+                           capture_output=True, text=True, env={**env, "COLUMNS": "200"},
+                           timeout=60, check=False)
+    assert table.returncode == 0, table.stderr
+    assert "round 3" in table.stdout and "availability" in table.stdout
