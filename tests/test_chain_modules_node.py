@@ -91,7 +91,8 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         assert graph["scores"][0] == 10**9 and graph["validatorPermits"] == [False, True]
         # the miner alone earns subnet 1's whole miner pool: 1000 MDT x 0.40
         assert graph["lastRewards"][0] == str(400 * 10**18)
-        assert int(node.rpc("eth_getBalance", fresh.address, "latest"), 16) == 400 * 10**18
+        balance = int(node.rpc("eth_getBalance", fresh.address, "latest"), 16)
+        assert balance > 0 and balance % (400 * 10**18) == 0     # one or more epochs paid
         rewards = node.rpc("mt_getRewards", {"address": fresh.address})
         assert rewards["rewards"][0]["reward"] == str(400 * 10**18)
         logs = node.rpc("eth_getLogs", {"fromBlock": "0x0", "toBlock": "latest",
