@@ -34,7 +34,7 @@ from eth_utils import is_address, to_canonical_address
 from moderntensor.errors import InvalidInputError, ModernTensorError
 
 POW_DOMAIN = b"moderntensor/pow/1"   # separates PoW preimages from every other keccak use
-DEV_POW_DIFFICULTY = 2**16           # ~0.1-0.7 s on one core: dev chains and tests stay quick
+DEV_POW_DIFFICULTY = 2**15           # ~0.2-0.5 s on one busy core: dev chains and tests stay quick
 DEFAULT_POW_DIFFICULTY = 2**22       # ~a minute on one core: a real cost for a free sybil
 MIN_POW_DIFFICULTY = 2**10           # adjustment never makes registration free of work
 MAX_POW_DIFFICULTY = 2**40           # keeps registration reachable for a laptop in a day
