@@ -1,7 +1,7 @@
-"""``AsyncLuxtensorClient``: every chain read and write, written once, async (httpx).
+"""``EthClient``: the Ethereum-standard half of the Luxtensor client (reads, signed sends).
 
 The wallet and node URL follow the config rules (argument > env > config.toml > default),
-so ``AsyncLuxtensorClient()`` talks to ``MT_NETWORK`` with the ``MT_WALLET`` wallet.
+so a client built with no arguments talks to ``MT_NETWORK`` with the ``MT_WALLET`` wallet.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from eth_utils import is_address, to_checksum_address
+from typing_extensions import Self
 
 from moderntensor.client.transport import ChainError, JsonRpcTransport
 from moderntensor.client.types import Log, TxResult
@@ -38,12 +39,8 @@ def _quantity(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-class AsyncLuxtensorClient:
-    """Async Luxtensor client.
-
-    >>> async with AsyncLuxtensorClient("http://127.0.0.1:8545") as client:  # doctest: +SKIP
-    ...     await client.block_number()
-    """
+class EthClient:
+    """Async Ethereum JSON-RPC client: balances, blocks, nonces, signed transactions."""
 
     def __init__(
         self,
@@ -75,7 +72,7 @@ class AsyncLuxtensorClient:
     async def aclose(self) -> None:
         await self._rpc.aclose()
 
-    async def __aenter__(self) -> AsyncLuxtensorClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from moderntensor.client.core import AsyncLuxtensorClient
+from moderntensor.client.luxtensor import AsyncLuxtensorClient
 
 T = TypeVar("T")
 
