@@ -105,6 +105,15 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         assert rpc_error(node, "mt_getSubnet", 99)["data"]["reason"] == "unknown_subnet"
         assert rpc_error(node, "mt_getNeuron", 1, 7)["data"]["reason"] == "unknown_neuron"
         assert rpc_error(node, "mt_getMetagraph", "x")["data"]["reason"] == "invalid_params"
+        # eth_call views through a plain web3.py Contract
+        from web3 import Web3
+
+        contract = Web3(Web3.HTTPProvider(node.url)).eth.contract(
+            address=syscalls.SYSTEM_ADDRESS, abi=syscalls.SYSTEM_ABI)
+        assert contract.functions.getSubnets().call() == [1, 2, 3, 4]
+        assert contract.functions.getUid(1, fresh.address).call() == [True, 0]
+        assert contract.functions.getStake(1, DEV[0].address).call() == 500 * 10**18
+        assert contract.functions.getNeuron(1, 0).call()[0] == fresh.address
         supply = node.rpc("mt_nodeInfo")["supply"]
         assert int(supply["total"]) == (int(supply["genesis"]) + int(supply["minted"])
                                         - int(supply["burned"]))
