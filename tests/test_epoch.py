@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderntensor.chain.epoch import (
-    MINER,
-    VALIDATOR,
     EpochInputError,
     check_subnet_weights,
     epoch_rewards,
@@ -93,15 +91,6 @@ def test_no_validators_or_no_stake_pays_nothing_and_mints_nothing() -> None:
         assert result.scores == (0, 0, 0)
         assert result.minted == 0
         assert result.dust == 1010
-
-
-def test_records_name_every_payout() -> None:
-    result = run([[U16_MAX, 0]], [7], validator_emission=5, subnet_weight=to_ppb("0.5"))
-    records = result.records(3, 1, ["0xa", "0xb"], ["0xv"], [7])
-    assert [(r.address, r.role, r.score, r.reward) for r in records] == [
-        ("0xa", MINER, PPB, 500 * MDT), ("0xv", VALIDATOR, PPB, 5)]
-    assert records[0].epoch == 3 and records[0].subnet == 1
-    assert records[0].subnet_weight == to_ppb("0.5") and records[0].emission == 500 * MDT
 
 
 @pytest.mark.parametrize(("weights", "stakes", "kwargs"), [

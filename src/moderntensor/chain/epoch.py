@@ -43,9 +43,6 @@ DEFAULT_KAPPA = PPB // 2        # consensus needs more than half of the stake: a
 DEFAULT_MIN_SCORE = 0           # subnets opt in to a cut; 0 pays every miner with a score
 STAKE_SHARE_BITS = 31           # stakes enter the matrix math as shares of 2**31 (fits a u32)
 
-MINER = "miner"
-VALIDATOR = "validator"
-
 
 class EpochInputError(InvalidInputError):
     """The epoch was given inputs that can never be valid (shape, range, type)."""
@@ -54,31 +51,13 @@ class EpochInputError(InvalidInputError):
 
 
 @dataclass(frozen=True)
-class RewardRecord:
-    """One payout as the chain records it (and logs as ``EpochRewarded``).
-
-    For a miner ``score``/``total_score`` are ppb scores; for a validator ``score`` is its
-    stake share in ppb and ``total_score`` is ``PPB``. ``emission`` is the pool the reward was
-    paid from (the subnet's miner or validator emission for this epoch).
-    """
-
-    epoch: int
-    subnet: int
-    address: str
-    role: str
-    score: int
-    total_score: int
-    subnet_weight: int
-    emission: int
-    reward: int
-
-
-@dataclass(frozen=True)
 class EpochResult:
     """Everything one epoch of one subnet decided; indices follow the input rows/columns.
 
     ``miner_rewards`` sum with ``miner_dust`` to ``miner_emission``; ``validator_rewards`` sum
-    with ``validator_dust`` to ``validator_emission``. Dust is never minted.
+    with ``validator_dust`` to ``validator_emission``. Dust is never minted. A payout record is
+    (epoch, subnet, address, ``scores[i]``, ``total_score``, ``subnet_weight``,
+    ``miner_emission``, ``miner_rewards[i]``), the caller adding epoch, subnet and address.
     """
 
     consensus: tuple[int, ...]          # u16, per miner
@@ -101,31 +80,6 @@ class EpochResult:
     def dust(self) -> int:
         """Base units of the pools left unpaid by rounding (or for want of scores/stake)."""
         return self.miner_dust + self.validator_dust
-
-    def records(self, epoch: int, subnet: int, miners: Sequence[str], validators: Sequence[str],
-                stakes: Sequence[int]) -> list[RewardRecord]:
-        """Payout records, miners then validators, skipping zero rewards with zero score.
-
-        ``miners``/``validators`` are the addresses in the order of the epoch's inputs and
-        ``stakes`` the validator stakes given to :func:`epoch_rewards`.
-        """
-        if len(miners) != len(self.scores) or len(validators) != len(self.validator_rewards):
-            raise EpochInputError("addresses do not match the epoch's miners/validators")
-        out = [
-            RewardRecord(epoch, subnet, address, MINER, score, self.total_score,
-                         self.subnet_weight, self.miner_emission, reward)
-            for address, score, reward in zip(miners, self.scores, self.miner_rewards,
-                                              strict=True)
-            if score or reward
-        ]
-        total_stake = sum(stakes)
-        for address, stake, reward in zip(validators, stakes, self.validator_rewards,
-                                          strict=True):
-            share = stake * PPB // total_stake if total_stake else 0
-            if share or reward:
-                out.append(RewardRecord(epoch, subnet, address, VALIDATOR, share, PPB,
-                                        self.subnet_weight, self.validator_emission, reward))
-        return out
 
 
 def to_ppb(value: str | int | Decimal) -> int:
@@ -262,7 +216,8 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
 
     ``weights``: active validators x miners, u16. ``stakes``: the active validators' stakes in
     base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
-    ``kappa``, ``min_score``: ppb. The guide's example (one validator, scores given as weights)::
+    ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the subnet's whole share
+    (1000 MDT x 0.15)::
 
         >>> r = epoch_rewards([[65535]], [1], epoch_emission=10**21, subnet_weight=150_000_000)
         >>> r.miner_rewards

@@ -16,7 +16,7 @@ range sits far above Ethereum's precompiles (``0x01``-``0x11``) and no key can o
 Units on the wire: MDT amounts are uint256 base units (18 decimals); weights and the four score
 components are u16 fixed point (65535 = 1.0); scores and subnet weights are ppb (10**9 = 1.0);
 ``role`` is 0 for a miner, 1 for a validator. ``params``/``metadata`` are JSON objects as
-strings ("" = defaults); see docs for their keys.
+strings ("" = defaults); their keys are in docs/rpc.md ("System calls").
 
 >>> call = decode_call(encode_call("registerValidator", subnet=1))
 >>> call.name, call.args
