@@ -12,22 +12,25 @@ state machine's own ceiling on one core).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pool
 from pathlib import Path
 
 import httpx
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from chain_support import rpc, start_node
 from moderntensor.chain.app import App
 from moderntensor.chain.genesis import dev_accounts, dev_spec
 from moderntensor.chain.store import Store
 
+LANES = 2  # concurrent submitters (threads), each with its own senders and connection
 RECIPIENTS = [to_checksum_address(f"0x{i:040x}") for i in range(1, 51)]
 
 
@@ -76,10 +79,20 @@ def main() -> None:
     print(f"signed {total} transfers in {time.perf_counter() - started:.1f} s")
     base_rate = baseline(raws[:2000])
 
+    # lanes own disjoint senders, so each lane sends its batches in nonce order
+    lanes = [[raw for i, raw in enumerate(raws) if i % args.senders % LANES == lane]
+             for lane in range(LANES)]
+    lane_bodies = [[json.dumps([{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction",
+                                 "params": [raw]} for j, raw in enumerate(chunk[i:i + args.batch])])
+                    .encode() for i in range(0, len(chunk), args.batch)] for chunk in lanes]
+    lane_hashes = [["0x" + keccak(bytes.fromhex(raw[2:])).hex() for raw in chunk]
+                   for chunk in lanes]
+
     node = start_node(block_time=1.0)
     submitted: dict[str, float] = {}
     seen: dict[str, float] = {}
     rejected: list[str] = []
+    rss: list[float] = []
     done = threading.Event()
 
     def watch() -> None:  # block by block: every tx in a visible block has its receipt
@@ -97,29 +110,32 @@ def main() -> None:
                     now = time.perf_counter()
                     for tx_hash in block["transactions"]:
                         seen[tx_hash] = now
+                    if number % 5 == 0:
+                        rss.append(node.rss_mb())
                 time.sleep(0.02)
+
+    def lane(index: int) -> None:
+        interval = args.batch * LANES / args.rate
+        with httpx.Client(timeout=30, headers={"content-type": "application/json"}) as client:
+            for i, body in enumerate(lane_bodies[index]):
+                delay = t0 + i * interval - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                now = time.perf_counter()
+                for j, item in enumerate(client.post(node.url, content=body).json()):
+                    if "error" in item:
+                        rejected.append(item["error"]["message"])
+                    else:
+                        submitted[lane_hashes[index][i * args.batch + j]] = now
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     rss_start, cpu_start = node.rss_mb(), node.cpu_seconds()
-    interval = args.batch / args.rate
     t0 = time.perf_counter()
     try:
-        with httpx.Client(timeout=30) as client:
-            for i, start in enumerate(range(0, total, args.batch)):
-                delay = t0 + i * interval - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                chunk = raws[start:start + args.batch]
-                now = time.perf_counter()
-                answer = client.post(node.url, json=[
-                    {"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction",
-                     "params": [raw]} for j, raw in enumerate(chunk)]).json()
-                for item in answer:
-                    if "error" in item:
-                        rejected.append(item["error"]["message"])
-                    else:
-                        submitted[item["result"]] = now
+        with ThreadPoolExecutor(LANES) as pool:
+            for future in [pool.submit(lane, k) for k in range(LANES)]:
+                future.result()
         submit_seconds = time.perf_counter() - t0
         done.set()
         watcher.join(timeout=60)
@@ -141,6 +157,7 @@ def main() -> None:
     print(f"node CPU {cpu:.1f} s ({cpu / elapsed * 100:.0f}% of one core, "
           f"{cpu / max(committed, 1) * 1e6:.0f} us per transfer); "
           f"RSS {rss_start:.1f} MB -> {rss_end:.1f} MB")
+    print("RSS every 5 blocks (MB): " + " ".join(f"{value:.0f}" for value in rss))
 
 
 if __name__ == "__main__":

@@ -64,8 +64,10 @@ class Store:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILE
         try:
-            # autocommit (isolation_level=None): we open exactly one transaction per block
-            self.db = sqlite3.connect(self.path, isolation_level=None)
+            # autocommit (isolation_level=None): we open exactly one transaction per block.
+            # check_same_thread=False: callers serialize access (the node's one event loop);
+            # in-process tests drive it from two threads in turn.
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
