@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chain_fixtures import ADDRESSES, ECHO, ECHO_TOPIC, KEYS, make_app, sign
 from starlette.testclient import TestClient
 
+from chain_fixtures import ADDRESSES, ECHO, ECHO_TOPIC, KEYS, make_app, sign
 from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.node import Node
 from moderntensor.chain.rpc import MAX_BODY_BYTES, build_rpc_app
