@@ -123,7 +123,7 @@ async def bench(miners: list[MinerEndpoint], args: argparse.Namespace) -> list[d
                 rows.append({
                     "round": number + 1, "round_s": report.duration_s,
                     "query_s": report.query_s, "requests": requests,
-                    "ok": report.outcomes.get("ok", 0),
+                    "ok": report.outcomes.get("ok", 0), "outcomes": dict(report.outcomes),
                     "overhead_s": report.duration_s - args.delay,
                     "req_per_s": requests / report.duration_s,
                     "max_latency_s": max(latencies, default=float("nan")),
@@ -181,7 +181,7 @@ def main() -> None:
         return
     for r in rows:
         print(f"round {r['round']}: {r['round_s']:.3f} s ({r['requests']} requests, "
-              f"{r['ok']} ok, {r['req_per_s']:.0f} req/s, overhead {r['overhead_s']:.3f} s, "
+              f"{r['outcomes']}, {r['req_per_s']:.0f} req/s, overhead {r['overhead_s']:.3f} s, "
               f"slowest measured {r['max_latency_s']:.3f} s, "
               f"validator CPU {r['validator_cpu_ms_per_request']:.2f} ms/request)")
     print(f"warm median {summary['warm_round_s_median']:.3f} s, "

@@ -32,9 +32,12 @@ from moderntensor.protocol.messages import CONTENT_TYPE, INFERENCE_PATH, Inferen
 from moderntensor.subnets.base import Challenge
 from moderntensor.validator.chainview import MinerEndpoint
 
-DEFAULT_CONCURRENCY = 256     # requests in flight at once, over all miners
+DEFAULT_CONCURRENCY = 256        # requests in flight at once, over all miners
 MAX_CONNECTIONS_PER_MINER = 32   # a miner gets at most this many of our requests at once
-CONNECT_TIMEOUT_S = 3.0       # a miner that does not accept a connection by then is unreachable
+CONNECT_TIMEOUT_S = 3.0          # a miner that does not accept a connection by then is unreachable
+KEEPALIVE_S = 3.0                # below uvicorn's 5 s keep-alive: rarely reuse a closing connection
+MIN_RETRY_S = 0.05               # retry a stale connection only with this much time left
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 class Outcome(str, Enum):
@@ -95,7 +98,8 @@ class MinerQuerier:
         # request, so one shared pool of N connections costs O(N^2) per round.
         self._pools: dict[str, httpx.AsyncBaseTransport] = {}
         self._limits = httpx.Limits(max_connections=MAX_CONNECTIONS_PER_MINER,
-                                    max_keepalive_connections=MAX_CONNECTIONS_PER_MINER)
+                                    max_keepalive_connections=MAX_CONNECTIONS_PER_MINER,
+                                    keepalive_expiry=KEEPALIVE_S)
         self._ssl = ssl.create_default_context()
 
     def _transport(self, base_url: str) -> httpx.AsyncBaseTransport:
@@ -134,27 +138,30 @@ class MinerQuerier:
             return QueryResult(Outcome.NO_ENDPOINT, detail="no endpoint published")
         body = request_body(self.subnet, challenge)
         async with self._semaphore:
-            headers = sign_request(self.signer, "POST", INFERENCE_PATH, body,
-                                   receiver=miner.address, timeout_s=timeout_s)
-            headers["Content-Type"] = CONTENT_TYPE
-            headers["Accept-Encoding"] = "identity"  # the signature covers the plain body
-            started = time.perf_counter()
-            try:
-                status, answer_headers, content = await asyncio.wait_for(
-                    self._exchange(self._transport(url), url + INFERENCE_PATH, body, headers,
-                                   timeout_s, max_response_bytes),
-                    timeout_s,
-                )
-            except (asyncio.TimeoutError, httpx.TimeoutException):
-                return QueryResult(Outcome.TIMEOUT, detail=f"no answer within {timeout_s:g} s")
-            except _TooLargeError:
-                return QueryResult(Outcome.TOO_LARGE,
-                                   detail=f"answer over {max_response_bytes} bytes")
-            except (httpx.HTTPError, OSError) as exc:
-                return QueryResult(Outcome.UNREACHABLE, detail=type(exc).__name__)
-            except Exception as exc:  # whatever a miner sends must not end the round
-                return QueryResult(Outcome.UNREACHABLE, detail=f"protocol: {type(exc).__name__}")
-            latency_s = time.perf_counter() - started
+            deadline = time.perf_counter() + timeout_s
+            for attempt in range(2):
+                remaining = deadline - time.perf_counter()
+                headers = sign_request(self.signer, "POST", INFERENCE_PATH, body,
+                                       receiver=miner.address, timeout_s=round(remaining, 3))
+                headers["Content-Type"] = CONTENT_TYPE
+                headers["Accept-Encoding"] = "identity"  # the signature covers the plain body
+                started = time.perf_counter()
+                try:
+                    status, answer_headers, content = await asyncio.wait_for(
+                        self._exchange(self._transport(url), url + INFERENCE_PATH, body,
+                                       headers, remaining, max_response_bytes),
+                        remaining,
+                    )
+                except _STALE_CONNECTION as exc:
+                    # A kept-alive connection the miner closed as we reused it: once more, on a
+                    # fresh connection and with a fresh signature (the nonce may be spent).
+                    if attempt == 0 and deadline - time.perf_counter() > MIN_RETRY_S:
+                        continue
+                    return _failure(exc, timeout_s, max_response_bytes)
+                except Exception as exc:  # whatever a miner does must not end the round
+                    return _failure(exc, timeout_s, max_response_bytes)
+                latency_s = time.perf_counter() - started
+                break
         return self._judge(miner, int(headers[NONCE_HEADER]), status, answer_headers, content,
                            latency_s, output_model)
 
@@ -200,6 +207,17 @@ class MinerQuerier:
             return QueryResult(Outcome.INVALID, latency_s, status=status,
                                detail=f"{exc.error_count()} schema error(s)")
         return QueryResult(Outcome.OK, latency_s, output=answer.output, status=status)
+
+
+def _failure(exc: Exception, timeout_s: float, max_bytes: int) -> QueryResult:
+    """The outcome of a request that raised instead of answering."""
+    if isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException):
+        return QueryResult(Outcome.TIMEOUT, detail=f"no answer within {timeout_s:g} s")
+    if isinstance(exc, _TooLargeError):
+        return QueryResult(Outcome.TOO_LARGE, detail=f"answer over {max_bytes} bytes")
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return QueryResult(Outcome.UNREACHABLE, detail=type(exc).__name__)
+    return QueryResult(Outcome.UNREACHABLE, detail=f"protocol: {type(exc).__name__}")
 
 
 def _error_code(content: bytes) -> str:
