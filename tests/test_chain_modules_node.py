@@ -117,3 +117,69 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         supply = node.rpc("mt_nodeInfo")["supply"]
         assert int(supply["total"]) == (int(supply["genesis"]) + int(supply["minted"])
                                         - int(supply["burned"]))
+
+
+@pytest.mark.e2e
+def test_guide_worked_example_on_a_real_node(tmp_path: Path) -> None:
+    # EpochEmission 1000 MDT (25 MDT/block x tempo 40), SubnetWeight 0.15, TotalScores 10.0:
+    # nine miners at 1.0, one at 0.15 and ours at 0.85, scored by four equal validators.
+    import json
+
+    from chain_support import start_node
+
+    data_dir = tmp_path / "node"
+    data_dir.mkdir()
+    params = {"tempo": 40, "maxRegistrationsPerBlock": 16, "minDifficulty": 1,
+              "minValidatorStake": "1", "weightsRateLimit": 0, "activityCutoff": 200}
+    genesis = {"chainId": DEV_CHAIN_ID, "alloc": {a.address: {"balance": str(10**22)}
+                                                  for a in DEV[:4]},
+               "modules": {"moderntensor": {
+                   "network": {"minerEmissionPerBlock": str(25 * 10**18)},
+                   "subnets": [
+                       {"netuid": 1, "taskType": "text-generation", "weight": 150_000_000,
+                        "difficulty": 1, "params": params},
+                       {"netuid": 2, "taskType": "audio", "weight": 850_000_000,
+                        "difficulty": 1, "params": params}]}}}
+    (data_dir / "genesis.json").write_text(json.dumps(genesis))
+    node = start_node(data_dir, block_time=0.1, dev=False)
+    try:
+        node.wait_for_block(2)
+        miners = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(11)]
+        challenge = node.rpc("mt_getRegistrationChallenge", 1, miners[0].address)
+        hashes = [send(node, m.key.hex(), "registerMiner", {
+            "subnet": 1, "modelName": "m", "modelType": "text-generation",
+            "modelVersion": "1", "powNonce": 0, "powBlock": challenge["blockNumber"]},
+            nonce=0, gas_price=0) for m in miners]
+        uids = [int(receipt(node, h)["logs"][0]["data"][2:66], 16) for h in hashes]
+        ours, low, full = uids[0], uids[1], uids[2:]
+        for i in range(4):
+            send(node, DEV[i].private_key, "addStake", {"subnet": 1, "amount": 10**20}, nonce=0)
+            receipt(node, send(node, DEV[i].private_key, "registerValidator", {"subnet": 1},
+                               nonce=1))
+        ours_by_validator = [55705, 55705, 55705, 55704]    # mean 0.85 exactly (ppb)
+        low_by_validator = [9831, 9831, 9831, 9828]         # mean 0.15 exactly
+        last = None
+        for i in range(4):
+            values = {ours: ours_by_validator[i], low: low_by_validator[i],
+                      **dict.fromkeys(full, 65535)}
+            order = sorted(values)
+            weights = [values[u] for u in order]
+            last = receipt(node, send(node, DEV[i].private_key, "setWeights", {
+                "subnet": 1, "uids": order, "weights": weights, "accuracy": weights,
+                "latency": weights, "availability": weights, "consistency": weights,
+                "versionKey": 1}, nonce=2))
+            assert last["status"] == "0x1", last
+        assert last is not None
+        set_block = int(last["blockNumber"], 16)
+        close = (set_block // 40 + 1) * 40                  # the epoch after all weights
+        node.wait_for_block(close + 1, timeout=30)
+        epoch = close // 40 - 1
+        record = node.rpc("mt_getRewards", {"address": miners[0].address, "fromEpoch": epoch,
+                                            "toEpoch": epoch})["rewards"]
+        assert record == [{"epoch": epoch, "netuid": 1, "block": close,
+                           "address": miners[0].address, "role": "miner",
+                           "score": 850_000_000, "totalScore": 10_000_000_000,
+                           "subnetWeight": 150_000_000, "emission": str(1000 * 10**18),
+                           "reward": "12750000000000000000"}]
+    finally:
+        node.stop()
