@@ -9,11 +9,23 @@ Written once, async; :class:`moderntensor.client.LuxtensorClient` is generated f
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from moderntensor.client.core import EthClient, checksum
-from moderntensor.client.views import Metagraph, Neuron, Reward, SubnetInfo
+from moderntensor.client.types import Log, TxResult
+from moderntensor.client.views import Metagraph, ModelInfo, Neuron, Reward, SubnetInfo
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.pow import PowChallenge
+from moderntensor.protocol.syscalls import SYSTEM_ADDRESS, decode_event, encode_call
+from moderntensor.units import Amount, to_base
+from moderntensor.wallet import Wallet
+
+MAX_MODEL_FIELD = 128  # bytes of a model name, type or version the client will send
+U16_MAX = 65535
 
 
 def _netuid(netuid: int) -> int:
@@ -21,6 +33,32 @@ def _netuid(netuid: int) -> int:
         raise InvalidInputError(f"subnet id {netuid!r} must be an integer in 0..65535",
                                 code="invalid_subnet")
     return netuid
+
+
+def _model_info(model_info: Mapping[str, Any]) -> ModelInfo:
+    if not isinstance(model_info, Mapping):
+        raise InvalidInputError('model_info is a dict like {"name": "my-llm", '
+                                '"type": "text-generation", "version": "1.0.0"}',
+                                code="invalid_model_info")
+    fields = {}
+    for key, default in (("name", None), ("type", None), ("version", "1.0.0")):
+        value = model_info.get(key, default)
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_MODEL_FIELD:
+            raise InvalidInputError(
+                f"model_info[{key!r}] must be a non-empty string of at most "
+                f"{MAX_MODEL_FIELD} characters, got {value!r}", code="invalid_model_info")
+        fields[key] = value.strip()
+    return ModelInfo(**fields)
+
+
+def _u16_column(name: str, values: Sequence[Any]) -> list[int]:
+    column = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U16_MAX:
+            raise InvalidInputError(f"{name} values are u16 integers (65535 = 1.0), "
+                                    f"got {value!r}", code="invalid_weights")
+        column.append(value)
+    return column
 
 
 class AsyncLuxtensorClient(EthClient):
@@ -81,3 +119,119 @@ class AsyncLuxtensorClient(EthClient):
     ) -> dict[str, Any]:
         target = checksum(address) if address else self.wallet.address
         return await self.call("mt_getRegistrationChallenge", _netuid(netuid), target)
+
+    # -- writes (system calls, protocol/syscalls.py) ------------------------------------
+    async def _syscall(self, name: str, *args: Any, value: int = 0, fee_free: bool = False,
+                       wallet: Wallet | None = None) -> TxResult:
+        result = await self.send_transaction(SYSTEM_ADDRESS, value=value, fee_free=fee_free,
+                                             data=encode_call(name, *args), wallet=wallet)
+        assert isinstance(result, TxResult)
+        return result
+
+    def _result(self, receipt: dict[str, Any]) -> TxResult:
+        """Receipts with ModernTensor events decoded, and ``uid`` for registrations."""
+        result = super()._result(receipt)
+        logs, uid = [], None
+        for raw in result.logs:
+            if raw.address.lower() != SYSTEM_ADDRESS.lower():
+                logs.append(raw)
+                continue
+            event, args = decode_event([bytes.fromhex(t[2:]) for t in raw.topics],
+                                       bytes.fromhex(raw.data[2:]))
+            logs.append(Log(raw.address, raw.topics, raw.data, event, args))
+            if event in ("MinerRegistered", "ValidatorRegistered"):
+                uid = int(args["uid"])
+        return replace(result, logs=logs, uid=uid)
+
+    async def register_miner(
+        self,
+        subnet_id: int,
+        model_info: Mapping[str, Any],
+        *,
+        wallet: Wallet | None = None,
+        progress: Callable[[int], None] | None = None,
+        workers: int = 1,
+    ) -> TxResult:
+        """Register as a miner with 0 MDT: solve the subnet's proof of work, send it fee-free.
+
+        ``model_info`` = ``{"name": ..., "type": <the subnet's task type>, "version": ...}``.
+        Returns the mined :class:`TxResult` with the new ``uid``.
+        """
+        signer = wallet or self.wallet
+        model = _model_info(model_info)
+        challenge = await self.get_registration_challenge(subnet_id, signer.address)
+        if model.type != challenge["taskType"]:
+            raise InvalidInputError(
+                f"model type {model.type!r} does not match subnet {subnet_id}'s task type "
+                f"{challenge['taskType']!r}; pick the subnet of your task",
+                code="model_type_mismatch")
+        solve = PowChallenge.from_dict(challenge).solve
+        solution = await asyncio.to_thread(solve, signer.address, progress=progress,
+                                           workers=workers)
+        return await self._syscall("registerMiner", _netuid(subnet_id), model.name, model.type,
+                                   model.version, solution.nonce, solution.block_number,
+                                   fee_free=True, wallet=signer)
+
+    async def register_validator(
+        self, subnet_id: int, stake: Amount = 0, *, wallet: Wallet | None = None
+    ) -> TxResult:
+        """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
+        return await self._syscall("registerValidator", _netuid(subnet_id),
+                                   value=to_base(stake), wallet=wallet)
+
+    async def add_stake(self, subnet_id: int, amount: Amount, *,
+                        wallet: Wallet | None = None) -> TxResult:
+        """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
+        return await self._syscall("addStake", _netuid(subnet_id), 0, value=to_base(amount),
+                                   wallet=wallet)
+
+    async def remove_stake(self, subnet_id: int, amount: Amount, *,
+                           wallet: Wallet | None = None) -> TxResult:
+        """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
+        return await self._syscall("removeStake", _netuid(subnet_id), to_base(amount),
+                                   wallet=wallet)
+
+    async def serve(self, subnet_id: int, host: str, port: int, protocol: str = "http", *,
+                    wallet: Wallet | None = None) -> TxResult:
+        """Publish this neuron's endpoint (fee-free for registered neurons)."""
+        return await self._syscall("serveEndpoint", _netuid(subnet_id), host, port, protocol,
+                                   fee_free=True, wallet=wallet)
+
+    async def set_weights(
+        self,
+        subnet_id: int,
+        uids: Sequence[int],
+        weights: Sequence[int],
+        accuracy: Sequence[int],
+        latency: Sequence[int],
+        availability: Sequence[int],
+        consistency: Sequence[int],
+        *,
+        version_key: int = 0,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Write a validator's weights and the four score components (u16, 65535 = 1.0).
+
+        ``weights[i]`` must be ``scoring.combine_u16`` of the components (the chain checks).
+        """
+        columns = [_u16_column(name, values) for name, values in (
+            ("uids", uids), ("weights", weights), ("accuracy", accuracy), ("latency", latency),
+            ("availability", availability), ("consistency", consistency))]
+        if len({len(column) for column in columns}) != 1:
+            raise InvalidInputError("uids, weights and the four components need equal lengths",
+                                    code="invalid_weights")
+        return await self._syscall("setWeights", _netuid(subnet_id), *columns, version_key,
+                                   wallet=wallet)
+
+    async def create_subnet(
+        self,
+        name: str,
+        task_type: str,
+        params: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Create a custom subnet (netuid 5+), locking the chain's subnet deposit."""
+        return await self._syscall("createSubnet", name, task_type, json.dumps(params or {}),
+                                   json.dumps(metadata or {}), wallet=wallet)
