@@ -197,6 +197,30 @@ def test_the_rpc_subnet_shape_is_read() -> None:
     assert subnet_info_from(9, {**rpc, "metadata": ""}).suite is None
 
 
+def test_the_clients_metagraph_and_subnet_views_are_read() -> None:
+    from moderntensor.client.views import Metagraph
+    from moderntensor.client.views import SubnetInfo as ClientSubnet
+
+    rpc_metagraph = {
+        "netuid": 1, "block": 9, "n": 2, "uids": [0, 1],
+        "addresses": ["0x" + "aa" * 20, "0x" + "bb" * 20], "roles": ["validator", "miner"],
+        "stakes": ["100", "0"], "validatorPermits": [True, False], "active": [True, False],
+        "scores": [0, 0], "consensus": [0, 0], "accuracy": [0, 0], "latency": [0, 0],
+        "availability": [0, 0], "consistency": [0, 0],
+        "endpoints": [None, {"host": "127.0.0.1", "port": 5000, "protocol": "http"}],
+        "models": [None, None], "registeredBlocks": [1, 2], "lastUpdates": [1, 2],
+        "lastRewards": ["0", "0"]}
+    (miner,) = miners_from_metagraph(Metagraph.from_json(rpc_metagraph))
+    assert (miner.uid, miner.address, miner.url) == (1, "0x" + "bb" * 20,
+                                                     "http://127.0.0.1:5000")
+    rpc_subnet = {"netuid": 1, "name": "t", "taskType": "text-generation", "owner": "0x0",
+                  "subnetWeight": 0, "difficulty": 1, "params": {"tempo": 20,
+                  "weightsRateLimit": 5}, "miners": 1, "validators": 1, "epoch": 0,
+                  "nextEpochBlock": 20, "epochEmission": "0", "metadata": ""}
+    info = subnet_info_from(1, ClientSubnet.from_json(rpc_subnet))
+    assert info == SubnetInfo(1, "text-generation", 20, 5, None)
+
+
 def test_metagraph_dicts_are_read_too() -> None:
     metagraph = {"uids": [5], "addresses": ["0x" + "55" * 20], "roles": ["miner"],
                  "endpoints": [{"host": "::1", "port": 7000, "protocol": "http"}]}
