@@ -11,6 +11,7 @@ answers late, :class:`FlakyModel` fails a share of requests.
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
 import re
 import threading
@@ -50,17 +51,46 @@ def smollm2_model_path() -> Path:
     return path
 
 
-@cache
-def load_smollm2(n_threads: int | None = None) -> Any:
-    """The SmolLM2 ``llama_cpp.Llama``, loaded once per process (and per thread count)."""
+_LOAD_LOCK = threading.Lock()
+
+
+def open_smollm2(n_threads: int | None = None) -> Any:
+    """A new SmolLM2 ``llama_cpp.Llama`` with the settings the reference miner uses.
+
+    Two settings work around what breaks on shared CPUs, and apply to any caller:
+    ``OMP_WAIT_POLICY=PASSIVE`` (unless set): OpenMP threads that spin while the cores are busy
+    with other work made generation ~10x slower; and no "extra buffer types": llama.cpp's AMX
+    weight repacking crashed (SIGSEGV) on this Q4_1 model on AMX CPUs.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when libgomp starts
     try:
+        import llama_cpp.llama_cpp as native
         from llama_cpp import Llama
     except ImportError:
         raise ModelUnavailableError(
             "llama-cpp-python is not installed; pip install 'moderntensor[models]'"
         ) from None
-    return Llama(model_path=str(smollm2_model_path()), n_ctx=SMOLLM2_CONTEXT,
-                 n_threads=n_threads, seed=0, verbose=False)
+    defaults = native.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = defaults()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:  # the patch is process-wide while the model loads
+        native.llama_model_default_params = without_extra_buffers
+        try:
+            return Llama(model_path=str(smollm2_model_path()), n_ctx=SMOLLM2_CONTEXT,
+                         n_threads=n_threads, seed=0, verbose=False)
+        finally:
+            native.llama_model_default_params = defaults
+
+
+@cache
+def load_smollm2(n_threads: int | None = None) -> Any:
+    """The shared SmolLM2 model of this process (per thread count), opened on first use."""
+    return open_smollm2(n_threads)
 
 
 class SmolLM2Model(ReferenceModel):
