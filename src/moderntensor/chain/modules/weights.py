@@ -16,10 +16,11 @@ import numpy as np
 from moderntensor.chain.modules.neurons import permits, require_neuron
 from moderntensor.chain.modules.records import (
     MINER,
+    ROW_ROLE,
     VALIDATOR,
     Neuron,
     WeightsRow,
-    get_neuron,
+    neuron_rows,
     put_neuron,
     put_weights,
 )
@@ -91,11 +92,11 @@ def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequ
              nextAllowedBlock=neuron.weights_block + limit)
     components = (accuracy, latency, availability, consistency)
     _check_columns(subnet.n, uids, weights, components)
-    for uid in uids:
-        target = get_neuron(state, netuid, uid)
-        if target is None or target.role != MINER:
-            fail("invalid_weights", f"uid {uid} is not a miner; weights score miners only",
-                 uid=uid)
+    roles = [row[ROW_ROLE] for row in neuron_rows(state, netuid, subnet.n)]
+    not_miner = next((uid for uid in uids if roles[uid] != MINER), None)
+    if not_miner is not None:
+        fail("invalid_weights", f"uid {not_miner} is not a miner; weights score miners only",
+             uid=not_miner)
     _check_combined(weights, components)
     put_weights(state, netuid, neuron.uid, WeightsRow(
         block=block, version_key=version_key, uids=_pack(uids), weights=_pack(weights),
