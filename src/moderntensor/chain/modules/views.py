@@ -33,6 +33,7 @@ from moderntensor.chain.modules.records import (
     u16,
     u64,
 )
+from moderntensor.chain.modules.staking import unbonding_of
 from moderntensor.chain.modules.subnets import epoch_index, next_close
 from moderntensor.chain.modules.weights import unpack
 from moderntensor.chain.state import State, kv_get
@@ -148,8 +149,6 @@ def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
 
 
 def neuron_json(state: State, subnet: Subnet, neuron: Neuron) -> dict[str, Any]:
-    from moderntensor.chain.modules.staking import unbonding_of
-
     registered = np.zeros(subnet.n, dtype=np.int64)
     registered[neuron.uid] = neuron.registered_block
     cols = _columns(get_results(state, subnet.netuid), subnet.n, registered)
