@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from moderntensor.config import resolve_config
 from moderntensor.errors import ModernTensorError
+
+if TYPE_CHECKING:
+    from moderntensor.client import LuxtensorClient
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,3 +61,34 @@ def read_password(password_env: str | None, *, confirm: bool, fallback: str | No
     if not sys.stdin.isatty():
         raise CliError("no password given: use --password-env VAR or set MT_WALLET_PASSWORD")
     return typer.prompt("Wallet password", hide_input=True, confirmation_prompt=confirm)
+
+
+NETWORK_OPTION = typer.Option(None, "--network", help="Node RPC URL (else MT_NETWORK/config).")
+WALLET_OPTION = typer.Option(None, "--wallet", "-w", help="Wallet name (else MT_WALLET/config).")
+
+
+def open_client(
+    network: str | None = None,
+    wallet: str | None = None,
+    password_env: str | None = None,
+    *,
+    signing: bool = False,
+) -> LuxtensorClient:
+    """A client for the resolved network; with ``signing``, the resolved wallet unlocked."""
+    from moderntensor.client import LuxtensorClient
+    from moderntensor.wallet import Wallet
+
+    config = resolve_config(network=network, wallet=wallet)
+    signer = None
+    if signing:
+        password = read_password(password_env, confirm=False,
+                                 fallback=config.wallet_password.value)
+        signer = Wallet.load(config.wallet.value, password, home=config.home.value)
+    return LuxtensorClient(config.network.value, wallet=signer, config=config)
+
+
+def resolved_address(address: str | None, wallet: str | None) -> str:
+    """An explicit address, else the resolved wallet's (read from its keystore, no password)."""
+    from moderntensor.wallet import keystore_address
+
+    return address or keystore_address(resolve_config(wallet=wallet).wallet.value)

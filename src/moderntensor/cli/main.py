@@ -11,6 +11,7 @@ from moderntensor import __version__
 from moderntensor.cli import config as config_cli
 from moderntensor.cli import miner as miner_cli
 from moderntensor.cli import node as node_cli
+from moderntensor.cli import subnet as subnet_cli
 from moderntensor.cli import validator as validator_cli
 from moderntensor.cli import wallet as wallet_cli
 from moderntensor.cli.common import err_console
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(wallet_cli.app, name="wallet")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(node_cli.app, name="node")
+app.add_typer(subnet_cli.app, name="subnet")
 app.add_typer(miner_cli.app, name="miner")
 app.add_typer(validator_cli.app, name="validator")
 

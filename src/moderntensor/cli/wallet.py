@@ -8,15 +8,19 @@ import typer
 
 from moderntensor.cli.common import (
     JSON_OPTION,
+    NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
     CliError,
     console,
+    open_client,
     print_json,
     print_table,
     read_password,
+    resolved_address,
     secret_from_env,
 )
 from moderntensor.config import resolve_config
+from moderntensor.units import format_mdt, to_base
 from moderntensor.wallet import Wallet, keystore_address, keystore_path, list_wallets
 
 app = typer.Typer(help="Create, import and inspect wallets.", no_args_is_help=True)
@@ -111,3 +115,39 @@ def show(name: str | None = NAME_OPTION, as_json: bool = JSON_OPTION) -> None:
 def address(name: str | None = NAME_OPTION) -> None:
     """Print just the wallet's address."""
     typer.echo(keystore_address(_name(name)))
+
+
+@app.command()
+def balance(
+    address: str | None = typer.Argument(None, help="Any address (default: the wallet's)."),
+    name: str | None = NAME_OPTION,
+    network: str | None = NETWORK_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show an MDT balance (no password needed)."""
+    target = resolved_address(address, name)
+    with open_client(network) as client:
+        base = client.get_balance(target)
+    if as_json:
+        print_json({"address": target, "balance": str(base), "mdt": format_mdt(base, symbol=False)})
+    else:
+        console.print(f"{target}  [bold]{format_mdt(base)}[/]")
+
+
+@app.command()
+def transfer(
+    to: str = typer.Argument(..., help="Recipient address."),
+    amount: str = typer.Argument(..., help="MDT to send, e.g. 12.75"),
+    name: str | None = NAME_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Send MDT to an address and wait for the block."""
+    with open_client(network, name, password_env, signing=True) as client:
+        result = client.transfer(to, amount)
+    if as_json:
+        print_json({"tx_hash": result.tx_hash, "block": result.block_number,
+                    "fee": str(result.fee)})
+    else:
+        console.print(f"Sent {format_mdt(to_base(amount))} to {to}: {result}")
