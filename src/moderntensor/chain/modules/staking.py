@@ -8,7 +8,6 @@ balance at the end of block ``removal block + unbonding_period``.
 
 from __future__ import annotations
 
-from moderntensor.chain.errors import ChainError
 from moderntensor.chain.modules.neurons import add_neuron
 from moderntensor.chain.modules.params import VALIDATOR_SLOTS_FACTOR
 from moderntensor.chain.modules.records import (
@@ -24,14 +23,22 @@ from moderntensor.chain.modules.records import (
     uid_of,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
-from moderntensor.chain.state import State, kv_delete, kv_get_int, kv_items, kv_set_int, transfer
+from moderntensor.chain.state import (
+    InsufficientBalance,
+    State,
+    kv_delete,
+    kv_get_int,
+    kv_items,
+    kv_set_int,
+    transfer,
+)
 
 
 def debit(state: State, sender: bytes, system: bytes, amount: int, what: str) -> None:
     """Move ``amount`` from ``sender`` to the system address, or revert with a clear reason."""
     try:
         transfer(state, sender, system, amount)
-    except ChainError as exc:
+    except InsufficientBalance as exc:
         fail("insufficient_funds", f"{what} needs {amount} base units: {exc.message}",
              needed=str(amount))
 

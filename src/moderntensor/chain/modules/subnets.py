@@ -29,7 +29,7 @@ from moderntensor.chain.modules.records import (
     put_network,
     put_subnet,
 )
-from moderntensor.chain.state import State, transfer
+from moderntensor.chain.state import InsufficientBalance, State, transfer
 
 FIRST_CUSTOM_NETUID = 5           # 1-4 are the genesis subnets
 MAX_SUBNETS = 1024                # bounds the per-block work of the end-block hook
@@ -100,11 +100,9 @@ def create_subnet(state: State, system: bytes, owner: bytes, block: int, name: s
     deposit = get_network(state).subnet_deposit
     try:
         transfer(state, owner, system, deposit)
-    except ExecutionError:
-        raise
-    except Exception as exc:  # InsufficientBalance is a ChainError, not an ExecutionError
-        fail("insufficient_funds", f"creating a subnet locks {deposit} base units: {exc}",
-             deposit=str(deposit))
+    except InsufficientBalance as exc:   # a ChainError of the core: revert with our reason
+        fail("insufficient_funds", f"creating a subnet locks {deposit} base units: "
+             f"{exc.message}", deposit=str(deposit))
     netuid = max([FIRST_CUSTOM_NETUID - 1, *existing]) + 1
     difficulty = subnets[0].difficulty if subnets and subnets[0] is not None else 1
     difficulty = min(max(difficulty, params.min_difficulty), params.max_difficulty)
