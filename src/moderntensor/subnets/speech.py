@@ -37,7 +37,7 @@ VOCABULARY: frozenset[str] = frozenset(
 
 RECOGNISER_RATE = 16_000          # pocketsphinx's acoustic model is trained at 16 kHz
 ESPEAK_RATE = 22_050              # what espeak-ng writes
-ESPEAK_VOICES = ("en-us", "en-us+m3", "en-us+f2", "en-us+f4", "en-us+m7")
+ESPEAK_VOICES = ("en-us", "en-us+m3", "en-us+f2", "en-us+f4")  # the ones pocketsphinx hears best
 MAX_TEXT_CHARS = 300              # longest text a TTS request may ask for
 
 
@@ -203,9 +203,12 @@ class Recogniser:
 
     def transcribe(self, samples: np.ndarray, rate: int) -> str:
         """Words heard in float samples at ``rate`` (resampled to 16 kHz)."""
-        # Silence around the clip lets the decoder close the last word (fewer cut-off endings).
+        # Silence around the clip lets the decoder close the last word, and a faint fixed
+        # dither (-60 dBFS) keeps digital silence (log 0 in the features) from derailing the
+        # search: without it pocketsphinx drops the final word of many espeak-ng clips.
         pad = np.zeros(int(0.3 * RECOGNISER_RATE), dtype=np.float32)
         speech = np.concatenate([pad, resample(samples, rate), pad])
+        speech += np.random.default_rng(0).normal(0.0, 1e-3, len(speech)).astype(np.float32)
         pcm = (np.clip(speech, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         with self._lock:
             self._decoder.start_utt()
