@@ -24,7 +24,7 @@ from moderntensor.chain.txs import SignedTx, decode_transaction
 log = logging.getLogger("moderntensor.chain")
 
 RECENT_BLOCKS = 256  # blocks kept decoded in memory for receipts and block reads...
-RECENT_TXS = 20_000  # ...but no more transactions than this, so memory stays flat under load
+RECENT_TXS = 5_000  # ...but no more transactions than this, so memory stays flat under load
 
 
 @dataclass(frozen=True)
