@@ -146,9 +146,9 @@ def _valid_host(host: str) -> bool:
     return not (address.is_unspecified or address.is_multicast)
 
 
-def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,
-                   protocol: str) -> Neuron:
-    """Publish where the neuron answers; rate-limited to one per ``serving_rate_limit``."""
+def check_serve(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,
+                protocol: str) -> Neuron:
+    """Every check of ``serveEndpoint`` without changing state; returns the neuron."""
     neuron = require_neuron(state, netuid, sender)
     check_endpoint(host, port, protocol)
     subnet = require_subnet(state, netuid)
@@ -157,6 +157,13 @@ def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: s
         fail("serving_rate_limited", f"serveEndpoint is allowed once per {limit} blocks; "
              f"retry at block {neuron.served_block + limit}",
              nextAllowedBlock=neuron.served_block + limit)
+    return neuron
+
+
+def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,
+                   protocol: str) -> Neuron:
+    """Publish where the neuron answers; rate-limited to one per ``serving_rate_limit``."""
+    neuron = check_serve(state, netuid, sender, block, host, port, protocol)
     updated = replace(neuron, host=host, port=port, protocol=protocol, served_block=block,
                       last_update=block)
     put_neuron(state, netuid, updated)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from moderntensor.chain.modules.epochs import close_epoch
-from moderntensor.chain.modules.neurons import require_neuron, serve_endpoint
+from moderntensor.chain.modules.neurons import check_serve, serve_endpoint
 from moderntensor.chain.modules.params import ModuleConfig
 from moderntensor.chain.modules.records import (
     META,
     get_stake,
     get_subnet,
-    last_block,
     netuids,
     set_stake,
 )
@@ -44,7 +43,7 @@ from moderntensor.chain.modules.subnets import (
     set_subnet_params,
 )
 from moderntensor.chain.modules.weights import set_weights
-from moderntensor.chain.state import State, checkpoint, kv_set_int, rollback
+from moderntensor.chain.state import State, kv_set_int
 
 Emit = Callable[[str, dict[str, Any]], None]
 FEE_FREE_CALLS = ("registerMiner", "serveEndpoint")
@@ -194,13 +193,8 @@ def check_fee_free(state: State, call: Call, name: str, args: dict[str, Any]) ->
     if name == "serveEndpoint":
         if call.value:
             fail("value_not_accepted", "serveEndpoint takes no MDT value; send value 0")
-        require_neuron(state, args["subnet"], call.sender)
-        point = checkpoint(state)
-        try:   # dry run: the full validation (endpoint, rate limit), then undo
-            serve_endpoint(state, args["subnet"], call.sender, call.block, args["host"],
-                           args["port"], args["protocol"])
-        finally:
-            rollback(state, point)
+        check_serve(state, args["subnet"], call.sender, call.block, args["host"], args["port"],
+                    args["protocol"])
         return True
     return False
 
@@ -221,4 +215,3 @@ def end_block(state: State, system: bytes, number: int, parent_hash: bytes,
         record_block_hash(state, number - 1, parent_hash)
     prune_seals(state, number)
     kv_set_int(state, META, b"block", number)
-    assert last_block(state) == number
