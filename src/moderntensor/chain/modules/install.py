@@ -67,8 +67,8 @@ def install(extensions: Extensions) -> None:
     def fee_free(state: State, tx: SignedTx) -> bool:
         try:
             call_ = decode(tx.data)
-        except ExecutionError:
-            return False                # not free: it pays gas and reverts with the reason
+        except ExecutionError as exc:   # it could only revert: refuse it, say why
+            raise TxRejected(exc.message, code=exc.code, data=exc.data) from None
         if call_.name not in system.FEE_FREE_CALLS:
             return False
         call = system.Call(sender=tx.sender, block=current_block(state), chain_id=tx.chain_id,
