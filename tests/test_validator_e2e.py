@@ -16,7 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from moderntensor.validator import MinerEndpoint, StaticChainView, SubnetInfo, Validator
+from chain_support import DEV, running_node
+from moderntensor.client import AsyncLuxtensorClient
+from moderntensor.scoring import combine_u16
+from moderntensor.validator import (
+    ClientChainView,
+    MinerEndpoint,
+    StaticChainView,
+    SubnetInfo,
+    Validator,
+)
 from moderntensor.wallet import Wallet
 from validator_suite import SumSuite
 
@@ -26,6 +35,8 @@ HERE = Path(__file__).parent
 KINDS = ("good", "random", "slow", "flaky", "inconsistent")
 READY_TIMEOUT_S = 60.0
 CLI = [sys.executable, "-m", "moderntensor.cli"]
+MODEL = {"name": "sum-fixture", "type": "text-generation", "version": "1.0.0"}
+COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 
 
 def free_port() -> int:
@@ -93,7 +104,7 @@ def stop(miners: list[MinerProcess]) -> None:
 
 @pytest.fixture(scope="module")
 def validator_wallet() -> Wallet:
-    return Wallet.create(num_words=12)
+    return Wallet.from_private_key(DEV[0].private_key)   # funded on a dev chain
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +233,43 @@ def test_cli_runs_rounds_and_prints_json_then_a_table(
                            timeout=60, check=False)
     assert table.returncode == 0, table.stderr
     assert "round 3" in table.stdout and "availability" in table.stdout
+
+
+def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
+                                                validator_wallet: Wallet, tmp_path: Path
+                                                ) -> None:
+    """Miners registered and served on a real node; the validator reads the metagraph, scores
+    them, its weights + components land on chain and the epoch turns them into scores."""
+    pair = [miners["good"], miners["random"]]
+
+    async def scenario(url: str) -> tuple:
+        async with AsyncLuxtensorClient(url, wallet=validator_wallet) as client:
+            for miner in pair:
+                await client.register_miner(1, MODEL, wallet=miner.wallet)
+                await client.serve(1, "127.0.0.1", miner.port, wallet=miner.wallet)
+            await client.add_stake(1, 500)
+            await client.register_validator(1)
+            async with Validator(validator_wallet, ClientChainView(client, 1), suite=SumSuite(),
+                                 store=tmp_path / "v.sqlite", ema_alpha=1.0) as validator:
+                report = await validator.run_round()
+            return report, await client.get_weights(1), await client.call("mt_getMetagraph", 1)
+
+    with running_node(tmp_path / "node", block_time=0.1) as node:
+        report, rows, graph = asyncio.run(scenario(node.url))
+        node.wait_for_block(node.rpc("mt_getEpochInfo", 1)["nextEpochBlock"] + 1, timeout=30)
+        scored = node.rpc("mt_getMetagraph", 1)
+
+    uid_of = {a.lower(): uid for uid, a in zip(graph["uids"], graph["addresses"], strict=True)}
+    good, bad = (uid_of[m.wallet.address.lower()] for m in pair)
+    assert report.submission is not None and report.tx_hash is not None
+    (row,) = [r for r in rows if r["address"].lower() == validator_wallet.address.lower()]
+    assert row["uids"] == list(report.submission.uids) == sorted([good, bad])
+    assert row["weights"] == list(report.submission.weights)
+    for name in COMPONENTS:
+        assert row[name] == list(getattr(report.submission, name))
+    at = row["uids"].index
+    assert row["weights"][at(good)] > row["weights"][at(bad)]
+    assert row["accuracy"][at(good)] == 65535 and row["accuracy"][at(bad)] < 6554
+    assert row["weights"][at(good)] == combine_u16(*(row[n][at(good)] for n in COMPONENTS))
+    assert scored["scores"][good] > scored["scores"][bad]        # the epoch used them
+    assert scored["accuracy"][good] == 65535

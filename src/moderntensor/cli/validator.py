@@ -12,7 +12,17 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from moderntensor.cli.common import PASSWORD_ENV_OPTION, CliError, console, read_password
+from moderntensor.cli.common import (
+    JSON_OPTION,
+    NETWORK_OPTION,
+    PASSWORD_ENV_OPTION,
+    WALLET_OPTION,
+    CliError,
+    console,
+    open_client,
+    read_password,
+    report_tx,
+)
 from moderntensor.config import resolve_config
 from moderntensor.subnets import load_suite
 from moderntensor.validator import (
@@ -79,7 +89,7 @@ def run(
         chain = ClientChainView(client, int(netuid))
     validator = Validator(wallet, chain, suite=load_suite(suite) if suite else None,
                           store=store, challenges_per_miner=challenges, concurrency=concurrency,
-                          home=config.home.value)
+                          home=config.home.value, owns_chain=True)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -143,3 +153,58 @@ def _read_miners(path: Path) -> list[MinerEndpoint]:
     except (ValueError, KeyError, TypeError) as exc:
         raise CliError(f"{path} is not a JSON list of {{uid, address, host, port}}: {exc}"
                        ) from None
+
+
+@app.command()
+def register(
+    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    stake: str = typer.Option("0", "--stake", help="MDT to stake with the registration."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register as a validator of a subnet, staking at least its minimum validator stake."""
+    netuid = _subnet(subnet)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.register_validator(netuid, stake)
+    report_tx(result, as_json, f"Registered validator uid {result.uid} on subnet {netuid}")
+
+
+@app.command("stake")
+def stake_(
+    amount: str = typer.Argument(..., help="MDT to add to your stake."),
+    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Add stake on a subnet."""
+    netuid = _subnet(subnet)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.add_stake(netuid, amount)
+    report_tx(result, as_json, f"Staked {amount} MDT on subnet {netuid}")
+
+
+@app.command()
+def unstake(
+    amount: str = typer.Argument(..., help="MDT to remove (returns after unbonding)."),
+    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remove stake; it returns to your balance after the unbonding period."""
+    netuid = _subnet(subnet)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.remove_stake(netuid, amount)
+    report_tx(result, as_json, f"Unstaking {amount} MDT from subnet {netuid}")
+
+
+def _subnet(subnet: int | None) -> int:
+    netuid = subnet if subnet is not None else resolve_config().subnet.value
+    if netuid is None:
+        raise CliError("which subnet? pass --subnet N or set MT_SUBNET")
+    return int(netuid)

@@ -100,6 +100,7 @@ class Validator:
     ``wallet`` signs requests (and, through ``chain``, the weights). ``suite`` defaults to the
     subnet's task type (or its custom suite); ``store`` is a path or a
     :class:`ValidatorStore` (default ``<MT_HOME>/validator/subnet-<n>-<address>.sqlite``).
+    ``owns_chain``: close the chain view's client when the validator closes.
     """
 
     def __init__(
@@ -116,6 +117,7 @@ class Validator:
         metrics: ValidatorMetrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         home: str | Path | None = None,
+        owns_chain: bool = False,
     ) -> None:
         if challenges_per_miner < 1 or concurrency < 1:
             raise ValidatorError("challenges_per_miner and concurrency must be at least 1")
@@ -135,6 +137,7 @@ class Validator:
         self.info: SubnetInfo | None = None
         self.miners: list[MinerEndpoint] = []
         self._stop = asyncio.Event()
+        self._owns_chain = owns_chain   # close the chain's client with the validator
 
     @classmethod
     def from_config(cls, subnet: int | None = None, *, network: str | None = None,
@@ -153,7 +156,7 @@ class Validator:
         wallet = wallet or Wallet.from_config(config)
         client = AsyncLuxtensorClient(config.network.value, wallet=wallet, config=config)
         kwargs.setdefault("home", config.home.value)
-        return cls(wallet, ClientChainView(client, int(netuid)), **kwargs)
+        return cls(wallet, ClientChainView(client, int(netuid)), owns_chain=True, **kwargs)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def aclose(self) -> None:
@@ -162,7 +165,7 @@ class Validator:
         if self.store is not None:
             self.store.close()
         close = getattr(getattr(self.chain, "client", None), "aclose", None)
-        if close is not None:
+        if self._owns_chain and close is not None:
             await close()
 
     async def __aenter__(self) -> Validator:
