@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
+from moderntensor.errors import InvalidInputError
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
 
 TASK = "text-generation"
@@ -136,7 +137,7 @@ def make_prompt(kind: str, rng: random.Random) -> tuple[str, Any]:
         limit, (topic, keyword) = rng.choice((10, 15, 20, 30)), rng.choice(TOPICS)
         return (f'Describe {topic} in at most {limit} words. Do not use the word '
                 f'"{FORBIDDEN_WORD}".', (limit, keyword))
-    raise ValueError(f"unknown text challenge kind {kind!r}")
+    raise InvalidInputError(f"unknown text challenge kind {kind!r}; known: {KINDS}")
 
 
 # --- accuracy rules ----------------------------------------------------------------------
