@@ -70,14 +70,19 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
     async def main() -> None:
         stop = asyncio.Event()
         producer = asyncio.create_task(produce_forever(node, stop))
+        # a producer that died (disk full, a bug) must stop the node, not leave it serving a
+        # chain that no longer grows; the error surfaces when the task is awaited below
+        producer.add_done_callback(lambda task: setattr(server, "should_exit", True))
         watcher = asyncio.create_task(_announce(server, on_ready))
         try:
             await server.serve()
         finally:
             stop.set()
-            await producer  # finishes the block in progress, if any, before closing the DB
             watcher.cancel()
-            node.store.close()
+            try:
+                await producer  # finishes the block in progress before the DB closes
+            finally:
+                node.store.close()
 
     # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
     loop_factory = getattr(config, "get_loop_factory", lambda: None)()

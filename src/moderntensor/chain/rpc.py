@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from moderntensor.chain.errors import (
     ChainError,
+    InvalidParams,
     InvalidRequest,
     MethodNotFound,
     ParseError,
@@ -97,7 +98,7 @@ class JsonRpcDispatcher:
                 raise MethodNotFound(f"the method {method[:64]} does not exist or is not "
                                      "available")
             if not isinstance(params, list):
-                raise InvalidRequest("params must be an array")
+                raise InvalidParams("params must be an array (by-position parameters)")
             result = handler(self.node, params)
             response = {"jsonrpc": "2.0", "id": request_id, "result": result}
         except ChainError as exc:
