@@ -273,3 +273,28 @@ def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
     assert row["weights"][at(good)] == combine_u16(*(row[n][at(good)] for n in COMPONENTS))
     assert scored["scores"][good] > scored["scores"][bad]        # the epoch used them
     assert scored["accuracy"][good] == 65535
+
+
+def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
+        validator_wallet: Wallet, tmp_path: Path) -> None:
+    """No suite given: the validator loads subnet 1's "text-generation" suite and its scores
+    put the oracle fixture above random text, and random text's repeats disagree."""
+    kinds = ("suite:text-generation:oracle", "suite:text-generation:random")
+    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
+               enumerate(kinds)]
+    try:
+        wait_ready(started)
+        view = StaticChainView([m.endpoint for m in started],
+                               SubnetInfo(netuid=1, task_type="text-generation",
+                                          weights_rate_limit=0))
+        validator = Validator(validator_wallet, view, store=tmp_path / "text.sqlite",
+                              challenges_per_miner=8, ema_alpha=1.0)
+        (report,) = asyncio.run(run_rounds(validator, 1))
+    finally:
+        stop(started)
+    oracle, random_text = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
+    assert validator.suite is not None and validator.suite.task_type == "text-generation"
+    assert report.outcomes == {"ok": 16}
+    assert oracle.accuracy > 0.9 and oracle.consistency == 1.0
+    assert random_text.accuracy < 0.5 and random_text.consistency < 1.0
+    assert oracle.total > random_text.total

@@ -3,7 +3,8 @@
     python tests/validator_miner.py KIND PORT     (key in MT_TEST_MINER_KEY,
                                                    validators in MT_MINER_ALLOW)
 
-KIND: good | random | slow | flaky | inconsistent | hang.
+KIND: good | random | slow | flaky | inconsistent | hang (the "sum" test suite), or
+suite:<task type>:<model> to serve a reference model of a real subnet suite.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import random
 import sys
 
 from moderntensor.miner.server import MinerServer
+from moderntensor.subnets import load_suite
 from moderntensor.wallet import Wallet
 
 SLOW_S = 0.9      # between SumSuite's target (0.25 s) and timeout (1.5 s)
@@ -44,5 +46,22 @@ class TestMiner(MinerServer):
         return {"output": {"text": str(total)}, "latency_ms": 0.0}
 
 
+class SuiteMiner(MinerServer):
+    """A real suite's reference model behind the real MinerServer."""
+
+    def __init__(self, task_type: str, model: str) -> None:
+        super().__init__(wallet=Wallet.from_private_key(os.environ["MT_TEST_MINER_KEY"]),
+                         subnet=1, rate_per_s=1000.0, rate_burst=1000.0)
+        self.model = load_suite(task_type).reference_models()[model]()
+
+    def inference(self, request):  # type: ignore[no-untyped-def]
+        return {"output": self.model.generate(request.task, request.input, request.params)}
+
+
 if __name__ == "__main__":
-    TestMiner(sys.argv[1]).run(port=int(sys.argv[2]))
+    kind = sys.argv[1]
+    if kind.startswith("suite:"):
+        _, task_type, model = kind.split(":")
+        SuiteMiner(task_type, model).run(port=int(sys.argv[2]))
+    else:
+        TestMiner(kind).run(port=int(sys.argv[2]))
