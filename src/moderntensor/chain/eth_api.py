@@ -104,18 +104,19 @@ def fee_history(node: Any, params: list) -> dict[str, Any]:
                    for p in percentiles) or percentiles != sorted(percentiles)):
         raise InvalidParams("rewardPercentiles is an increasing list of numbers in [0, 100]")
     oldest = max(newest - count + 1, 0)
-    blocks = [node.block(n) for n in range(oldest, newest + 1)] if count else []
+    headers = [node.header(n) for n in range(oldest, newest + 1)] if count else []
     result: dict[str, Any] = {
         "oldestBlock": quantity(oldest),
-        "baseFeePerGas": [quantity(b.header.base_fee) for b in blocks],
-        "gasUsedRatio": [b.header.gas_used / b.header.gas_limit for b in blocks],
+        "baseFeePerGas": [quantity(h.base_fee) for h in headers],
+        "gasUsedRatio": [h.gas_used / h.gas_limit for h in headers],
     }
-    if blocks:
-        result["baseFeePerGas"].append(quantity(node.app.next_base_fee() if newest ==
-                                                node.head.number else node.block(newest + 1)
-                                                .header.base_fee))
+    if headers:
+        following = (node.app.next_base_fee() if newest == node.head.number
+                     else node.header(newest + 1).base_fee)
+        result["baseFeePerGas"].append(quantity(following))
     if percentiles is not None:
-        result["reward"] = [[quantity(t) for t in _tips(b, percentiles)] for b in blocks]
+        result["reward"] = [[quantity(t) for t in _tips(h, node.receipts(h.number), percentiles)]
+                            for h in headers]
     return result
 
 
@@ -215,7 +216,7 @@ def get_logs(node: Any, params: list) -> list[dict[str, Any]]:
     result = []
     for number, index, tx_index, tx_hash, addr, *topic_cols, payload in rows:
         if number not in headers:
-            headers[number] = node.block(number).header
+            headers[number] = node.header(number)
         entry = Log(bytes(addr), tuple(bytes(t) for t in topic_cols if t is not None),
                     bytes(payload))
         header = headers[number]
@@ -247,13 +248,13 @@ def _parse_topics(value: Any) -> list[list[bytes] | None]:
     return topics
 
 
-def _tips(block: Any, percentiles: list[float]) -> list[int]:
+def _tips(header: Any, receipts: list[Any], percentiles: list[float]) -> list[int]:
     """Tips at the given gas-weighted percentiles of a block (geth's eth_feeHistory rule)."""
-    if not block.transactions:
+    if not receipts:
         return [0] * len(percentiles)
-    base = block.header.base_fee
+    base = header.base_fee
     tips = sorted((r.effective_gas_price - base if r.effective_gas_price else 0, r.gas_used)
-                  for r in block.receipts)
+                  for r in receipts)
     total = sum(gas for _, gas in tips)
     out, index, cumulative = [], 0, tips[0][1]
     for p in percentiles:

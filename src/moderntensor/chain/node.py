@@ -118,6 +118,18 @@ class Node:
             receipts.append(decode_receipt(receipt))
         return Block(header, tuple(txs), tuple(receipts))
 
+    def header(self, number: int) -> Header | None:
+        """A committed block's header (no transactions decoded)."""
+        if number in self._recent:
+            return self._recent[number].header
+        return self.store.header(number) if 0 <= number <= self.head.number else None
+
+    def receipts(self, number: int) -> list[Receipt]:
+        """A committed block's receipts, in order (transactions are not decoded)."""
+        if number in self._recent:
+            return list(self._recent[number].receipts)
+        return [decode_receipt(receipt) for _, _, receipt in self.store.block_txs(number)]
+
     def block_by_hash(self, block_hash: bytes) -> Block | None:
         for block in reversed(self._recent.values()):
             if block.hash == block_hash:
