@@ -183,3 +183,32 @@ def test_guide_worked_example_on_a_real_node(tmp_path: Path) -> None:
                            "reward": "12750000000000000000"}]
     finally:
         node.stop()
+
+
+@pytest.mark.e2e
+def test_registrations_over_the_per_block_cap_wait_for_a_later_block(tmp_path: Path) -> None:
+    import json
+
+    from chain_support import start_node
+
+    data_dir = tmp_path / "node"
+    data_dir.mkdir()
+    genesis = {"chainId": DEV_CHAIN_ID, "alloc": {}, "modules": {"moderntensor": {"subnets": [
+        {"netuid": 1, "taskType": "text-generation", "weight": 10**9, "difficulty": 1,
+         "params": {"maxRegistrationsPerBlock": 2, "minDifficulty": 1}}]}}}
+    (data_dir / "genesis.json").write_text(json.dumps(genesis))
+    node = start_node(data_dir, block_time=0.3, dev=False)
+    try:
+        node.wait_for_block(2)
+        challenge = node.rpc("mt_getRegistrationChallenge", 1, DEV[0].address)
+        miners = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(6)]
+        hashes = [send(node, m.key.hex(), "registerMiner", {
+            "subnet": 1, "modelName": "m", "modelType": "text-generation",
+            "modelVersion": "1", "powNonce": 0, "powBlock": challenge["blockNumber"]},
+            nonce=0, gas_price=0) for m in miners]
+        mined = [receipt(node, h, timeout=20) for h in hashes]
+        assert all(r["status"] == "0x1" for r in mined)
+        blocks = [int(r["blockNumber"], 16) for r in mined]
+        assert max(blocks.count(b) for b in blocks) <= 2 and len(set(blocks)) >= 3
+    finally:
+        node.stop()

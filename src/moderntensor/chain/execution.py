@@ -23,7 +23,7 @@ from moderntensor.chain.blocks import (
     receipts_root,
     transactions_root,
 )
-from moderntensor.chain.errors import ExecutionError, TxRejected
+from moderntensor.chain.errors import ExecutionError, LimitExceeded, TxRejected
 from moderntensor.chain.extensions import BlockContext, Extensions, TxContext
 from moderntensor.chain.state import (
     State,
@@ -60,7 +60,7 @@ class BlockEnv:
 class BlockResult:
     block: Block
     rejected: tuple[tuple[SignedTx, TxRejected], ...]  # dropped: invalid at execution time
-    deferred: tuple[SignedTx, ...]  # valid but did not fit the gas limit
+    deferred: tuple[SignedTx, ...]  # valid but did not fit (gas limit, a per-block cap)
 
 
 def next_base_fee(parent: Header, min_base_fee: int) -> int:
@@ -164,6 +164,9 @@ def apply_block(state: State, ext: Extensions, env: BlockEnv,
             continue
         try:
             receipt = apply_tx(state, ext, env, tx, gas_used)
+        except LimitExceeded:  # valid later (a per-block cap): stays in the mempool
+            deferred.append(tx)
+            continue
         except TxRejected as exc:
             rejected.append((tx, exc))
             continue

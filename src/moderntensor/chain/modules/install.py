@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moderntensor.chain.errors import ExecutionError, TxRejected
+from moderntensor.chain.errors import ExecutionError, LimitExceeded, TxRejected
 from moderntensor.chain.extensions import (
     BlockContext,
     Extensions,
@@ -76,6 +76,8 @@ def install(extensions: Extensions) -> None:
         try:
             return system.check_fee_free(state, call, call_.name, call_.args)
         except ExecutionError as exc:
+            if exc.code in system.RETRY_NEXT_BLOCK:   # the core defers it to a later block
+                raise LimitExceeded(exc.message, code=exc.code, data=exc.data) from None
             raise TxRejected(exc.message, code=exc.code, data=exc.data) from None
 
     def end_block(state: State, ctx: BlockContext) -> None:

@@ -47,6 +47,7 @@ from moderntensor.chain.state import State, kv_set_int
 
 Emit = Callable[[str, dict[str, Any]], None]
 FEE_FREE_CALLS = ("registerMiner", "serveEndpoint")
+RETRY_NEXT_BLOCK = ("too_many_registrations",)   # free calls a later block can still accept
 
 
 @dataclass(frozen=True)
