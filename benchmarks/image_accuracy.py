@@ -9,6 +9,7 @@ figure; the baseline printed beside it is PNG decoding alone (the floor any chec
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 
@@ -38,7 +39,8 @@ def main() -> None:
     score_s = time.perf_counter() - start
 
     half = len(cases) // 2
-    print(f"images: {len(cases)} ({half} renderer, {half} noise; sides 128..320 px)")
+    print(f"images: {len(cases)} ({half} renderer, {half} noise; sides 128..320 px); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"baseline, PNG decode only: {len(cases) / decode_s:8.1f} images/s")
     print(f"accuracy (decode+measure): {len(cases) / score_s:8.1f} images/s   target >= 50")
     print(f"mean accuracy renderer {sum(scores[:half]) / half:.3f}, "
