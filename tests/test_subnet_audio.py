@@ -29,6 +29,7 @@ from moderntensor.subnets.base import Challenge
 from moderntensor.subnets.speech import (
     VOCABULARY,
     AudioDecodeError,
+    SpeechToolMissingError,
     decode_wav,
     encode_wav,
     espeak_available,
@@ -215,3 +216,17 @@ def test_espeak_only_ever_sees_plain_words() -> None:
     raw = base64.b64decode(out["audio_wav_b64"])
     assert raw[:4] == b"RIFF"
     assert normalise("--help; <speak>Hello</speak>") == "help speak hello speak"
+
+
+def test_missing_espeak_is_a_typed_error_naming_the_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("moderntensor.subnets.speech.shutil.which", lambda _name: None)
+    with pytest.raises(SpeechToolMissingError, match="apt-get install -y espeak-ng"):
+        AudioSuite(tasks=(STT,)).make_challenge(random.Random(0))
+
+
+@needs_espeak
+def test_stt_challenges_come_clean_and_noisy() -> None:
+    suite = AudioSuite(tasks=(STT,))
+    kinds = {suite.make_challenge(random.Random(seed)).kind for seed in range(8)}
+    assert kinds == {"stt-clean", "stt-noisy"}
