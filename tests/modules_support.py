@@ -54,14 +54,13 @@ class Sim:
         system.genesis(self.state, self.config)
 
     def emit(self, name: str, args: dict[str, Any]) -> None:
-        self.events.append((self.block, name, args))
+        self.events.append((current_block(self.state), name, args))
 
     def next_block(self, count: int = 1) -> None:
         for _ in range(count):
-            number = self.block + 1
+            self.block = number = self.block + 1      # events below belong to this block
             system.end_block(self.state, SYSTEM, number, keccak((number - 1).to_bytes(8, "big")),
                              self.emit)
-            self.block = number
 
     def run_to(self, number: int) -> None:
         self.next_block(number - self.block)
