@@ -43,6 +43,14 @@ def debit(state: State, sender: bytes, system: bytes, amount: int, what: str) ->
              needed=str(amount))
 
 
+def book_stake(state: State, netuid: int, sender: bytes, amount: int) -> int:
+    """Count ``amount`` already held by the system address (a tx's value) as stake."""
+    require_subnet(state, netuid)
+    stake = get_stake(state, netuid, sender) + amount
+    set_stake(state, netuid, sender, stake)
+    return stake
+
+
 def add_stake(state: State, system: bytes, sender: bytes, netuid: int, amount: int) -> int:
     """Lock ``amount`` of the sender's MDT as stake on ``netuid``; returns the new stake."""
     require_subnet(state, netuid)
@@ -108,9 +116,8 @@ def register_validator(state: State, system: bytes, sender: bytes, netuid: int, 
     if uid_of(state, netuid, sender) is not None:
         fail("already_registered", f"0x{sender.hex()} already has uid "
              f"{uid_of(state, netuid, sender)} on subnet {netuid}")
-    if value:
-        # the core moved the tx value to the system address already: book it as stake
-        set_stake(state, netuid, sender, get_stake(state, netuid, sender) + value)
+    if value:   # the core moved the tx value to the system address already
+        book_stake(state, netuid, sender, value)
     stake = get_stake(state, netuid, sender)
     minimum = subnet.params.min_validator_stake
     if stake < minimum or stake == 0:

@@ -1,8 +1,8 @@
 """The ModernTensor system contract: calls by name, fee-free policy, and the end-block hook.
 
-ABI decoding lives in :mod:`.abi_glue`; here a call is ``(name, args)`` with Python values, so
-the state machine is testable without encoding. Every state change emits a log through
-``emit(event, args)``.
+ABI decoding lives in :mod:`.install` (the codec of ``protocol/syscalls.py``); here a call is
+``(name, args)`` with Python values, so the state machine is testable without encoding. Every
+state change emits a log through ``emit(event, args)``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from moderntensor.chain.modules.neurons import check_serve, serve_endpoint
 from moderntensor.chain.modules.params import ModuleConfig
 from moderntensor.chain.modules.records import (
     META,
-    get_stake,
     get_subnet,
     netuids,
-    set_stake,
 )
 from moderntensor.chain.modules.registration import (
     adjust_registration_difficulty,
@@ -30,6 +28,7 @@ from moderntensor.chain.modules.registration import (
 )
 from moderntensor.chain.modules.staking import (
     add_stake,
+    book_stake,
     register_validator,
     release_unbonded,
     remove_stake,
@@ -39,7 +38,6 @@ from moderntensor.chain.modules.subnets import (
     create_subnet,
     fail,
     init_genesis,
-    require_subnet,
     set_subnet_params,
 )
 from moderntensor.chain.modules.weights import set_weights
@@ -105,11 +103,9 @@ def _add_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
     amount = args.get("amount", 0)
     if call.value and amount not in (0, call.value):
         fail("invalid_amount", "send the stake either as value or as amount, not both")
-    if call.value:   # the core already moved the value to the system address: book it
+    if call.value:   # the core already moved the value to the system address
         amount = call.value
-        stake = get_stake(state, args["subnet"], call.sender) + amount
-        require_subnet(state, args["subnet"])
-        set_stake(state, args["subnet"], call.sender, stake)
+        stake = book_stake(state, args["subnet"], call.sender, amount)
     else:
         stake = add_stake(state, system, call.sender, args["subnet"], amount)
     emit("StakeAdded", {"subnet": args["subnet"], "account": call.sender, "amount": amount})
