@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import socket
 import statistics
@@ -104,7 +105,17 @@ def serve(count: int, delay: float) -> None:
 
 
 # -- the validator ----------------------------------------------------------------------------
-async def bench(miners: list[MinerEndpoint], args: argparse.Namespace) -> list[dict[str, Any]]:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(miners: list[MinerEndpoint], args: argparse.Namespace,
+                miners_pid: int) -> list[dict[str, Any]]:
     info = SubnetInfo(netuid=1, task_type="echo", weights_rate_limit=0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,9 +126,10 @@ async def bench(miners: list[MinerEndpoint], args: argparse.Namespace) -> list[d
                               concurrency=args.concurrency)
         async with validator:
             for number in range(args.rounds):
-                cpu = time.process_time()
+                cpu, miners_cpu = time.process_time(), process_cpu_s(miners_pid)
                 report = await validator.run_round()
                 cpu = time.process_time() - cpu
+                miners_cpu = process_cpu_s(miners_pid) - miners_cpu
                 requests = sum(report.outcomes.values())
                 latencies = [m.latency_s for m in report.miners if m.latency_s is not None]
                 rows.append({
@@ -128,6 +140,7 @@ async def bench(miners: list[MinerEndpoint], args: argparse.Namespace) -> list[d
                     "req_per_s": requests / report.duration_s,
                     "max_latency_s": max(latencies, default=float("nan")),
                     "validator_cpu_ms_per_request": 1000 * cpu / max(requests, 1),
+                    "validator_cpu_s": cpu, "miners_cpu_s": miners_cpu,
                 })
     return rows
 
@@ -155,12 +168,12 @@ def main() -> None:
         miners = [MinerEndpoint(uid, address, "127.0.0.1", port)
                   for uid, (port, address) in enumerate(listing)]
         if args.no_uvloop:
-            rows = asyncio.run(bench(miners, args))
+            rows = asyncio.run(bench(miners, args, child.pid))
         else:
             import uvloop
 
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                rows = runner.run(bench(miners, args))
+                rows = runner.run(bench(miners, args, child.pid))
     finally:
         child.terminate()
         child.wait(timeout=10)
@@ -183,7 +196,9 @@ def main() -> None:
         print(f"round {r['round']}: {r['round_s']:.3f} s ({r['requests']} requests, "
               f"{r['outcomes']}, {r['req_per_s']:.0f} req/s, overhead {r['overhead_s']:.3f} s, "
               f"slowest measured {r['max_latency_s']:.3f} s, "
-              f"validator CPU {r['validator_cpu_ms_per_request']:.2f} ms/request)")
+              f"CPU: validator {r['validator_cpu_s']:.3f} s "
+              f"({r['validator_cpu_ms_per_request']:.2f} ms/request), "
+              f"miners {r['miners_cpu_s']:.3f} s)")
     print(f"warm median {summary['warm_round_s_median']:.3f} s, "
           f"max overhead {summary['warm_overhead_s_max']:.3f} s, "
           f"{summary['warm_req_per_s_median']:.0f} req/s, "
