@@ -187,7 +187,8 @@ def get_weights(node: Any, params: list[Any]) -> dict[str, Any]:
 def get_registration_challenge(node: Any, params: list[Any]) -> dict[str, Any]:
     state = node.state
     subnet = _subnet(state, params)
-    address = _address(_param(params, 1, "address"), "address")
+    given = _param(params, 1, "address", None)    # optional: echoed, not part of the work
+    address = None if given is None else _address(given, "address")
     last = last_block(state)
     pow_block = latest_hashed_block(state, last)
     if pow_block is None:
@@ -201,7 +202,8 @@ def get_registration_challenge(node: Any, params: list[Any]) -> dict[str, Any]:
     replaceable = replacement_candidate(state, subnet, block)[0] if full else None
     return {"chainId": node.spec.chain_id, "subnet": subnet.netuid,
             "blockNumber": pow_block, "blockHash": "0x" + seed.hex(),
-            "difficulty": subnet.difficulty, "address": _checksum(address),
+            "difficulty": subnet.difficulty,
+            "address": None if address is None else _checksum(address),
             "validUntilBlock": pow_block + POW_MAX_BLOCK_AGE,
             "taskType": subnet.task_type, "registrationsThisBlock": in_block,
             "maxRegistrationsPerBlock": subnet.params.max_registrations_per_block,
