@@ -98,9 +98,8 @@ class Node:
         self._last_block_at = now
         for tx, exc in result.rejected:
             log.info("dropped tx 0x%s at execution: %s", tx.hash.hex(), exc.message)
-        if count or block.number % 10 == 0:
-            log.info("block %d 0x%s txs=%d gas=%d base_fee=%d", block.number,
-                     block.hash.hex()[:12], count, block.header.gas_used, block.header.base_fee)
+        log.info("block %d 0x%s txs=%d gas=%d base_fee=%d", block.number,
+                 block.hash.hex()[:12], count, block.header.gas_used, block.header.base_fee)
         return block
 
     def block(self, number: int) -> Block | None:
