@@ -165,3 +165,9 @@ def test_sync_client_mirrors_every_async_method() -> None:
     sync_methods = public(LuxtensorClient)
     for name, signature in async_methods.items():
         assert sync_methods[name] == signature, name
+
+
+def test_reverted_call_raises_with_the_chains_reason(dev: LuxtensorClient) -> None:
+    with pytest.raises(ChainError, match="cannot remove") as info:
+        dev.remove_stake(1, 10**6)
+    assert info.value.code == "insufficient_unstaked"

@@ -92,3 +92,12 @@ def resolved_address(address: str | None, wallet: str | None) -> str:
     from moderntensor.wallet import keystore_address
 
     return address or keystore_address(resolve_config(wallet=wallet).wallet.value)
+
+
+def report_tx(result: Any, as_json: bool, message: str) -> None:
+    """A mined transaction, for people or (``--json``) for scripts."""
+    if as_json:
+        print_json({"tx_hash": result.tx_hash, "block": result.block_number, "uid": result.uid,
+                    "fee": str(result.fee), "status": result.status})
+    else:
+        console.print(f"{message}: {result}")

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from moderntensor.cli.common import CliError
+from moderntensor.cli.common import (
+    JSON_OPTION,
+    NETWORK_OPTION,
+    PASSWORD_ENV_OPTION,
+    WALLET_OPTION,
+    CliError,
+    err_console,
+    open_client,
+    report_tx,
+)
+from moderntensor.config import resolve_config
 
 if TYPE_CHECKING:
     from moderntensor.miner import MinerServer
@@ -76,3 +86,35 @@ def load_miner_class(target: str) -> type[MinerServer]:
     if not (isinstance(miner_class, type) and issubclass(miner_class, MinerServer)):
         raise CliError(f"{class_name!r} in {location} is not a MinerServer subclass")
     return miner_class
+
+
+@app.command()
+def register(
+    model_name: str = typer.Option(..., "--model-name", help="Your model's name."),
+    model_type: str | None = typer.Option(
+        None, "--model-type", help="Task type (default: the subnet's)."),
+    model_version: str = typer.Option("1.0.0", "--model-version"),
+    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Register as a miner with 0 MDT: solves the subnet's proof of work (progress shown)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    netuid = subnet if subnet is not None else resolve_config().subnet.value
+    if netuid is None:
+        raise CliError("which subnet? pass --subnet N or set MT_SUBNET")
+    with open_client(network, wallet, password_env, signing=True) as client:
+        task_type = model_type or client.get_subnet(int(netuid)).task_type
+        model = {"name": model_name, "type": task_type, "version": model_version}
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err_console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("solving registration proof of work", total=None)
+
+            def on_progress(hashes: int) -> None:
+                progress.update(task, description=f"solving proof of work: {hashes:,} hashes")
+
+            result = client.register_miner(int(netuid), model, progress=on_progress)
+    report_tx(result, as_json, f"Registered miner uid {result.uid} on subnet {netuid}")

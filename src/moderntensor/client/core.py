@@ -159,9 +159,12 @@ class EthClient:
             return tx_hash
         result = await self.wait_for_receipt(tx_hash)
         if not result.ok:
+            # the node puts the revert reason in the receipt's "error" (code + message)
+            reason = result.error or {}
             raise ChainError(
-                f"transaction {tx_hash} reverted in block {result.block_number}",
-                rpc_code=3, code="tx_reverted", data={"tx_hash": tx_hash},
+                f"transaction reverted in block {result.block_number}: "
+                f"{reason.get('message', 'no reason given')}",
+                rpc_code=3, code=reason.get("code", "tx_reverted"), data={"tx_hash": tx_hash},
             )
         return result
 
@@ -182,4 +185,5 @@ class EthClient:
             gas_used=_quantity(receipt["gasUsed"]),
             effective_gas_price=_quantity(receipt.get("effectiveGasPrice", 0)),
             logs=logs,
+            error=receipt.get("error"),
         )

@@ -28,6 +28,7 @@ class TxResult:
     effective_gas_price: int
     logs: list[Log] = field(default_factory=list)
     uid: int | None = None
+    error: dict[str, Any] | None = None  # the node's revert reason: {"code", "message"}
 
     @property
     def ok(self) -> bool:
