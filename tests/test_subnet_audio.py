@@ -230,3 +230,17 @@ def test_stt_challenges_come_clean_and_noisy() -> None:
     suite = AudioSuite(tasks=(STT,))
     kinds = {suite.make_challenge(random.Random(seed)).kind for seed in range(8)}
     assert kinds == {"stt-clean", "stt-noisy"}
+
+
+@pytest.mark.slow
+@needs_espeak
+@needs_pocketsphinx
+def test_reference_margin_holds_over_many_challenges() -> None:
+    suite, reference, noise = AudioSuite(), SpeechModel(), NoiseModel()
+    good, bad = [], []
+    for seed in range(100, 160):
+        challenge = suite.make_challenge(random.Random(seed))
+        good.append(suite.accuracy(challenge, reference.generate(challenge.task,
+                                                                 challenge.input, {})))
+        bad.append(suite.accuracy(challenge, noise.generate(challenge.task, challenge.input, {})))
+    assert np.mean(good) >= 0.85 and np.mean(bad) <= 0.1

@@ -179,3 +179,12 @@ def test_antialiased_rendering_still_measures() -> None:
 def test_models_refuse_other_tasks() -> None:
     with pytest.raises(InvalidInputError):
         RendererModel().generate("text-generation", {"prompt": "x"}, {})
+
+
+@pytest.mark.slow
+def test_renderer_is_exact_over_many_prompts() -> None:
+    renderer = RendererModel()
+    for seed in range(1000, 2000):
+        c = challenge(seed)
+        score = SUITE.evaluate(c, renderer.generate(TASK, c.input, {}))
+        assert score.accuracy == 1.0, (c.input["prompt"], score.properties)
