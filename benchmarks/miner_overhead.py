@@ -33,6 +33,7 @@ from moderntensor.protocol.auth import KeySigner, sign_request, verify_response
 from moderntensor.protocol.messages import INFERENCE_PATH
 
 OVERHEAD = re.compile(rb"overhead;dur=([0-9.]+)")
+port_owner: dict[int, int] = {}  # port -> pid of the miner process serving it
 
 
 def serve(port: int, fast: bool) -> None:
@@ -60,6 +61,12 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (robust to neighbours, unlike wall time)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def signed_requests(validator: Any, miner: str, count: int, start: int) -> list[bytes]:
@@ -113,13 +120,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_phase(port: int, signer: Any, miner: str, total: int, connections: int, chunk: int,
-              rate: float | None, offset: int) -> dict[str, Any]:
+              rate: float | None, offset: int, rss: list[int] | None = None) -> dict[str, Any]:
     overheads: list[float] = []
     latencies: list[float] = []
     elapsed = 0.0
     for start in range(0, total, chunk):
         batch = signed_requests(signer, miner, min(chunk, total - start), offset + start)
         elapsed += asyncio.run(drive(port, batch, connections, overheads, latencies, rate))
+        if rss is not None:
+            rss.append(rss_kib(port_owner[port]))
     return {"req_per_s": round(total / elapsed),
             "overhead_p50_ms": round(percentile(overheads, 0.5), 3),
             "overhead_p99_ms": round(percentile(overheads, 0.99), 3),
@@ -139,9 +148,14 @@ def bench(fast: bool, total: int, connections: int, chunk: int, rate: float) -> 
         wait_listening(port)
         check_one_signed_answer(port, validator, miner.address)
         run_phase(port, signer, miner.address, 2000, connections, chunk, None, 0)  # warm-up
+        port_owner[port] = proc.pid
         rss_start = rss_kib(proc.pid)
+        rss: list[int] = []
+        cpu_start = cpu_seconds(proc.pid)
         saturated = run_phase(port, signer, miner.address, total, connections, chunk, None,
-                              10**6)
+                              10**6, rss)
+        saturated["server_cpu_us_per_request"] = round(
+            (cpu_seconds(proc.pid) - cpu_start) / total * 1e6)
         paced = run_phase(port, signer, miner.address, max(2000, total // 5), 4, chunk, rate,
                           2 * 10**6)
         rss_end = rss_kib(proc.pid)
@@ -151,8 +165,13 @@ def bench(fast: bool, total: int, connections: int, chunk: int, rate: float) -> 
     return {"mode": "uvloop+httptools+orjson" if fast else "asyncio+h11+json",
             "requests": total, "saturated_16_conns": saturated,
             f"paced_{rate:g}_per_s": paced,
-            "rss_after_warmup_mib": round(rss_start / 1024, 1),
-            "rss_at_end_mib": round(rss_end / 1024, 1)}
+            "rss_mib": {"after_warmup": mib(rss_start), "quarter": mib(rss[len(rss) // 4]),
+                        "half": mib(rss[len(rss) // 2]), "end_of_saturated": mib(rss[-1]),
+                        "end": mib(rss_end)}}
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
 
 
 def wait_listening(port: int) -> None:
