@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from moderntensor.chain.modules.params import ModuleConfig, dev_config
 from moderntensor.chain.modules.records import META, get_results, get_subnet
-from moderntensor.chain.state import SUPPLY_NS, kv_get_int
+from moderntensor.chain.state import SUPPLY_NS, burn, kv_get_int
 from moderntensor.scoring import PPB
 from modules_support import MDT, Sim, account
 
@@ -133,9 +133,9 @@ def test_no_weights_means_no_minting_and_the_pool_is_counted_as_dust() -> None:
 @given(stakes=st.lists(st.integers(1, 10**24), min_size=1, max_size=4),
        weights=st.lists(st.lists(st.integers(0, 65535), min_size=5, max_size=5),
                         min_size=4, max_size=4),
-       unstake=st.integers(0, 3))
+       unstake=st.integers(0, 3), fee=st.integers(0, 10**18))
 def test_supply_after_any_epoch_is_before_plus_emission_minus_burns(
-        stakes: list[int], weights: list[list[int]], unstake: int) -> None:
+        stakes: list[int], weights: list[list[int]], unstake: int, fee: int) -> None:
     config = easy_config(min_validator_stake=1)
     sim = Sim(config=config, funded={account(i): 10**25 for i in range(4)})
     sim.next_block(2)
@@ -150,13 +150,17 @@ def test_supply_after_any_epoch_is_before_plus_emission_minus_burns(
         sim.call(account(unstake), "removeStake", subnet=1, amount=stakes[unstake])
     state = sim.state
     minted = kv_get_int(state, SUPPLY_NS, b"minted")
+    burned = kv_get_int(state, SUPPLY_NS, b"burned")
     dust = kv_get_int(state, META, b"dust")
     total = sim.total_balances()
+    burn(state, account(0), fee)                    # a base fee burned in the epoch's last block
     sim.run_to(20)
     pools = sum(int(x.miner_emission) + int(x.validator_emission)
                 for n in (1, 2, 3, 4) if (x := get_results(state, n)) is not None)
     minted_now = kv_get_int(state, SUPPLY_NS, b"minted") - minted
-    assert sim.total_balances() == total + minted_now          # no MDT created or lost
+    burned_now = kv_get_int(state, SUPPLY_NS, b"burned") - burned
+    assert burned_now == fee
+    assert sim.total_balances() == total + minted_now - burned_now   # nothing else created/lost
     assert sim.total_balances() == sim.supply()                 # genesis + minted - burned
     assert minted_now + kv_get_int(state, META, b"dust") - dust == pools   # dust never minted
 
