@@ -61,8 +61,12 @@ def test_unparseable_prompt_is_a_typed_error() -> None:
     with pytest.raises(InvalidInputError) as info:
         parse_prompt("a photo of a cat")
     assert info.value.code == "unparseable_prompt"
-    with pytest.raises(InvalidInputError):
-        parse_prompt("99999 red circles on a white 256x256 background, at the top")
+    for bad in ("99999 red circles on a white 256x256 background, at the top",
+                "0 red circles on a white 256x256 background, at the top",
+                "1 red circle on a white 99999999x256 background, at the top",
+                "2 red circles on a white 256x256 background, the largest at the moon"):
+        with pytest.raises(InvalidInputError):
+            parse_prompt(bad)
 
 
 def test_renderer_scores_full_marks_and_noise_scores_low() -> None:

@@ -80,6 +80,7 @@ class ShapeGroup:
     shape: str
 
     def phrase(self) -> str:
+        """The group as the prompt says it: "3 red circles", "1 blue square"."""
         return f"{self.count} {self.colour} {self.shape}{'s' if self.count != 1 else ''}"
 
 
@@ -96,6 +97,7 @@ class ImageSpec:
 
     @property
     def total(self) -> int:
+        """How many shapes the prompt asks for."""
         return sum(g.count for g in self.groups)
 
     def prompt(self) -> str:
@@ -121,19 +123,21 @@ class ImageSpec:
         return (*names, "position")
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON form kept in ``Challenge.expected``, with the property names for reports."""
         return asdict(self) | {"properties": list(self.property_names())}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageSpec:
+        """Inverse of :meth:`to_dict`."""
         groups = tuple(ShapeGroup(**g) for g in data["groups"])
         return cls(data["width"], data["height"], data["background"], groups,
                    data["position"], data.get("largest_group", 0))
 
 
 _COLOUR = "|".join(COLOUR_NAMES)
-_GROUP_RE = re.compile(rf"(\d+) ({_COLOUR}) (circle|square|triangle)s?")
+_GROUP_RE = re.compile(rf"\b(\d{{1,3}}) ({_COLOUR}) (circle|square|triangle)s?")
 _PROMPT_RE = re.compile(
-    rf"^(?P<groups>.+?) on an? (?P<bg>{_COLOUR}) (?P<w>\d+)x(?P<h>\d+) background"
+    rf"^(?P<groups>.+?) on an? (?P<bg>{_COLOUR}) (?P<w>\d{{1,5}})x(?P<h>\d{{1,5}}) background"
     rf"(?:, (?:the largest (?:is an? (?P<lc>{_COLOUR}) (?P<ls>\w+) )?)?at the (?P<pos>[a-z ]+))?$")
 
 
@@ -145,9 +149,12 @@ def parse_prompt(text: str) -> ImageSpec:
     if not match or not groups:
         raise InvalidInputError(f"prompt is not in the image grammar: {text!r}",
                                 code="unparseable_prompt")
-    if sum(g.count for g in groups) > 9 or not all(
+    if match["pos"] and match["pos"] not in POSITIONS:
+        raise InvalidInputError(f"unknown position {match['pos']!r}; known: {list(POSITIONS)}",
+                                code="unparseable_prompt")
+    if any(g.count < 1 for g in groups) or sum(g.count for g in groups) > 9 or not all(
             16 <= int(side) <= 1024 for side in (match["w"], match["h"])):
-        raise InvalidInputError(f"prompt asks for more than 9 shapes or a side outside "
+        raise InvalidInputError(f"prompt asks for 0 or over 9 shapes, or a side outside "
                                 f"16..1024: {text!r}", code="unparseable_prompt")
     largest = next((i for i, g in enumerate(groups) if g.colour == match["lc"]), 0)
     return ImageSpec(int(match["w"]), int(match["h"]), match["bg"], groups,
@@ -304,7 +311,7 @@ def render(spec: ImageSpec, seed_text: str = "") -> Image.Image:
     shapes = [g for g in spec.groups for _ in range(g.count)]
     shapes.remove(big)
     shapes.insert(0, big)  # each shape once, the largest first
-    target = POSITIONS.index(spec.position) if spec.position in POSITIONS else 4
+    target = POSITIONS.index(spec.position)
     cells = [target, *rng.sample([c for c in range(9) if c != target], min(8, len(shapes) - 1))]
     for index, (group, cell) in enumerate(zip(shapes, cells, strict=False)):
         side = min(cell_w, cell_h) * (0.85 if index == 0 else 0.45)
