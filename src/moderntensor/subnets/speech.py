@@ -179,10 +179,14 @@ def synthesise(text: str, *, voice: str = "en-us", speed: int = 165, pitch: int 
     with tempfile.TemporaryDirectory(prefix="mt-espeak-") as folder:
         # A file, not --stdout: a WAV written to a pipe carries placeholder sizes.
         path = Path(folder) / "speech.wav"
-        subprocess.run([program, "-v", voice, "-s", str(speed), "-p", str(pitch),
-                        "-w", str(path)], input=clean.encode(), check=True, timeout=30,
-                       capture_output=True)
-        return path.read_bytes()
+        try:
+            subprocess.run([program, "-v", voice, "-s", str(speed), "-p", str(pitch),
+                            "-w", str(path)], input=clean.encode(), check=True, timeout=30,
+                           capture_output=True)
+            return path.read_bytes()
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise ModernTensorError(f"espeak-ng failed: {exc}", code="speech_synthesis_failed",
+                                    data=voice) from None
 
 
 # ---------------------------------------------------------------- pocketsphinx
