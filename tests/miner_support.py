@@ -121,6 +121,7 @@ class ShoutSuite(TaskSuite):
     tasks = ("shout",)
     latency_target_s = 1.0
     timeout_s = 5.0
+    max_request_bytes = 300
     input_model = ShoutInput
     output_model = ShoutInput
 

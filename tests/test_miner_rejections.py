@@ -155,6 +155,9 @@ def test_task_input_is_checked_by_its_suite(monkeypatch: pytest.MonkeyPatch,
         for bad in ({"text": "far too long for it"}, {"txt": "hi"}, "hi"):
             response = post(client, base, validator, miner.address, envelope(bad, task="shout"))
             assert_error(response, 400, "invalid_input")
+        padded = envelope({"text": "hi"}, task="shout", params={"pad": "x" * 400})
+        assert_error(post(client, base, validator, miner.address, padded), 413,
+                     "body_too_large")  # the suite's own limit, under the server-wide one
 
 
 def test_wrong_subnet(url: str, client: httpx.Client) -> None:

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
-from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from moderntensor.miner.cache import ResponseCache
 from moderntensor.miner.codec import JsonCodec
 from moderntensor.miner.dispatch import Dispatcher
-from moderntensor.miner.endpoint import InferenceEndpoint
+from moderntensor.miner.endpoint import InferenceEndpoint, TaskSchema
 from moderntensor.miner.health import HealthApp
 from moderntensor.miner.metrics import Instrument, MetricsApp, MinerMetrics
 from moderntensor.miner.permits import PermitRefresher, PermitSource
@@ -27,7 +26,7 @@ from moderntensor.miner.pipeline import Authenticate, RateLimit, ReadBody, Requi
 from moderntensor.miner.ratelimit import RateLimiter
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.responses import Responder
-from moderntensor.miner.settings import MinerSettings
+from moderntensor.miner.settings import DEFAULT_MAX_BODY_BYTES, MinerSettings
 from moderntensor.protocol.auth import KeySigner, ReplayCache, Signer
 from moderntensor.protocol.messages import HEALTH_PATH, INFERENCE_PATH, METRICS_PATH, error_body
 
@@ -46,7 +45,7 @@ class MinerRuntime:
         settings: MinerSettings,
         inference: Callable[[MinerRequest], Any],
         inference_batch: Callable[[list[MinerRequest]], Any] | None,
-        input_models: Mapping[str, type[BaseModel]],
+        task_schemas: Mapping[str, TaskSchema],
         model_name: str,
         on_started: Callable[[], Coroutine[Any, Any, Any]] | None = None,
     ) -> None:
@@ -67,7 +66,7 @@ class MinerRuntime:
         self.cache = ResponseCache(settings.cache_size, on_hit=self.metrics.cache_hits.inc)
         self._signer = signer
         self._subnet = subnet
-        self._input_models = input_models
+        self._task_schemas = task_schemas
         self._model_name = model_name
 
     def build(self) -> ASGIApp:
@@ -91,7 +90,7 @@ class MinerRuntime:
     def _inference_app(self) -> Instrument:
         settings = self.settings
         endpoint = InferenceEndpoint(
-            subnet=self._subnet, input_models=self._input_models,
+            subnet=self._subnet, task_schemas=self._task_schemas,
             dispatcher=self.dispatcher, cache=self.cache,
             codec=self.codec, responder=self.responder,
             default_timeout_s=settings.default_timeout_s,
@@ -100,7 +99,11 @@ class MinerRuntime:
                             self.responder)
         authed = Authenticate(limited, address=self._signer.address, permits=self.permits,
                               replay_cache=ReplayCache(), responder=self.responder)
-        sized = ReadBody(authed, settings.max_body_bytes, self.responder)
+        # before parsing, only the largest limit of any task can apply; the endpoint then
+        # holds each task to its own suite's limit
+        max_body = settings.max_body_bytes or max(
+            [DEFAULT_MAX_BODY_BYTES, *(s.max_request_bytes for s in self._task_schemas.values())])
+        sized = ReadBody(authed, max_body, self.responder)
         ready = RequireReady(sized, self.permits, self.responder)
         return Instrument(ready, self.metrics, self.responder)
 

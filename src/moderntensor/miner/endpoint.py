@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +26,14 @@ class InvalidOutputError(InferenceFailedError):
     code = "invalid_output"
 
 
+@dataclass(frozen=True)
+class TaskSchema:
+    """What a registered suite says about one wire task: its input model and size limit."""
+
+    input_model: type[BaseModel]
+    max_request_bytes: int
+
+
 class InferenceEndpoint:
     """Turns a verified body into a MinerRequest, runs it, and answers the validated output."""
 
@@ -32,7 +41,7 @@ class InferenceEndpoint:
         self,
         *,
         subnet: int | None,
-        input_models: Mapping[str, type[BaseModel]],
+        task_schemas: Mapping[str, TaskSchema],
         dispatcher: Dispatcher,
         cache: ResponseCache,
         codec: JsonCodec,
@@ -41,7 +50,7 @@ class InferenceEndpoint:
         max_response_bytes: int,
     ) -> None:
         self.subnet = subnet
-        self.input_models = input_models
+        self.task_schemas = task_schemas
         self.dispatcher = dispatcher
         self.cache = cache
         self.codec = codec
@@ -54,11 +63,10 @@ class InferenceEndpoint:
         verified = ctx.verified
         if verified is None:
             raise RuntimeError("InferenceEndpoint must run after Authenticate")
-        error = self.parse(ctx.body)
-        if isinstance(error, tuple):
-            await self.responder.error(scope, send, 400, *error)
+        body = self.parse(ctx.body)
+        if isinstance(body, tuple):
+            await self.responder.error(scope, send, *body)
             return
-        body = error
         request = MinerRequest(subnet=body.subnet, task=body.task, input=body.input,
                                params=body.params, sender=verified.sender,
                                nonce=verified.nonce, arrived_ns=ctx.arrived_ns)
@@ -93,27 +101,36 @@ class InferenceEndpoint:
             return
         await self._answer(scope, send, answer, request, cache_key)
 
-    def parse(self, raw_body: bytes) -> InferenceRequest | tuple[str, str]:
-        """The validated request, or (code, message) saying why it is not one."""
+    def parse(self, raw_body: bytes) -> InferenceRequest | tuple[int, str, str]:
+        """The validated request, or (status, code, message) saying why it is not one."""
         try:
             raw = self.codec.loads(raw_body)
         except (ValueError, RecursionError, TypeError):
-            return "malformed_json", "the body is not valid JSON"
+            return 400, "malformed_json", "the body is not valid JSON"
         if json_depth_exceeds(raw):
-            return "invalid_request", "the body nests JSON deeper than this miner accepts"
+            return 400, "invalid_request", "the body nests JSON deeper than this miner accepts"
         try:
             body = InferenceRequest.model_validate(raw)
         except ValidationError as exc:
-            return "invalid_request", _describe(exc)
+            return 400, "invalid_request", _describe(exc)
         if self.subnet is not None and body.subnet != self.subnet:
-            return "wrong_subnet", f"this miner serves subnet {self.subnet}, not {body.subnet}"
-        model = self.input_models.get(body.task)
-        if model is not None:
-            try:
-                model.model_validate(body.input)
-            except ValidationError as exc:
-                return "invalid_input", _describe(exc, prefix="input")
-        return body
+            return (400, "wrong_subnet",
+                    f"this miner serves subnet {self.subnet}, not {body.subnet}")
+        return self._check_task(body, len(raw_body)) or body
+
+    def _check_task(self, body: InferenceRequest, size: int) -> tuple[int, str, str] | None:
+        """The task's own suite limits, when a registered suite serves the task."""
+        schema = self.task_schemas.get(body.task)
+        if schema is None:
+            return None
+        if size > schema.max_request_bytes:
+            return (413, "body_too_large",
+                    f"{body.task} requests are limited to {schema.max_request_bytes} bytes")
+        try:
+            schema.input_model.model_validate(body.input)
+        except ValidationError as exc:
+            return 400, "invalid_input", _describe(exc, prefix="input")
+        return None
 
     def _normalise(self, result: Any) -> dict[str, Any] | InvalidOutputError:
         """``{"output": ..., "latency_ms": ...}`` as returned, or a bare value as the output."""

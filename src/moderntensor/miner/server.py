@@ -20,12 +20,12 @@ from collections.abc import Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
 from starlette.types import ASGIApp
 
 from moderntensor.config import Config, resolve_config
 from moderntensor.errors import ConfigError
 from moderntensor.miner.app import MinerRuntime
+from moderntensor.miner.endpoint import TaskSchema
 from moderntensor.miner.permits import ChainPermitSource, PermitSource, StaticPermitSource
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.runner import DrainingServer, uvicorn_config
@@ -92,7 +92,7 @@ class MinerServer:
         runtime = MinerRuntime(
             signer=self.wallet, subnet=self.subnet, permit_source=self.permit_source,
             settings=self.settings, inference=single, inference_batch=batch,
-            input_models=registered_input_models(), model_name=self.model_name
+            task_schemas=registered_task_schemas(), model_name=self.model_name
             or type(self).__name__, on_started=on_started)
         self.runtime = runtime
         return runtime.build()
@@ -138,9 +138,9 @@ class MinerServer:
         return ChainPermitSource(self.network, self.subnet), "chain"
 
 
-def registered_input_models() -> dict[str, type[BaseModel]]:
-    """Wire task name -> input schema, from every registered subnet suite that loads."""
-    models: dict[str, type[BaseModel]] = {}
+def registered_task_schemas() -> dict[str, TaskSchema]:
+    """Wire task name -> input schema and size limit, from every registered suite that loads."""
+    schemas: dict[str, TaskSchema] = {}
     for task_type in SUITES:
         try:
             suite = load_suite(task_type)
@@ -149,8 +149,8 @@ def registered_input_models() -> dict[str, type[BaseModel]]:
                         task_type, exc)
             continue
         for task in suite.tasks:
-            models[task] = suite.input_model
-    return models
+            schemas[task] = TaskSchema(suite.input_model, suite.max_request_bytes)
+    return schemas
 
 
 def _no_single(request: MinerRequest) -> Any:  # pragma: no cover - batching replaces it

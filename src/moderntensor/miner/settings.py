@@ -7,6 +7,8 @@ from typing import Any
 
 from moderntensor.errors import InvalidInputError
 
+DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the body limit when no registered suite asks for more
+
 
 @dataclass(frozen=True)
 class MinerSettings:
@@ -16,7 +18,7 @@ class MinerSettings:
     16
     """
 
-    max_body_bytes: int = 64 * 1024       # requests above this: 413 before any parsing
+    max_body_bytes: int | None = None     # 413 above it; None: the largest registered suite's
     max_response_bytes: int = 4 * 1024 * 1024
     workers: int = 1                      # models are rarely thread-safe; batching gives throughput
     queue_size: int = 64                  # waiting requests beyond the workers; more -> 503
@@ -48,7 +50,10 @@ class MinerSettings:
 
     def check(self) -> None:
         """Raise InvalidInputError for values that cannot work (zero workers, negative sizes)."""
-        positive = ("max_body_bytes", "max_response_bytes", "workers", "max_batch",
+        if self.max_body_bytes is not None and self.max_body_bytes <= 0:
+            raise InvalidInputError(f"max_body_bytes must be > 0, got {self.max_body_bytes!r}",
+                                    code="invalid_setting")
+        positive = ("max_response_bytes", "workers", "max_batch",
                     "rate_per_s", "rate_burst", "default_timeout_s", "permit_refresh_s",
                     "permit_retry_s")
         for name in positive:
