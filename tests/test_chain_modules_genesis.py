@@ -54,3 +54,12 @@ def test_overrides_apply_on_top_of_the_defaults() -> None:
 def test_bad_genesis_config_is_a_genesis_error(modules: dict) -> None:
     with pytest.raises(GenesisError):
         config_from_spec(7777, modules)
+
+
+def test_the_dev_spec_uses_the_dev_preset_on_any_chain_id() -> None:
+    from moderntensor.chain.genesis import dev_spec
+
+    spec = dev_spec(chain_id=4242)
+    assert config_from_spec(spec.chain_id, spec.modules) == dev_config()
+    with pytest.raises(GenesisError):
+        config_from_spec(1, {"moderntensor": {"preset": "fast"}})

@@ -106,7 +106,9 @@ def _dev_account(private_key: str) -> DevAccount:
 
 def dev_spec(chain_id: int = DEV_CHAIN_ID, coinbase: bytes = ZERO_ADDRESS) -> ChainSpec:
     alloc = {to_canonical_address(a.address): DEV_BALANCE for a in dev_accounts()}
-    return ChainSpec(chain_id=chain_id, alloc=alloc, coinbase=coinbase)
+    # the ModernTensor modules' dev preset (short epochs, quick PoW) on any dev chain id
+    return ChainSpec(chain_id=chain_id, alloc=alloc, coinbase=coinbase,
+                     modules={"moderntensor": {"preset": "dev"}})
 
 
 def spec_from_json(data: Any) -> ChainSpec:

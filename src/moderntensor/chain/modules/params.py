@@ -1,8 +1,9 @@
 """Parameters: the network's emission and deposits, each subnet's hyperparameters, genesis.
 
 Everything is an integer (base units, blocks, ppb, u16). Genesis config comes from
-``spec.modules["moderntensor"]`` (camelCase JSON, every key optional); absent, the dev chain
-(chain id 1337) gets :func:`dev_config` and any other chain :func:`production_config`.
+``spec.modules["moderntensor"]`` (camelCase JSON, every key optional). Its ``preset``
+(``"dev"``: :func:`dev_config`, ``"production"``: :func:`production_config`) is the base the
+other keys override; without one, chain id 1337 gets the dev preset and others production.
 
 >>> cfg = dev_config()
 >>> [s.netuid for s in cfg.subnets], sum(s.weight for s in cfg.subnets)
@@ -199,12 +200,18 @@ def _genesis_subnets(params: SubnetParams, difficulty: int) -> tuple[GenesisSubn
 
 def config_from_spec(chain_id: int, modules: dict[str, Any]) -> ModuleConfig:
     """The module config of a chain spec (see the module docstring for defaults)."""
-    base = dev_config() if chain_id == DEV_CHAIN_ID else production_config()
     data = modules.get("moderntensor")
+    preset = data.get("preset") if isinstance(data, dict) else None
+    if preset not in (None, "dev", "production"):
+        raise GenesisError(f"modules.moderntensor.preset {preset!r} is not 'dev' or "
+                           "'production'")
+    dev = preset == "dev" or (preset is None and chain_id == DEV_CHAIN_ID)
+    base = dev_config() if dev else production_config()
     if data is None:
         return base
     try:
-        return _config_from_json(data, base)
+        return _config_from_json({k: v for k, v in data.items() if k != "preset"}
+                                 if isinstance(data, dict) else data, base)
     except (InvalidInputError, ExecutionError) as exc:
         raise GenesisError(f"modules.moderntensor: {exc.message}") from None
 
