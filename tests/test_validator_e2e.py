@@ -234,6 +234,18 @@ def test_cli_runs_rounds_and_prints_json_then_a_table(
     assert table.returncode == 0, table.stderr
     assert "round 3" in table.stdout and "availability" in table.stdout
 
+    kept = subprocess.run([*CLI, "validator", "status", "--subnet", "1", "--wallet", "validator",
+                           "--json"], capture_output=True, text=True, env=env, timeout=60,
+                          check=False)
+    assert kept.returncode != 0 and "no validator statistics" in kept.stderr  # default path
+    kept = subprocess.run([*CLI, "validator", "status", "--subnet", "1", "--store",
+                           str(tmp_path / "cli.sqlite"), "--json"], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    assert kept.returncode == 0, kept.stderr
+    status = json.loads(kept.stdout)
+    assert [m["rounds"] for m in status["miners"]] == [3, 3]
+    assert status["last_weights_block"] is not None
+
 
 def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
                                                 validator_wallet: Wallet, tmp_path: Path

@@ -46,7 +46,7 @@ from moderntensor.validator.rounds import (
     round_rng,
     score_miner,
 )
-from moderntensor.validator.store import MinerStats, ValidatorStore
+from moderntensor.validator.store import MinerStats, ValidatorStore, default_store_path
 from moderntensor.validator.weights import build_submission
 
 log = logging.getLogger("moderntensor.validator")
@@ -210,7 +210,7 @@ class Validator:
         from moderntensor.config import resolve_home
 
         home = Path(self._home) if self._home else resolve_home().value
-        return home / "validator" / f"subnet-{netuid}-{self.wallet.address.lower()}.sqlite"
+        return default_store_path(home, netuid, self.wallet.address)
 
     async def run_round(self) -> RoundReport:
         """Sync, query every miner concurrently, score, store, and submit weights when due."""

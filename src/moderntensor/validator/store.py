@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS submissions (
 """
 
 
+def default_store_path(home: str | Path, netuid: int, address: str) -> Path:
+    """Where a validator keeps its statistics: ``<home>/validator/subnet-<n>-<address>.sqlite``."""
+    return Path(home) / "validator" / f"subnet-{netuid}-{address.lower()}.sqlite"
+
+
 @dataclass(frozen=True)
 class MinerStats:
     """A miner's moving averages (``score``) and lifetime counters, as this validator saw it."""
