@@ -86,6 +86,7 @@ def test_create_custom_subnet(mt: Any) -> None:
     assert created["netuid"] >= 5
     shown = ok_json(mt("subnet", "show", str(created["netuid"]), "--json"))
     assert shown["params"]["tempo"] == 30 and shown["taskType"] == "my-task"
+    assert shown["metadata"] == {"suite": "mypkg.suite:MySuite"}
 
 
 @pytest.mark.parametrize(

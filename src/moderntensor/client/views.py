@@ -63,7 +63,7 @@ class SubnetInfo:
     epoch: int
     next_epoch_block: int
     epoch_emission: int
-    metadata: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. {"suite": "pkg.mod:Class"}
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -91,7 +91,8 @@ class SubnetInfo:
             params=dict(data["params"]), miners=int(data["miners"]),
             validators=int(data["validators"]), epoch=int(data["epoch"]),
             next_epoch_block=int(data["nextEpochBlock"]),
-            epoch_emission=int(data["epochEmission"]), metadata=str(data.get("metadata", "")),
+            epoch_emission=int(data["epochEmission"]),
+            metadata=dict(data.get("metadata") or {}),
             raw=data,
         )
 
