@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from moderntensor.chain.app import App
 from moderntensor.chain.blocks import Block, Header, Receipt
 from moderntensor.chain.errors import TxRejected
+from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.metrics import NodeMetrics
 from moderntensor.chain.state import State
 from moderntensor.chain.store import Store, decode_receipt
@@ -56,7 +57,7 @@ class Node:
         self.metrics.height.set(app.head.number)
 
     @property
-    def spec(self):
+    def spec(self) -> ChainSpec:
         return self.app.spec
 
     @property

@@ -53,12 +53,16 @@ def start(
     rpc_port: int = typer.Option(8545, "--rpc-port", min=1, max=65535),
     block_time: float | None = typer.Option(None, "--block-time", min=0.05,
                                             help="Seconds per block (dev 1, otherwise 12)."),
-    chain_id: int = typer.Option(DEV_CHAIN_ID, "--chain-id", min=1, help="Dev chain id."),
+    chain_id: int | None = typer.Option(None, "--chain-id", min=1,
+                                        help=f"Dev chain id (default {DEV_CHAIN_ID})."),
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
     temp_dir = None
+    if chain_id is not None and not dev:
+        raise CliError("--chain-id applies to --dev chains; a genesis file sets the chain id of "
+                       "others (`moderntensor node init --chain-id N`)")
     if dev:
-        spec = dev_spec(chain_id=chain_id)
+        spec = dev_spec(chain_id=chain_id or DEV_CHAIN_ID)
         if data_dir is None:
             temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-dev-"))
     else:
