@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from chain_support import hammer, hammer_processes, jsonrpc_body, start_node
+from chain_harness import hammer, hammer_processes, jsonrpc_body, start_node
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BATCH = 100

@@ -25,7 +25,7 @@ import httpx
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
-from chain_support import rpc, start_node
+from chain_harness import rpc, start_node
 from moderntensor.chain.app import App
 from moderntensor.chain.genesis import dev_accounts, dev_spec
 from moderntensor.chain.store import Store
