@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chain_support import DEV, running_node
+from chain_support import DEV, free_port, running_node
 from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.scoring import combine_u16
 from moderntensor.validator import (
@@ -37,12 +36,6 @@ READY_TIMEOUT_S = 60.0
 CLI = [sys.executable, "-m", "moderntensor.cli"]
 MODEL = {"name": "sum-fixture", "type": "text-generation", "version": "1.0.0"}
 COMPONENTS = ("accuracy", "latency", "availability", "consistency")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
