@@ -61,7 +61,7 @@ def block_number(node: Any, params: list) -> str:
 def get_balance(node: Any, params: list) -> str:
     expect_count(params, 1, 2)
     who = parse_address(params[0])
-    require_latest(param(params, 1, "block", "latest"), node.head.number)
+    require_latest(param(params, 1, "block", "latest"), node.head)
     return quantity(node.app.balance(who))
 
 
@@ -71,7 +71,7 @@ def get_transaction_count(node: Any, params: list) -> str:
     tag = param(params, 1, "block", "latest")
     if tag == "pending":
         return quantity(node.app.nonce(who, pending=True))
-    require_latest(tag, node.head.number)
+    require_latest(tag, node.head)
     return quantity(node.app.nonce(who))
 
 
@@ -137,7 +137,7 @@ def estimate_gas(node: Any, params: list) -> str:
 def call(node: Any, params: list) -> str:
     expect_count(params, 1, 3)
     request = parse_call(params[0])
-    require_latest(param(params, 1, "block", "latest"), node.head.number)
+    require_latest(param(params, 1, "block", "latest"), node.head)
     if request["to"] is None:
         raise InvalidParams("eth_call needs a 'to' address")
     return data(node.app.call(request["to"], request["data"], request["from"], request["value"]))

@@ -88,14 +88,22 @@ def parse_block_number(value: Any, head: int, name: str = "block") -> int:
     return parse_quantity(value, name)
 
 
-def require_latest(value: Any, head: int) -> None:
-    """State reads answer only for the head: the node keeps the latest state, not history."""
-    if isinstance(value, dict):  # EIP-1898 {"blockNumber": ...} / {"blockHash": ...}
-        value = value.get("blockNumber", "latest") if "blockHash" not in value else "latest"
-    number = parse_block_number(value, head)
-    if number != head:
+def require_latest(value: Any, head: Any) -> None:
+    """State reads answer only for the head (a header): the node keeps the latest state only.
+
+    ``value`` is a tag, a number, or EIP-1898 ``{"blockNumber": n}`` / ``{"blockHash": h}``.
+    """
+    if isinstance(value, dict):
+        if "blockHash" in value:
+            if parse_hash(value["blockHash"], "blockHash") != head.hash:
+                raise NotFound("state is kept for the latest block only; that block hash is "
+                               "not the head", code="state_not_available")
+            return
+        value = value.get("blockNumber", "latest")
+    number = parse_block_number(value, head.number)
+    if number != head.number:
         raise NotFound(f"state at block {number} is not kept; this node answers state reads for "
-                       f"the latest block ({head}) only", code="state_not_available")
+                       f"the latest block ({head.number}) only", code="state_not_available")
 
 
 def parse_call(value: Any) -> dict[str, Any]:
