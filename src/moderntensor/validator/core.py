@@ -41,6 +41,7 @@ from moderntensor.validator.query import DEFAULT_CONCURRENCY, MinerQuerier, Quer
 from moderntensor.validator.rounds import (
     DEFAULT_CHALLENGES_PER_MINER,
     DEFAULT_REPEAT_SHARE,
+    MinerPlan,
     MinerRound,
     plan_miner,
     round_rng,
@@ -241,7 +242,7 @@ class Validator:
         return RoundReport(round_number, netuid, duration, query_s, verdicts, stats, outcomes,
                            submission, tx_hash, submit_error)
 
-    async def _ask_all(self, plan: Any) -> list[QueryResult]:
+    async def _ask_all(self, plan: MinerPlan) -> list[QueryResult]:
         assert self._querier is not None and self.suite is not None
         suite = self.suite
         results = await asyncio.gather(*(
