@@ -21,7 +21,7 @@ from chain_fixtures import (
     mine,
     sign,
 )
-from moderntensor.chain.errors import TxRejected
+from moderntensor.chain.errors import InvalidParams, TxRejected
 from moderntensor.chain.state import SUPPLY_NS, kv_get, kv_get_int, state_root, total_balance
 
 EMPTY = bytes.fromhex(Account.from_key(EMPTY_KEY).address[2:])
@@ -120,6 +120,20 @@ def test_reopening_the_store_restores_state(tmp_path: Path) -> None:
     assert state_root(again.state) == root
     assert kv_get(again.state, "echo", ADDRESSES[0]) == b"kept"
     assert again.balance(ECHO) == 5
+
+
+def test_abci_query_reads_accounts_and_module_state(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    assert int.from_bytes(app.query("balance", ADDRESSES[0]), "big") == FUNDS
+    assert app.query("nonce", ADDRESSES[0]) == bytes(32)
+    assert app.query("kv/echo", b"genesis") == b"hi"
+    for path, data in (("balance", b"short"), ("nope", b"")):
+        try:
+            app.query(path, data)
+        except InvalidParams as exc:
+            assert exc.code == "invalid_params"
+        else:
+            raise AssertionError("accepted")
 
 
 transfer = st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(0, 10**21),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from moderntensor.chain.blocks import ZERO_HASH, Block, Header, Receipt, receipts_root
 from moderntensor.chain.blocks import transactions_root as txs_root
-from moderntensor.chain.errors import ExecutionError, StoreError
+from moderntensor.chain.errors import ExecutionError, InvalidParams, StoreError
 from moderntensor.chain.execution import (
     BlockEnv,
     BlockResult,
@@ -35,6 +35,7 @@ from moderntensor.chain.state import (
     add_balance,
     checkpoint,
     get_account,
+    kv_get,
     kv_set_int,
     load_leaf,
     mark_saved,
@@ -145,6 +146,21 @@ class App:
             return contract.view(self.state, ctx, data)
         finally:
             rollback(self.state, before)
+
+    def query(self, path: str, data: bytes = b"") -> bytes:
+        """ABCI-style raw query of the latest state (what a CometBFT adapter would serve).
+
+        ``"balance"`` / ``"nonce"`` with a 20-byte address answer a 32-byte big-endian int;
+        ``"kv/<namespace>"`` with a key answers the stored bytes (empty if absent).
+        """
+        if path in ("balance", "nonce"):
+            if len(data) != 20:
+                raise InvalidParams(f"{path} query takes a 20-byte address")
+            account = get_account(self.state, data)
+            return getattr(account, path).to_bytes(32, "big")
+        if path.startswith("kv/") and len(path) > 3:
+            return kv_get(self.state, path[3:], data) or b""
+        raise InvalidParams(f"unknown query path {path!r}; use balance, nonce or kv/<namespace>")
 
     def estimate_gas(self, tx: SignedTx) -> int:
         return gas_required(self.ext, tx)
