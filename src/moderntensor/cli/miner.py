@@ -31,7 +31,8 @@ app = typer.Typer(help="Run a miner.", no_args_is_help=True)
 
 @app.command()
 def start(
-    target: str = typer.Argument(..., help="path/to/miner.py:ClassName or package.module:Class"),
+    target: str | None = typer.Argument(
+        None, help="path/to/miner.py:ClassName or package.module:Class (or use --reference)"),
     port: int = typer.Option(5000, "--port", "-p", help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Interface to bind; 0.0.0.0 exposes the miner on every one."),
@@ -44,6 +45,11 @@ def start(
     restart: bool = typer.Option(False, "--restart", help="Restart the miner when it crashes."),
     restart_delay: float = typer.Option(1.0, "--restart-delay", hidden=True,
                                         help="First restart delay in seconds (doubles)."),
+    reference: str | None = typer.Option(
+        None, "--reference", help="Serve a subnet suite's reference model instead of a file: "
+        "text|code|image|audio|stt|tts (or a task type)."),
+    model: str | None = typer.Option(None, "--model", help="Reference model name, e.g. "
+                                     "smollm2, echo, oracle, canonical (default: the suite's)."),
 ) -> None:
     """Load a MinerServer subclass and serve it until SIGTERM/SIGINT (then drain, exit 0)."""
     # the server stack (starlette, uvicorn, pydantic) loads only when a miner really starts
@@ -59,6 +65,13 @@ def start(
     for variable, value in (("MT_SUBNET", subnet), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
         if value is not None:
             os.environ[variable] = str(value)
+    if reference is not None:
+        from moderntensor.miner.reference import ReferenceMiner
+
+        ReferenceMiner(reference, model).run(port=port, host=host, external_host=external_host)
+        return
+    if target is None:
+        raise CliError("what to serve? give path/to/miner.py:ClassName or --reference NAME")
     miner_class = load_miner_class(target)
     miner_class().run(port=port, host=host, external_host=external_host)
 

@@ -1,1 +1,0 @@
-"""One command, the whole network on this machine (built by the localnet work)."""

@@ -1,0 +1,292 @@
+"""Bring a localnet up phase by phase, and take it down again.
+
+>>> net = Localnet(LocalnetSpec(miners=4, validators=2), Path("/tmp/ln"))  # doctest: +SKIP
+>>> state = net.up()          # node, funded + staked validators, 0-MDT miners, all serving
+>>> net.wait_first_reward()   # seconds until the chain paid a miner
+>>> net.stop()                # every process group gone (returns survivors: [])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from moderntensor.chain.genesis import dev_accounts
+from moderntensor.client import AsyncLuxtensorClient
+from moderntensor.errors import ModernTensorError
+from moderntensor.localnet.processes import (
+    CLI,
+    alive,
+    is_localnet_process,
+    spawn,
+    stop_groups,
+)
+from moderntensor.localnet.spec import (
+    DEV_SCRYPT_N,
+    PASSWORD_FILE,
+    VALIDATOR_FUNDS_MDT,
+    VALIDATOR_STAKE_MDT,
+    LocalnetSpec,
+    LocalnetState,
+    ProcessInfo,
+    genesis_json,
+    miner_models,
+)
+from moderntensor.subnets import load_suite
+from moderntensor.wallet import Wallet
+
+READY_TIMEOUT_S = 60.0
+
+
+class LocalnetError(ModernTensorError):
+    code = "localnet_error"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (the OS picks; the process binds it right after)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def running_state(data_dir: Path) -> LocalnetState | None:
+    """The state of a localnet in ``data_dir`` whose node still runs, else None."""
+    state = LocalnetState.load(data_dir)
+    if state is None or not any(alive(p.pid) for p in state.processes):
+        return None
+    return state
+
+
+class Localnet:
+    """One localnet in ``data_dir``: :meth:`up` starts it, :meth:`stop` ends every process."""
+
+    def __init__(self, spec: LocalnetSpec, data_dir: Path, *, detach: bool = False,
+                 rpc_port: int | None = None,
+                 on_phase: Callable[[str, float], None] | None = None) -> None:
+        self.spec = spec
+        self.data_dir = data_dir.resolve()
+        self.detach = detach
+        self.rpc_port = rpc_port
+        self.on_phase = on_phase
+        self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.state = LocalnetState(str(self.data_dir), "", spec.to_json())
+        self._phase_started = time.monotonic()
+
+    # -- paths and environment ----------------------------------------------------------
+    @property
+    def home(self) -> Path:
+        return self.data_dir / "home"
+
+    @property
+    def url(self) -> str:
+        return self.state.url
+
+    def password(self) -> str:
+        """The dev-only wallet password, created once per data dir (mode 0600)."""
+        path = self.data_dir / PASSWORD_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(18))
+        return path.read_text().strip()
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a localnet process: its own MT_HOME, network and wallet."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("MT_")}
+        return {**base, "MT_HOME": str(self.home), "MT_NETWORK": self.url,
+                "MT_WALLET_PASSWORD": self.password(), "PYTHONUNBUFFERED": "1", **extra}
+
+    # -- phases ---------------------------------------------------------------------------
+    def _phase(self, name: str) -> None:
+        now = time.monotonic()
+        self.state.phases[name] = round(now - self._phase_started, 3)
+        self._phase_started = now
+        self.state.save()
+        if self.on_phase is not None:
+            self.on_phase(name, self.state.phases[name])
+
+    def up(self) -> LocalnetState:
+        """Start everything; on any failure stop what was started and re-raise."""
+        self._phase_started = time.monotonic()
+        self.state.supervisor_pid = None if self.detach else os.getpid()
+        try:
+            self._prepare()
+            self._phase("prepare")
+            self._start_node()
+            self._phase("node")
+            validators = asyncio.run(self._register_validators())
+            self._phase("validators registered")
+            miners = asyncio.run(self._register_miners())
+            self._phase("miners registered")
+            self._start_miners(miners)
+            self._phase("miners serving")
+            self._start_validators(validators)
+            self._phase("validators running")
+        except BaseException:
+            self.stop()
+            raise
+        return self.state
+
+    def _prepare(self) -> None:
+        if running_state(self.data_dir) is not None:
+            raise LocalnetError(f"a localnet already runs in {self.data_dir}; "
+                                "stop it with `moderntensor localnet down` first")
+        for sub in ("node", "home", "logs"):  # a localnet always starts from genesis
+            shutil.rmtree(self.data_dir / sub, ignore_errors=True)
+        (self.data_dir / "node").mkdir(parents=True)
+        (self.data_dir / "node" / "genesis.json").write_text(
+            json.dumps(genesis_json(self.spec), indent=2) + "\n", encoding="utf-8")
+        self.password()
+
+    def _spawn(self, info: ProcessInfo, env: dict[str, str]) -> ProcessInfo:
+        process = spawn(info.argv, Path(info.log), env, die_with_parent=not self.detach)
+        info.pid = process.pid
+        self.children[process.pid] = process
+        self.state.processes.append(info)
+        self.state.save()
+        return info
+
+    def _log(self, name: str) -> str:
+        return str(self.data_dir / "logs" / f"{name}.log")
+
+    def _start_node(self) -> None:
+        port = self.rpc_port or free_port()
+        self.state.url = f"http://127.0.0.1:{port}"
+        argv = [*CLI, "node", "start", "--data-dir", str(self.data_dir / "node"),
+                "--rpc-port", str(port), "--block-time", str(self.spec.block_time)]
+        node = self._spawn(ProcessInfo("node", "node", 0, self._log("node"), argv, port=port),
+                           self.env())
+        self._wait(lambda: self._block_number() >= 1, f"node (log: {node.log})", node)
+
+    def _block_number(self) -> int:
+        body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber",
+                                          "params": []}, timeout=2).json()
+        return int(body["result"], 16)
+
+    def _wait(self, ready: Callable[[], bool], what: str, info: ProcessInfo) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if not alive(info.pid):
+                raise LocalnetError(f"{what} exited during start-up; see {info.log}")
+            try:
+                if ready():
+                    return
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+            if time.monotonic() > deadline:
+                raise LocalnetError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
+            time.sleep(0.05)
+
+    def _new_wallet(self, name: str) -> Wallet:
+        wallet = Wallet.create(num_words=12)
+        wallet.save(name, self.password(), home=self.home, scrypt_n=DEV_SCRYPT_N, overwrite=True)
+        return wallet
+
+    async def _register_validators(self) -> list[tuple[str, Wallet]]:
+        """Fresh wallets funded by dev accounts 1..n, staked on each subnet (i+1) x 200 MDT."""
+        wallets = [(f"validator-{i}", self._new_wallet(f"validator-{i}"))
+                   for i in range(self.spec.validators)]
+        async with AsyncLuxtensorClient(self.url) as client:
+            async def one(index: int, wallet: Wallet) -> None:
+                funder = Wallet.from_private_key(dev_accounts()[index + 1].private_key)
+                await client.transfer(wallet.address, VALIDATOR_FUNDS_MDT, wallet=funder)
+                for netuid in self.spec.subnets:
+                    stake = VALIDATOR_STAKE_MDT * (index + 1)  # unequal: shows stake shares
+                    await client.register_validator(netuid, stake, wallet=wallet)
+
+            await asyncio.gather(*(one(i, w) for i, (_, w) in enumerate(wallets)))
+        return wallets
+
+    async def _register_miners(self) -> list[tuple[str, Wallet, int, str, str]]:
+        """Fresh 0-MDT wallets registered by proof of work: (name, wallet, subnet, task, model)."""
+        plan = []
+        for netuid in self.spec.subnets:
+            async with AsyncLuxtensorClient(self.url) as client:
+                task_type = (await client.get_subnet(netuid)).task_type
+            models = miner_models(self.spec, list(load_suite(task_type).reference_models()))
+            for index, model in enumerate(models):
+                name = f"miner-{netuid}-{index}"
+                plan.append((name, self._new_wallet(name), netuid, task_type, model))
+        async with AsyncLuxtensorClient(self.url) as client:
+            # solved one after another (PoW is CPU-bound); mined together in the next blocks
+            for name, wallet, netuid, task_type, model in plan:
+                info = {"name": f"{model}-{name}", "type": task_type, "version": "1.0.0"}
+                await client.register_miner(netuid, info, wallet=wallet)
+        return plan
+
+    def _start_miners(self, plan: list[tuple[str, Wallet, int, str, str]]) -> None:
+        started = []
+        for name, wallet, netuid, task_type, model in plan:
+            port = free_port()
+            argv = [*CLI, "miner", "start", "--reference", task_type, "--model", model,
+                    "--port", str(port), "--subnet", str(netuid), "--wallet", name]
+            started.append(self._spawn(ProcessInfo(
+                name, "miner", 0, self._log(name), argv, subnet=netuid, address=wallet.address,
+                port=port, model=model, wallet=name), self.env()))
+        for info in started:
+            self._wait(lambda info=info: self._endpoint_on_chain(info), f"miner {info.name}", info)
+
+    def _endpoint_on_chain(self, info: ProcessInfo) -> bool:
+        body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "mt_getNeuron",
+                                          "params": [info.subnet, info.address]}, timeout=2).json()
+        endpoint = body.get("result", {}).get("endpoint") or {}
+        return endpoint.get("port") == info.port
+
+    def _start_validators(self, wallets: list[tuple[str, Wallet]]) -> None:
+        for name, wallet in wallets:
+            for netuid in self.spec.subnets:
+                label = f"{name}-subnet-{netuid}"
+                argv = [*CLI, "validator", "run", "--subnet", str(netuid), "--json",
+                        "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
+                        "--challenges", str(self.spec.challenges)]
+                self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,
+                                        subnet=netuid, address=wallet.address, wallet=name),
+                            self.env())
+
+    # -- while running ------------------------------------------------------------------
+    def wait_first_reward(self, timeout: float = 120.0) -> float:
+        """Block until a miner reward is on chain; returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "mt_getRewards",
+                                              "params": [{"limit": 1000}]}, timeout=5).json()
+            rewards: list[dict[str, Any]] = body.get("result", {}).get("rewards", [])
+            if any(r["role"] == "miner" and int(r["reward"]) > 0 for r in rewards):
+                waited = time.monotonic() - started
+                self._phase("first reward")
+                return waited
+            time.sleep(0.1)
+        raise LocalnetError(f"no miner reward within {timeout:.0f} s; see {self.data_dir}/logs")
+
+    def stop(self) -> list[int]:
+        """Stop every process (validators, miners, then the node); returns surviving groups."""
+        order = {"validator": 0, "miner": 1, "node": 2}
+        procs = sorted((p for p in self.state.processes if p.pid), key=lambda p: order[p.role])
+        survivors = stop_groups([p.pid for p in procs if p.role != "node"],
+                                children=self.children)
+        survivors += stop_groups([p.pid for p in procs if p.role == "node"],
+                                 children=self.children)
+        return survivors
+
+
+def stop_state(state: LocalnetState) -> list[int]:
+    """``localnet down``: stop the processes a state file lists (from any shell).
+
+    Only pids that still run a moderntensor command are signalled: after a reboot a recorded
+    pid may belong to something else.
+    """
+    ours = [p for p in state.processes if p.pid and is_localnet_process(p.pid)]
+    survivors = stop_groups([p.pid for p in ours if p.role != "node"])
+    survivors += stop_groups([p.pid for p in ours if p.role == "node"])
+    return survivors

@@ -1,0 +1,145 @@
+"""What a localnet is made of: its options, its genesis, its miners' qualities, its files.
+
+Layout of a localnet data dir (default ``<MT_HOME>/localnet``)::
+
+    localnet.json     the running network: url, processes (pid = process group), wallets
+    password          the dev-only wallet password (mode 0600), shared by its wallets
+    home/             MT_HOME of every localnet process (home/wallets/*.json keystores)
+    node/             chain data and genesis.json
+    logs/<name>.log   one log per process
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moderntensor.chain.genesis import DEV_CHAIN_ID, dev_spec
+from moderntensor.chain.modules.params import GENESIS_TASKS, GENESIS_WEIGHTS, camel
+from moderntensor.scoring import PPB
+
+# Dev-only keystores: scrypt n=2**10 decrypts in ~2 ms instead of ~0.5 s (n=2**18). These
+# wallets guard worthless dev MDT and sit next to their password; never use this cost elsewhere.
+DEV_SCRYPT_N = 2**10
+STATE_FILE = "localnet.json"
+PASSWORD_FILE = "password"  # noqa: S105 (a file name, not a password)
+VALIDATOR_FUNDS_MDT = 1_000  # sent from a dev account to each fresh validator wallet
+VALIDATOR_STAKE_MDT = 200    # per subnet; the dev min_validator_stake is 100 MDT
+
+# Miner qualities, roughly best first (text, measured: oracle 1.0, inconsistent ~0.8, echo
+# ~0.62, random ~0.4, flaky ~0.5); a localnet cycles through those its suite offers. Oracle and
+# canonical are fixtures that answer right (to show scoring can reach 1.0); each following
+# model is worse in one or more score components. Random falls under the default min_score.
+ECHO_LADDER = ("oracle", "canonical", "renderer", "reference", "inconsistent", "echo",
+               "random", "noise", "flaky", "slow")
+MODELS = ("echo", "smollm2")
+
+
+@dataclass(frozen=True)
+class LocalnetSpec:
+    """Options of ``moderntensor localnet up`` (times in seconds, ``min_score`` in [0, 1])."""
+
+    miners: int = 4                      # per subnet
+    validators: int = 2
+    subnets: tuple[int, ...] = (1,)
+    model: str = "echo"                  # echo: test-quality fixtures; smollm2: a real LLM first
+    block_time: float = 1.0
+    tempo: int = 20
+    min_score: float = 0.0
+    interval: float | None = None        # validator round interval (default: a quarter epoch)
+    challenges: int = 4                  # per miner per validator round
+    ladder: tuple[str, ...] = ()         # explicit miner models in order (cycled); else ECHO_LADDER
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.validators <= 9:
+            raise ValueError("validators: 1..9 (funded from the 10 dev accounts)")
+        if self.miners < 0 or not self.subnets:
+            raise ValueError("miners must be >= 0 and at least one subnet given")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ValueError("min_score is in [0, 1]")
+
+    @property
+    def round_interval(self) -> float:
+        """Validators score several rounds per epoch and set weights before it closes."""
+        if self.interval is not None:
+            return self.interval
+        return max(0.5, self.tempo * self.block_time / 4)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "subnets": list(self.subnets), "ladder": list(self.ladder)}
+
+
+def miner_models(spec: LocalnetSpec, available: list[str]) -> list[str]:
+    """The model of each of ``spec.miners`` miners of one subnet, best first, cycled."""
+    if spec.ladder:
+        order = [m for m in spec.ladder if m in available]
+    else:
+        order = [m for m in ECHO_LADDER if m in available]
+        if spec.model == "smollm2" and "smollm2" in available:
+            order.insert(0, "smollm2")
+    order = order or available
+    return list(itertools.islice(itertools.cycle(order), spec.miners))
+
+
+def genesis_json(spec: LocalnetSpec) -> dict[str, Any]:
+    """The dev chain (chain id 1337, dev accounts) with this localnet's tempo and min_score."""
+    params = {"tempo": spec.tempo, "minScore": round(spec.min_score * PPB),
+              "activityCutoff": max(60, 3 * spec.tempo), camel("weights_rate_limit"): 1}
+    subnets = [{"netuid": i + 1, "name": task, "taskType": task, "weight": weight,
+                "params": params}
+               for i, (task, weight) in enumerate(zip(GENESIS_TASKS, GENESIS_WEIGHTS,
+                                                      strict=True))]
+    genesis = dev_spec(chain_id=DEV_CHAIN_ID).to_json()
+    genesis["modules"] = {"moderntensor": {"subnets": subnets}}
+    return genesis
+
+
+@dataclass
+class ProcessInfo:
+    """One localnet process: ``pid`` leads its own process group (stop = kill the group)."""
+
+    name: str
+    role: str                # node | validator | miner
+    pid: int
+    log: str
+    argv: list[str]
+    subnet: int | None = None
+    address: str | None = None
+    port: int | None = None
+    model: str | None = None
+    wallet: str | None = None
+
+
+@dataclass
+class LocalnetState:
+    """What ``localnet.json`` records: enough for ``status`` and ``down`` from another shell."""
+
+    data_dir: str
+    url: str
+    spec: dict[str, Any]
+    processes: list[ProcessInfo] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    supervisor_pid: int | None = None
+
+    def save(self) -> None:
+        path = Path(self.data_dir) / STATE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> LocalnetState | None:
+        path = data_dir / STATE_FILE
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["processes"] = [ProcessInfo(**p) for p in data.get("processes", [])]
+        return cls(**data)
+
+    def by_role(self, role: str) -> list[ProcessInfo]:
+        return [p for p in self.processes if p.role == role]
