@@ -303,3 +303,28 @@ def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
     assert oracle.accuracy > 0.9 and oracle.consistency == 1.0
     assert random_text.accuracy < 0.5 and random_text.consistency < 1.0
     assert oracle.total > random_text.total
+
+
+@pytest.mark.slow
+def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_zero(
+        validator_wallet: Wallet, tmp_path: Path) -> None:
+    """Subnet 3 end to end: HumanEval problems, answers executed in the suite's sandbox."""
+    kinds = ("suite:code-generation:canonical", "suite:code-generation:random")
+    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
+               enumerate(kinds)]
+    try:
+        wait_ready(started)
+        view = StaticChainView([m.endpoint for m in started],
+                               SubnetInfo(netuid=1, task_type="code-generation",
+                                          weights_rate_limit=0))
+        validator = Validator(validator_wallet, view, store=tmp_path / "code.sqlite",
+                              challenges_per_miner=4, ema_alpha=1.0)
+        (report,) = asyncio.run(run_rounds(validator, 1))
+    finally:
+        stop(started)
+    canonical, random_code = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
+    assert report.outcomes == {"ok": 8}
+    assert canonical.accuracy == 1.0 and canonical.consistency == 1.0
+    assert canonical.availability == 1.0 and canonical.latency == 1.0
+    assert random_code.accuracy == 0.0
+    assert canonical.total > random_code.total
