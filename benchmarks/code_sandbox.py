@@ -7,6 +7,7 @@ in a fresh sandboxed process. Run: ``python benchmarks/code_sandbox.py [--worker
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import time
@@ -43,8 +44,9 @@ def main() -> None:
           f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")
     # CPU time does not depend on what else the machine runs: it bounds the rate on idle cores.
+    cores = min(args.workers, os.cpu_count() or 1)
     print(f"CPU per execution (sandbox + parent): {cpu_per_run * 1000:.1f} ms "
-          f"= {args.workers / cpu_per_run:.0f}/s on {args.workers} idle cores")
+          f"= {cores / cpu_per_run:.0f}/s on {cores} idle cores")
 
 
 def _cpu_seconds() -> float:
