@@ -20,10 +20,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def test_init_then_start_uses_the_genesis_file(tmp_path: Path) -> None:
     data_dir = tmp_path / "chain"
     done = cli("init", "--data-dir", str(data_dir), "--chain-id", "4242",
-               "--alloc", f"{FUNDED}=12.5", "--dev-accounts")
+               "--alloc", f"{FUNDED}=12.5", "--dev-accounts", "--coinbase", FUNDED,
+               "--min-base-fee", "7")
     assert done.returncode == 0, done.stderr
     genesis = json.loads((data_dir / "genesis.json").read_text())
     assert genesis["chainId"] == 4242
+    assert (genesis["minBaseFee"], genesis["coinbase"]) == ("7", FUNDED)
     again = cli("init", "--data-dir", str(data_dir), "--chain-id", "1")
     assert again.returncode == 1 and "--force" in again.stderr
     with running_node(data_dir, dev=False, block_time=0.5) as node:
@@ -51,3 +53,5 @@ def test_status_of_no_node_is_a_clear_error() -> None:
 def test_bad_alloc_is_rejected(tmp_path: Path) -> None:
     done = cli("init", "--data-dir", str(tmp_path), "--chain-id", "5", "--alloc", "nope=1")
     assert done.returncode == 1 and "ADDRESS=MDT" in done.stderr
+    done = cli("init", "--data-dir", str(tmp_path), "--chain-id", "5", "--coinbase", "0x12")
+    assert done.returncode == 1 and "coinbase" in done.stderr

@@ -15,6 +15,8 @@ from eth_utils import is_address, to_canonical_address
 
 from moderntensor.chain.errors import GenesisError
 from moderntensor.chain.genesis import (
+    DEFAULT_GAS_LIMIT,
+    DEFAULT_MIN_BASE_FEE,
     DEV_BALANCE,
     DEV_CHAIN_ID,
     DEV_MNEMONIC,
@@ -98,9 +100,17 @@ def init(
     alloc: list[str] | None = ALLOC_OPTION,
     dev_accounts_: bool = typer.Option(False, "--dev-accounts",
                                        help="Also prefund the 10 public dev accounts."),
+    gas_limit: int = typer.Option(DEFAULT_GAS_LIMIT, "--gas-limit", min=21_000,
+                                  help="Block gas limit."),
+    min_base_fee: int = typer.Option(DEFAULT_MIN_BASE_FEE, "--min-base-fee", min=0,
+                                     help="Base fee floor in base units per gas."),
+    coinbase: str = typer.Option("0x" + "00" * 20, "--coinbase",
+                                 help="Address that receives priority fees (tips)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing genesis file."),
 ) -> None:
-    """Write a genesis file (chain id, allocations, parameters) for `node start`."""
+    """Write a genesis file (chain id, allocations, parameters) for `node start`.
+
+    Module parameters (subnets...) go in its "modules" object; edit the file to set them."""
     data_dir = data_dir or _default_data_dir()
     path = data_dir / GENESIS_FILE
     if path.exists() and not force:
@@ -113,7 +123,10 @@ def init(
         if not is_address(address) or not amount:
             raise GenesisError(f"--alloc {item!r} is not ADDRESS=MDT, e.g. 0xabc...=1000")
         balances[to_canonical_address(address)] = to_base(amount)
-    spec = ChainSpec(chain_id=chain_id, alloc=balances)
+    if not is_address(coinbase):
+        raise GenesisError(f"--coinbase {coinbase!r} is not an address")
+    spec = ChainSpec(chain_id=chain_id, alloc=balances, gas_limit=gas_limit,
+                     min_base_fee=min_base_fee, coinbase=to_canonical_address(coinbase))
     write_genesis(spec, path)
     console.print(f"Wrote {path}: chain id {chain_id}, {len(balances)} funded accounts, "
                   f"{format_mdt(sum(balances.values()))}")
