@@ -142,3 +142,45 @@ def test_no_endpoint_and_a_closed_port() -> None:
                 await querier.aclose()
 
         assert asyncio.run(main()).outcome is Outcome.UNREACHABLE
+
+
+def test_a_kept_alive_connection_closed_under_a_request_is_retried_fresh() -> None:
+    """A miner (or its proxy) that drops a reused connection without answering costs nothing:
+    the validator resends once, freshly signed, on a new connection."""
+    requests_seen: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for index in range(2):
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            headers = {k.lower(): v.strip() for k, v in
+                       (line.split(":", 1) for line in lines[1:] if ":" in line)}
+            body = await reader.readexactly(int(headers["content-length"]))
+            requests_seen.append(int(headers["x-mt-nonce"]))
+            if index == 1:                       # the second request on this connection: drop
+                writer.close()
+                return
+            content = json.dumps({"output": {"text": "5"}}).encode()
+            signed = sign_response(MINER, content, request_nonce=int(headers["x-mt-nonce"]),
+                                   validator=headers["x-mt-sender"])
+            extra = "".join(f"{k}: {v}\r\n" for k, v in signed.items())
+            writer.write(f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}"
+                         f"content-length: {len(content)}\r\n\r\n".encode() + content)
+            await writer.drain()
+            assert body
+
+    async def main() -> list[QueryResult]:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        querier = MinerQuerier(VALIDATOR, 1)
+        miner = MinerEndpoint(0, MINER.address, "127.0.0.1", port)
+        try:
+            return [await querier.query(miner, CHALLENGE, timeout_s=2.0, max_response_bytes=4096)
+                    for _ in range(2)]
+        finally:
+            await querier.aclose()
+            server.close()
+
+    results = asyncio.run(main())
+    assert [r.outcome for r in results] == [Outcome.OK, Outcome.OK]
+    assert len(requests_seen) == 3 and len(set(requests_seen)) == 3   # the retry was re-signed
