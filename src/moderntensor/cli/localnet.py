@@ -44,7 +44,7 @@ def up(
                               "(needs the models extra)."),
     block_time: float = typer.Option(1.0, "--block-time", min=0.05, help="Seconds per block."),
     tempo: int = typer.Option(20, "--tempo", min=2, help="Blocks per epoch."),
-    min_score: float = typer.Option(0.5, "--min-score", min=0.0, max=1.0,
+    min_score: float = typer.Option(0.55, "--min-score", min=0.0, max=1.0,
                                     help="Scores under this earn nothing."),
     interval: float | None = typer.Option(None, "--interval", min=0.1,
                                           help="Validator round interval (default: epoch/4)."),

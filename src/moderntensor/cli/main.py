@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from moderntensor import __version__
 from moderntensor.cli import config as config_cli
+from moderntensor.cli import epoch as epoch_cli
 from moderntensor.cli import localnet as localnet_cli
 from moderntensor.cli import miner as miner_cli
 from moderntensor.cli import node as node_cli
@@ -32,6 +33,7 @@ app.add_typer(subnet_cli.app, name="subnet")
 app.add_typer(miner_cli.app, name="miner")
 app.add_typer(validator_cli.app, name="validator")
 app.add_typer(localnet_cli.app, name="localnet")
+app.add_typer(epoch_cli.app, name="epoch")
 
 
 def _show_version(value: bool) -> None:

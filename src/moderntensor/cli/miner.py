@@ -21,12 +21,14 @@ from moderntensor.cli.common import (
     open_client,
     report_tx,
 )
+from moderntensor.cli.miner_status import status as miner_status
 from moderntensor.config import resolve_config
 
 if TYPE_CHECKING:
     from moderntensor.miner import MinerServer
 
 app = typer.Typer(help="Run a miner.", no_args_is_help=True)
+app.command("status")(miner_status)
 
 
 @app.command()

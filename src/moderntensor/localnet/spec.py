@@ -30,7 +30,7 @@ VALIDATOR_FUNDS_MDT = 1_000  # sent from a dev account to each fresh validator w
 VALIDATOR_STAKE_MDT = 200    # per subnet; the dev min_validator_stake is 100 MDT
 
 # Miner qualities, roughly best first (text, measured: oracle 1.0, inconsistent ~0.8, echo
-# ~0.62, random ~0.4, flaky ~0.5); a localnet cycles through those its suite offers. Oracle and
+# ~0.62, random ~0.48, flaky ~0.5); a localnet cycles through those its suite offers. Oracle and
 # canonical are fixtures that answer right (to show scoring can reach 1.0); each following
 # model is worse in one or more score components. Random falls under the default min_score.
 ECHO_LADDER = ("oracle", "canonical", "renderer", "reference", "inconsistent", "echo",
