@@ -33,6 +33,7 @@ def test_everything_survives_reopening(tmp_path: Path) -> None:
     assert reopened.last_submission_block(1) == 40 and reopened.last_submission_block(2) is None
     reopened.close()
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert path.stat().st_mode & 0o077 == 0          # the secret is the owner's only
 
 
 def test_a_uid_taken_over_by_a_new_address_starts_fresh(tmp_path: Path) -> None:

@@ -78,13 +78,13 @@ def run(
     password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
     wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
     netuid = config.subnet.value
+    if netuid is None:
+        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
     if miners_file is not None:
         chain: Any = StaticChainView(
             _read_miners(miners_file),
-            SubnetInfo(netuid=netuid or 0, task_type=suite or "text-generation",
+            SubnetInfo(netuid=int(netuid), task_type=suite or "text-generation",
                        weights_rate_limit=0))
-    elif netuid is None:
-        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
     else:
         from moderntensor.client import AsyncLuxtensorClient
 
