@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from chain_support import DEV, running_node, sign_transfer, start_node
 
@@ -77,3 +80,28 @@ def test_kill_9_loses_no_reported_block(tmp_path: Path) -> None:
         assert all(receipt["status"] == "0x1" for receipt in found)
         nonce = int(node.rpc("eth_getTransactionCount", DEV[3].address, "latest"), 16)
         assert node.rpc("eth_getBalance", RECIPIENT, "latest") == hex(nonce)
+
+
+@pytest.mark.slow
+def test_repeated_kill_9_at_random_instants(tmp_path: Path) -> None:
+    """Five kill -9s at random moments under load; every restart resumes consistently."""
+    data_dir = tmp_path / "chain"
+    rng = random.Random(9)
+    nonce = 0
+    reported: dict[int, str] = {}
+    for _ in range(5):
+        node = start_node(data_dir, block_time=0.1)
+        try:
+            for number, block_hash in reported.items():  # nothing reported was lost
+                assert node.rpc("eth_getBlockByNumber", hex(number), False)["hash"] == block_hash
+            nonce = int(node.rpc("eth_getTransactionCount", DEV[4].address, "latest"), 16)
+            assert node.rpc("eth_getBalance", RECIPIENT, "latest") == hex(nonce)
+            batch = [["0x" + sign_transfer(4, RECIPIENT, 1, n).hex()]
+                     for n in range(nonce, nonce + 200)]
+            node.rpc_batch("eth_sendRawTransaction", batch)
+            deadline = time.monotonic() + rng.uniform(0.1, 1.5)
+            while time.monotonic() < deadline:
+                head = int(node.rpc("eth_blockNumber"), 16)
+                reported[head] = node.rpc("eth_getBlockByNumber", hex(head), False)["hash"]
+        finally:
+            node.kill9()
