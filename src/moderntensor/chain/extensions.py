@@ -2,7 +2,8 @@
 
 A module (issue #5: subnets, registration, stake, weights, epochs) is installed into an
 :class:`Extensions` object that the :class:`~moderntensor.chain.app.App` is built with; nothing is
-global. Four hooks:
+global. The node's installers are listed in :data:`moderntensor.chain.installed.DEFAULT_MODULES`
+(an installer is ``install(extensions) -> None``). Four hooks:
 
 1. **System contracts** — ``extensions.add_system_contract(SystemContract(address, execute, ...))``.
    A transaction whose ``to`` is ``address`` runs ``execute(state, ctx, calldata) -> bytes``
@@ -28,7 +29,8 @@ global. Four hooks:
    ``handler(node, params: list) -> JSON-able``; ``node`` is the running
    :class:`~moderntensor.chain.node.Node` (``node.state``, ``node.head``, ``node.spec``,
    ``node.store``). Raise :class:`~moderntensor.chain.errors.InvalidParams` /
-   :class:`~moderntensor.chain.errors.NotFound` for bad input.
+   :class:`~moderntensor.chain.errors.NotFound` for bad input. Modules may add ``mt_*`` names
+   (and replace the core's basic ``mt_nodeInfo``), never ``eth_*`` ones.
 
 Module state lives in the namespaced key-value layer (``kv_set(state, "neurons", key, value)``),
 covered by the state root and persisted with the block.
