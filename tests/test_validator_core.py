@@ -226,3 +226,22 @@ def test_metagraph_dicts_are_read_too() -> None:
                  "endpoints": [{"host": "::1", "port": 7000, "protocol": "http"}]}
     (miner,) = miners_from_metagraph(metagraph)
     assert miner.url == "http://[::1]:7000"
+
+
+def test_from_config_resolves_wallet_network_and_subnet(mt_home: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    VALIDATOR.save("default", "pw", home=mt_home, scrypt_n=2**10)
+    monkeypatch.setenv("MT_WALLET_PASSWORD", "pw")
+    monkeypatch.setenv("MT_SUBNET", "3")
+    validator = Validator.from_config(network="http://127.0.0.1:1")
+    assert validator.wallet.address == VALIDATOR.address
+    assert isinstance(validator.chain, ClientChainView) and validator.chain.netuid == 3
+    assert validator.chain.client.url == "http://127.0.0.1:1"
+    assert validator._default_store_path(3) == (
+        mt_home / "validator" / f"subnet-3-{VALIDATOR.address.lower()}.sqlite")
+    with pytest.raises(ValidatorError, match="cannot read subnet"):   # nothing listens there
+        asyncio.run(validator.run_round())
+    asyncio.run(validator.aclose())
+    monkeypatch.delenv("MT_SUBNET")
+    with pytest.raises(ValidatorError, match="no subnet"):
+        Validator.from_config()
