@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 from typing import Any, ClassVar
 
@@ -14,7 +16,6 @@ from moderntensor.subnets.code import (
     CodeOutput,
     CodeSuite,
     FlakyCode,
-    Problem,
     SlowCode,
     problems,
     split_checks,
@@ -27,7 +28,7 @@ suite = CodeSuite()
 
 def challenge_for(task_id: str) -> Challenge:
     problem = next(item for item in problems() if item.task_id == task_id)
-    return Challenge(task="code-generation", expected=problem,
+    return Challenge(task="code-generation", expected=problem.task_id,
                      input={"prompt": problem.prompt, "entry_point": problem.entry_point})
 
 
@@ -50,7 +51,17 @@ def test_challenges_are_seeded_and_hide_the_tests() -> None:
     assert first == again
     CodeInput.model_validate(first.input)
     assert set(first.input) == {"prompt", "entry_point"}
-    assert isinstance(first.expected, Problem)
+    assert first.expected in {problem.task_id for problem in problems()}
+
+
+def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
+    challenge = suite.make_challenge(random.Random(1))
+    assert json.loads(json.dumps(dataclasses.asdict(challenge)))["expected"] == challenge.expected
+
+
+def test_a_challenge_for_an_unknown_problem_scores_zero() -> None:
+    challenge = Challenge(task="code-generation", input={}, expected="HumanEval/9999")
+    assert suite.accuracy(challenge, {"code": "    return 1\n"}) == 0.0
 
 
 @pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/32", "HumanEval/53"])

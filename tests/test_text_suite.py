@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 import statistics
 from typing import Any
@@ -58,6 +60,11 @@ def test_challenges_are_seeded_cover_every_kind_and_validate() -> None:
     for item in items:
         TextInput.model_validate(item.input)
         assert 0 < item.params["max_tokens"] <= 128
+
+
+def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
+    for item in challenges(30):
+        json.dumps(dataclasses.asdict(item))
 
 
 def test_oracle_fixture_reaches_full_accuracy_on_every_kind() -> None:

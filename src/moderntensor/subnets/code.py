@@ -78,6 +78,12 @@ def _problems_by_prompt() -> dict[str, Problem]:
     return {problem.prompt: problem for problem in problems()}
 
 
+@cache
+def problems_by_id() -> dict[str, Problem]:
+    """HumanEval problems by task id ("HumanEval/0")."""
+    return {problem.task_id: problem for problem in problems()}
+
+
 def split_checks(test_source: str) -> tuple[tuple[str, bool], ...]:
     """HumanEval test code as sandbox steps: module setup, then each statement of ``check``.
 
@@ -133,17 +139,17 @@ class CodeSuite(TaskSuite):
     sandbox_limits: ClassVar[SandboxLimits] = SandboxLimits()
 
     def make_challenge(self, rng: random.Random) -> Challenge:
-        """A uniformly drawn HumanEval problem; ``expected`` holds its tests."""
+        """A uniformly drawn HumanEval problem; ``expected`` is its task id (plain JSON)."""
         problem = rng.choice(problems())
         return Challenge(task=TASK, input={"prompt": problem.prompt,
                                            "entry_point": problem.entry_point},
-                         params={"max_tokens": 384}, expected=problem, kind="humaneval")
+                         params={"max_tokens": 384}, expected=problem.task_id, kind="humaneval")
 
     def run(self, challenge: Challenge, output: Any) -> SandboxResult | None:
         """Run the output against the challenge's tests; ``None`` if the output is malformed."""
         code = code_of(output)
-        problem = challenge.expected
-        if code is None or not isinstance(problem, Problem):
+        problem = problems_by_id().get(str(challenge.expected))
+        if code is None or problem is None:
             return None
         return run_tests(assemble(problem.prompt, code), list(problem.steps),
                          problem.entry_point, self.sandbox_limits)
