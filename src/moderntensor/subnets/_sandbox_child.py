@@ -1,6 +1,6 @@
 """Runs inside the sandbox process: confine itself, run untrusted code and its tests, report.
 
-:mod:`moderntensor.subnets.sandbox` passes this file's source to ``python -I -S -c`` and a JSON
+:mod:`moderntensor.subnets.sandbox` passes this file's source to ``python -I -S -c`` and a marshal
 payload on stdin. Everything here uses only the standard library, and the order matters:
 limits and privileges are set before the first line of untrusted code runs.
 """
