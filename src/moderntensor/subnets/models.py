@@ -11,6 +11,7 @@ answers late, :class:`FlakyModel` fails a share of requests.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import random
 import re
@@ -168,12 +169,12 @@ class FlakyModel(ReferenceModel):
     def __init__(self, seed: int | None = 0) -> None:
         self._inner = self.inner()
         self._rng = random.Random(seed)  # noqa: S311 (failure pattern, not cryptography)
-        self._calls = 0
+        self._calls = itertools.count(1)  # next() is atomic: the miner calls from a thread pool
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        self._calls += 1
-        failing = (self._calls % 2 == 0 if self.failure_rate == 0.5
+        call = next(self._calls)
+        failing = (call % 2 == 0 if self.failure_rate == 0.5
                    else self._rng.random() < self.failure_rate)
         if failing:
-            raise ModelUnavailableError(f"{self.name}: failing request {self._calls} on purpose")
+            raise ModelUnavailableError(f"{self.name}: failing request {call} on purpose")
         return self._inner.generate(task, input, params)
