@@ -53,6 +53,7 @@ def smollm2_model_path() -> Path:
 
 
 _LOAD_LOCK = threading.Lock()
+_GENERATE_LOCK = threading.Lock()
 
 
 def open_smollm2(n_threads: int | None = None) -> Any:
@@ -105,7 +106,6 @@ class SmolLM2Model(ReferenceModel):
     default_max_tokens: ClassVar[int] = 128
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()  # one llama context is not safe to share between threads
         self.last_usage: dict[str, int] = {}   # token counts of the latest reply, for metrics
 
     def prompt(self, input: Any) -> str:
@@ -118,9 +118,8 @@ class SmolLM2Model(ReferenceModel):
 
     def chat(self, message: str, max_tokens: int) -> str:
         """One greedy chat completion of ``message``."""
-        model = load_smollm2()
-        with self._lock:
-            reply = model.create_chat_completion(
+        with _GENERATE_LOCK:  # one llama context, shared by every instance, one call at a time
+            reply = load_smollm2().create_chat_completion(
                 messages=[{"role": "user", "content": message}],
                 max_tokens=max_tokens, temperature=0.0, top_k=1, seed=0,
             )
