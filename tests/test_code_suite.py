@@ -77,6 +77,11 @@ def test_whole_function_definitions_are_accepted() -> None:
     assert suite.accuracy(challenge_for("HumanEval/53"), {"code": code}) == 1.0
 
 
+def test_a_continuation_may_start_with_a_comment() -> None:
+    code = "# add them\n    return x + y\n"
+    assert suite.accuracy(challenge_for("HumanEval/53"), {"code": code}) == 1.0
+
+
 def test_a_bare_string_output_is_accepted() -> None:
     assert suite.accuracy(challenge_for("HumanEval/53"), "    return x + y\n") == 1.0
 

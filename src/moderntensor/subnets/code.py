@@ -108,7 +108,9 @@ def split_checks(test_source: str) -> tuple[tuple[str, bool], ...]:
 
 def assemble(prompt: str, code: str) -> str:
     """The program to run: the prompt, then the code (as a continuation or as definitions)."""
-    first = next((line for line in code.splitlines() if line.strip()), "")
+    # Comments say nothing about indentation: the first line of code decides.
+    first = next((line for line in code.splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")), "")
     if first[:1] in (" ", "\t"):
         return prompt + code
     return prompt + "\n    pass\n\n" + code
@@ -121,6 +123,11 @@ def code_of(output: Any) -> str | None:
     if isinstance(output, str) and len(output) <= MAX_CODE_CHARS:
         return output
     return None
+
+
+def _field(input: Any, name: str) -> str:
+    value = input.get(name, "") if isinstance(input, dict) else getattr(input, name, "")
+    return str(value)
 
 
 def _normalized(code: str) -> str:
@@ -175,7 +182,7 @@ class CanonicalCode(ReferenceModel):
     name: ClassVar[str] = "canonical"
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        problem = _problems_by_prompt().get(str(dict(input).get("prompt", "")))
+        problem = _problems_by_prompt().get(_field(input, "prompt"))
         return {"code": problem.canonical_solution if problem else "    pass\n"}
 
 
@@ -185,7 +192,7 @@ class EchoCode(ReferenceModel):
     name: ClassVar[str] = "echo"
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        return {"code": str(dict(input).get("prompt", ""))}
+        return {"code": _field(input, "prompt")}
 
 
 # Plausible but wrong one-line bodies: they run, so scoring is measured, not a syntax error.
@@ -212,7 +219,7 @@ class SmolLM2Code(SmolLM2Model):
     default_max_tokens: ClassVar[int] = 384
 
     def prompt(self, input: Any) -> str:
-        prompt = str(dict(input).get("prompt", ""))
+        prompt = _field(input, "prompt")
         return ("Complete this Python function. Reply with the whole function in one "
                 f"```python code block.\n\n```python\n{prompt}```")
 
