@@ -111,7 +111,7 @@ class MinerRuntime:
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.dispatcher.start()
         # one sync before serving, so a healthy source is ready at once; a slow one is retried
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.permits.refresh(), self.settings.permit_retry_s)
         self.permits.start()
         background = []

@@ -138,7 +138,7 @@ class Dispatcher:
                 return
             # waiting on an event, not on queue.get(), so a timeout can never lose a job
             self._arrival.clear()
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._arrival.wait(), remaining)
 
     async def _run(self, jobs: list[_Job]) -> None:

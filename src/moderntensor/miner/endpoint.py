@@ -86,7 +86,7 @@ class InferenceEndpoint:
             await self.responder.error(scope, send, 503, exc.code, exc.message,
                                        headers={"Retry-After": "1"})
             return
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
             await self.responder.error(scope, send, 504, "deadline_exceeded",
                                        f"no answer within the request's {timeout_s:g} s deadline")
             return
