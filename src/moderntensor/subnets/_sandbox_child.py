@@ -28,13 +28,22 @@ NOBODY = 65534
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
+def _limit(which: int, soft: int, hard: int) -> None:
+    # Never above the hard limit we inherited (a container may set one lower): raising it
+    # would fail and leave this run scoring 0 for a reason that is not the program's.
+    inherited = resource.getrlimit(which)[1]
+    if inherited != resource.RLIM_INFINITY:
+        soft, hard = min(soft, inherited), min(hard, inherited)
+    resource.setrlimit(which, (soft, hard))
+
+
 def _set_limits(limits: dict[str, int]) -> None:
     # Hard limit a little above the soft one: SIGXCPU first, then the kernel's SIGKILL.
-    resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
+    _limit(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
     for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_FSIZE", "file_bytes"),
                       ("RLIMIT_NOFILE", "open_files"), ("RLIMIT_NPROC", "processes"),
                       ("RLIMIT_CORE", "core_bytes")):
-        resource.setrlimit(getattr(resource, name), (limits[key], limits[key]))
+        _limit(getattr(resource, name), limits[key], limits[key])
 
 
 def _drop_privileges() -> None:
