@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -86,11 +88,29 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
 
     # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
     loop_factory = getattr(config, "get_loop_factory", lambda: None)()
-    if loop_factory is not None and sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(main())
-    else:
-        asyncio.run(main())
+    with _quiet_resignal():
+        if loop_factory is not None and sys.version_info >= (3, 11):
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(main())
+        else:
+            asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _quiet_resignal() -> Iterator[None]:
+    """uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to whatever
+    handler was there before; with the default one the process dies before our own cleanup
+    (stop the producer, close the DB) runs. A no-op handler underneath lets serve() return."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT,
+                                                                     signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 async def _announce(server: uvicorn.Server, on_ready: Callable[[], None] | None) -> None:
