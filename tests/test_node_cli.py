@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from chain_support import DEV, running_node
+import httpx
+
+from chain_support import DEV, free_port, running_node
 
 CLI = [sys.executable, "-c", "from moderntensor.cli.main import run; run()", "node"]
 FUNDED = "0x000000000000000000000000000000000000F00D"
@@ -55,3 +60,28 @@ def test_bad_alloc_is_rejected(tmp_path: Path) -> None:
     assert done.returncode == 1 and "ADDRESS=MDT" in done.stderr
     done = cli("init", "--data-dir", str(tmp_path), "--chain-id", "5", "--coinbase", "0x12")
     assert done.returncode == 1 and "coinbase" in done.stderr
+
+
+def test_sigterm_stops_a_dev_node_cleanly(tmp_path: Path) -> None:
+    """SIGTERM: exit 0 after the DB is closed, and a --dev temp data dir is removed."""
+    port = str(free_port())
+    proc = subprocess.Popen([*CLI, "start", "--dev", "--rpc-port", port], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "node stopped" in out
+    data_dir = re.search(r"/\S*luxtensor-dev-\w+", out)
+    assert data_dir and not Path(data_dir.group(0)).exists()
