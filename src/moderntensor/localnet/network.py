@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -27,6 +29,7 @@ from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import ModernTensorError
 from moderntensor.localnet.processes import (
     CLI,
+    STOP_GRACE_S,
     alive,
     is_localnet_process,
     spawn,
@@ -268,6 +271,34 @@ class Localnet:
                 return waited
             time.sleep(0.1)
         raise LocalnetError(f"no miner reward within {timeout:.0f} s; see {self.data_dir}/logs")
+
+    def process(self, name: str) -> ProcessInfo:
+        """The recorded process called ``name`` (``node``, ``miner-1-0``, ...)."""
+        for info in self.state.processes:
+            if info.name == name:
+                return info
+        raise LocalnetError(f"no localnet process named {name!r}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal one process group (default ``kill -9``) and wait until it is gone."""
+        info = self.process(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(info.pid, sig)
+        if stop_groups([info.pid], grace_s=STOP_GRACE_S, children=self.children):
+            raise LocalnetError(f"{name} (pid {info.pid}) survived a stop")
+
+    def restart(self, name: str) -> ProcessInfo:
+        """Start a stopped process again with the same command line (same port, same data)."""
+        info = self.process(name)
+        if alive(info.pid):
+            raise LocalnetError(f"{name} still runs (pid {info.pid})")
+        process = spawn(info.argv, Path(info.log), self.env(), die_with_parent=not self.detach)
+        self.children[process.pid] = process
+        info.pid = process.pid
+        self.state.save()
+        if info.role == "node":
+            self._wait(lambda: self._block_number() >= 1, f"node (log: {info.log})", info)
+        return info
 
     def stop(self) -> list[int]:
         """Stop every process (validators, miners, then the node); returns surviving groups."""

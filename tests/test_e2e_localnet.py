@@ -1,0 +1,249 @@
+"""The whole mining flow on a real localnet: register -> receive -> respond -> score -> reward.
+
+One localnet (node, 2 staked validators, 4 echo-grade miners of differing quality, all separate
+processes on 127.0.0.1) serves every test of this module, in order; the last ones break it on
+purpose (a miner killed mid-epoch, the node killed with -9) and the module ends by checking
+that stopping it leaves no process behind. Fast blocks and a short tempo keep it under a minute
+or two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localnet_support import (
+    GUIDE,
+    SHARED_GUIDE,
+    batch,
+    head,
+    port_free,
+    python_blocks,
+    rpc,
+    wait_for,
+)
+from moderntensor.localnet import Localnet, LocalnetSpec
+from moderntensor.localnet.processes import CLI, live_groups
+from moderntensor.scoring import PPB
+from moderntensor.wallet import Wallet
+
+pytestmark = pytest.mark.e2e
+
+TEMPO = 10
+BLOCK_S = 0.3
+EPOCH_S = TEMPO * BLOCK_S
+MIN_SCORE = 0.55   # echo scores ~0.62, random ~0.48 (accuracy ~0, consistency ~0.35)
+SPEC = LocalnetSpec(miners=4, validators=2, subnets=(1,), block_time=BLOCK_S, tempo=TEMPO,
+                    min_score=MIN_SCORE, interval=0.75, challenges=3,
+                    ladder=("oracle", "inconsistent", "echo", "random"))
+NETUID = 1
+GUIDE_PORT = 8545  # the guide says http://localhost:8545
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
+    port = GUIDE_PORT if port_free(GUIDE_PORT) else None
+    localnet = Localnet(SPEC, tmp_path_factory.mktemp("localnet"), rpc_port=port)
+    try:
+        localnet.up()
+        yield localnet
+    finally:
+        assert localnet.stop() == []
+
+
+def miners(net: Localnet) -> dict[str, Any]:
+    """model name -> process info of the localnet's miners."""
+    return {p.model: p for p in net.state.by_role("miner")}
+
+
+def closed_epochs_with_rewards(net: Localnet) -> set[int]:
+    records = rpc(net.url, "mt_getRewards", {"netuid": NETUID, "limit": 1000})["rewards"]
+    return {r["epoch"] for r in records if r["role"] == "miner" and int(r["reward"]) > 0}
+
+
+def test_first_reward_is_paid_within_a_minute(net: Localnet) -> None:
+    assert net.wait_first_reward(timeout=60) < 60
+    assert sum(net.state.phases.values()) < 60
+
+
+def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) -> None:
+    wait_for(lambda: len(closed_epochs_with_rewards(net)) >= 3, 12 * EPOCH_S, "3 paid epochs")
+    by_model = miners(net)
+    addresses = [p.address for p in net.state.processes if p.address]
+
+    def consistent_read() -> list[Any] | None:
+        # rewards and balances from one block: retry when a block lands between the reads
+        calls = [("eth_blockNumber", []), ("mt_getRewards", [{"netuid": NETUID, "limit": 1000}]),
+                 ("mt_getSubnet", [NETUID]), ("mt_getMetagraph", [NETUID]),
+                 *[("eth_getBalance", [a, "latest"]) for a in addresses], ("eth_blockNumber", [])]
+        results = batch(net.url, calls)
+        return results if results[0] == results[-1] else None
+
+    results = wait_for(consistent_read, 10, "a read within one block", poll_s=0.01)
+    records, subnet, graph = results[1]["rewards"], results[2], results[3]
+    balances = {a.lower(): int(b, 16) for a, b in zip(addresses, results[4:-1], strict=True)}
+    epochs = sorted({r["epoch"] for r in records})
+    assert len(epochs) >= 3
+    paid: dict[str, int] = {}
+    for epoch in epochs:
+        rows = [r for r in records if r["epoch"] == epoch]
+        miner_rows = [r for r in rows if r["role"] == "miner"]
+        total = sum(r["score"] for r in miner_rows)
+        for r in miner_rows:
+            # MinerReward = EpochEmission x (score / TotalScores) x SubnetWeight, floored
+            assert r["totalScore"] == total
+            assert int(r["emission"]) == int(subnet["epochEmission"])
+            assert r["subnetWeight"] == subnet["subnetWeight"]
+            expected = int(r["emission"]) * r["score"] * r["subnetWeight"] // (total * PPB)
+            assert int(r["reward"]) == expected
+            assert r["score"] >= MIN_SCORE * PPB  # under min_score: no payout at all
+        validator_rows = [r for r in rows if r["role"] == "validator"]
+        assert len(validator_rows) == SPEC.validators
+        stakes = {graph["addresses"][u].lower(): int(graph["stakes"][u]) for u in graph["uids"]}
+        total_stake = sum(stakes[r["address"].lower()] for r in validator_rows)
+        for r in validator_rows:  # BlockReward x StakeShare
+            stake = stakes[r["address"].lower()]
+            assert r["score"] == stake * PPB // total_stake
+            assert int(r["reward"]) == int(r["emission"]) * stake // total_stake
+        for r in rows:
+            paid[r["address"].lower()] = paid.get(r["address"].lower(), 0) + int(r["reward"])
+
+    latest = [r for r in records if r["epoch"] == epochs[-1] and r["role"] == "miner"]
+    for r in latest:  # the records carry the scores the metagraph shows for the last epoch
+        uid = graph["addresses"].index(r["address"])
+        assert graph["scores"][uid] == r["score"]
+    reward_of = {r["address"].lower(): int(r["reward"]) for r in latest}
+    oracle, inconsistent, echo, weak = (by_model[m].address.lower()
+                                        for m in ("oracle", "inconsistent", "echo", "random"))
+    assert reward_of[oracle] > reward_of[inconsistent] > reward_of[echo] > 0
+    assert paid.get(weak, 0) == 0 and balances[weak] == 0   # under min_score: earns 0
+    weak_uid = graph["addresses"].index(by_model["random"].address)
+    assert graph["scores"][weak_uid] == 0
+    rows = rpc(net.url, "mt_getWeights", NETUID, None, weak_uid)["rows"]
+    assert rows and all(0 < row["weights"][0] < MIN_SCORE * 65535 for row in rows)
+    for info in by_model.values():  # 0-MDT miners: every unit they hold is a reward
+        assert balances[info.address.lower()] == paid.get(info.address.lower(), 0)
+    validator_rewards = sorted(paid[v.address.lower()] for v in net.state.by_role("validator"))
+    assert validator_rewards[1] == pytest.approx(2 * validator_rewards[0], rel=0.01)  # 2x stake
+
+
+def test_every_miner_registered_fee_free_from_an_empty_wallet(net: Localnet) -> None:
+    for info in net.state.by_role("miner"):
+        neuron = rpc(net.url, "mt_getNeuron", NETUID, info.address)
+        block = rpc(net.url, "eth_getBlockByNumber", hex(neuron["registeredBlock"]), True)
+        txs = [tx for tx in block["transactions"] if tx["from"].lower() == info.address.lower()]
+        assert txs, f"no registration tx of {info.name} in block {neuron['registeredBlock']}"
+        assert int(txs[0]["maxFeePerGas"], 16) == 0 and int(txs[0]["nonce"], 16) == 0
+        rewards = rpc(net.url, "mt_getRewards", {"address": info.address, "limit": 1000})
+        assert all(r["block"] > neuron["registeredBlock"] for r in rewards["rewards"])
+
+
+def test_miner_status_shows_the_components(net: Localnet) -> None:
+    oracle = miners(net)["oracle"]
+    out = subprocess.run([*CLI, "miner", "status", "--json", "--subnet", str(NETUID),
+                          "--wallet", oracle.wallet], env=net.env(), capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    report = json.loads(out)
+    assert report["registered"] and report["address"] == oracle.address
+    assert report["reachable"]["ok"] and report["reachable"]["health"] == "ready"
+    assert set(report["components"]) == {"accuracy", "latency", "availability", "consistency"}
+    assert report["components"]["accuracy"] > 0.9 and report["score"] >= report["minScore"]
+    assert len(report["feedback"]) == SPEC.validators
+    assert all(f["accuracy"] is not None and f["consistency"] is not None
+               for f in report["feedback"])
+    assert report["recentRewards"] and int(report["balance"]) > 0
+    assert report["minScore"] == pytest.approx(MIN_SCORE)
+
+
+def test_miner_guide_snippets_run_as_written(net: Localnet, tmp_path: Path) -> None:
+    if not net.url.endswith(f":{GUIDE_PORT}"):
+        pytest.skip(f"port {GUIDE_PORT} was taken, and the guide's snippets name it")
+    if not port_free(5000):
+        pytest.skip("port 5000 is taken, and the guide's server snippet names it")
+    if SHARED_GUIDE.is_file():
+        assert GUIDE.read_text() == SHARED_GUIDE.read_text(), "docs/MINER_GUIDE.md is stale"
+    create, register, serve, example = python_blocks(GUIDE.read_text())
+    # The two placeholders a reader replaces: their mnemonic, and their model module.
+    mnemonic = Wallet.create(num_words=24).mnemonic
+    create = create.replace("your 24-word mnemonic", mnemonic)
+    (tmp_path / "your_model.py").write_text(
+        "class Echo:\n    def generate(self, input_data):\n"
+        "        return {'text': str(input_data.get('prompt', input_data))}\n\n"
+        "def load():\n    return Echo()\n")
+    home = tmp_path / "home"
+    wallet = Wallet.create(num_words=12)  # the miner's own wallet: 0 MDT, resolved by config
+    wallet.save("default", "pw", home=home, scrypt_n=2**10)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MT_")},
+           "MT_HOME": str(home), "MT_WALLET_PASSWORD": "pw", "MT_SUBNET": str(NETUID),
+           "PYTHONPATH": str(tmp_path)}
+    script = tmp_path / "steps.py"
+    # the guide's example is float arithmetic (12.749999999999998); the chain pays exactly
+    script.write_text("\n".join([create, register, example,
+                                 "print('reward =', round(reward, 9))\n"]))
+    out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, text=True,
+                         capture_output=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "Registration TX:" in out.stdout and "reward = 12.75" in out.stdout
+    (tmp_path / "server.py").write_text(serve)
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen([sys.executable, str(tmp_path / "server.py")], env=env,
+                              cwd=tmp_path, start_new_session=True, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: rpc(net.url, "mt_getNeuron", NETUID, wallet.address)["endpoint"],
+                 30, "the guide's miner to publish its endpoint")
+        uid = rpc(net.url, "mt_getNeuron", NETUID, wallet.address)["uid"]
+        # answered signed requests: availability above 0 in a validator's latest weights
+        wait_for(lambda: any(row["availability"][0] > 0 for row in
+                             rpc(net.url, "mt_getWeights", NETUID, None, uid)["rows"]),
+                 30, f"a validator to score the guide's miner (log: {log.name})")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+
+
+def test_killing_a_miner_mid_epoch_lowers_its_availability_and_reward(net: Localnet) -> None:
+    echo = miners(net)["echo"]
+    neuron = rpc(net.url, "mt_getNeuron", NETUID, echo.address)
+    before_availability, before_reward = neuron["availability"], int(neuron["lastReward"])
+    assert before_reward > 0
+    wait_for(lambda: rpc(net.url, "mt_getEpochInfo", NETUID)["blocksRemaining"]
+             in range(3, TEMPO - 2), EPOCH_S * 2, "mid-epoch")
+    net.kill(echo.name)
+    closes = rpc(net.url, "mt_getEpochInfo", NETUID)["nextEpochBlock"] + 2 * TEMPO
+    wait_for(lambda: head(net.url) > closes, 4 * EPOCH_S + 10, "two more epochs")
+    after = rpc(net.url, "mt_getNeuron", NETUID, echo.address)
+    assert after["availability"] < before_availability
+    assert int(after["lastReward"]) < before_reward
+
+
+def test_node_kill9_and_restart_lose_no_block_and_keep_the_epoch_schedule(net: Localnet) -> None:
+    number = head(net.url)
+    committed = rpc(net.url, "eth_getBlockByNumber", hex(number), False)["hash"]
+    net.kill("node")  # SIGKILL: no shutdown code runs
+    net.restart("node")
+    assert head(net.url) >= number
+    assert rpc(net.url, "eth_getBlockByNumber", hex(number), False)["hash"] == committed
+    info = rpc(net.url, "mt_getEpochInfo", NETUID)
+    assert info["nextEpochBlock"] % TEMPO == 0  # genesis subnets: epochs close at k x tempo
+    assert info["epoch"] == (info["blockNumber"] - 1) // TEMPO
+    close = info["nextEpochBlock"] + TEMPO  # one whole epoch after the restart
+    wait_for(lambda: head(net.url) > close, 2 * EPOCH_S + 20, "an epoch after the restart")
+    records = rpc(net.url, "mt_getRewards", {"netuid": NETUID, "limit": 50})["rewards"]
+    assert any(r["block"] == close and r["role"] == "miner" for r in records)
+
+
+def test_stopping_leaves_no_process_behind(net: Localnet) -> None:
+    groups = [p.pid for p in net.state.processes]
+    assert net.stop() == []
+    time.sleep(0.2)
+    assert not set(groups) & set(live_groups())
