@@ -26,7 +26,6 @@ from moderntensor.chain.genesis import (
     load_genesis,
     write_genesis,
 )
-from moderntensor.chain.producer import open_node, serve
 from moderntensor.cli.common import JSON_OPTION, CliError, console, print_json, print_table
 from moderntensor.config import resolve_config, resolve_home
 from moderntensor.units import format_mdt, to_base
@@ -59,6 +58,9 @@ def start(
                                         help=f"Dev chain id (default {DEV_CHAIN_ID})."),
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
+    # the block producer and RPC server load only when a node really starts (CLI start-up)
+    from moderntensor.chain.producer import open_node, serve
+
     temp_dir = None
     if chain_id is not None and not dev:
         raise CliError("--chain-id applies to --dev chains; a genesis file sets the chain id of "
@@ -157,8 +159,8 @@ def status(
 
 def _print_dev_accounts() -> None:
     # plain lines, not a table: keys must stay whole and copyable at any terminal width
-    console.print(f"Dev accounts ({format_mdt(DEV_BALANCE)} each; public keys, never use them "
-                  "for real value):")
+    console.print(f"Dev accounts ({format_mdt(DEV_BALANCE)} each; their private keys are "
+                  "public knowledge: never use them for real value):")
     for i, account in enumerate(dev_accounts()):
         console.print(f"  ({i}) {account.address}  {account.private_key}", soft_wrap=True,
                       highlight=False)
