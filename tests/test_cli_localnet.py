@@ -1,0 +1,95 @@
+"""``moderntensor localnet up|status|down`` as a user runs them: Ctrl-C and `down` leave nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from localnet_support import wait_for
+from moderntensor.localnet import LocalnetSpec, LocalnetState, miner_models
+from moderntensor.localnet.processes import CLI, live_groups
+from moderntensor.localnet.spec import genesis_json
+
+pytestmark = pytest.mark.e2e
+
+SMALL = ["--miners", "1", "--validators", "1", "--block-time", "0.3", "--tempo", "10"]
+
+
+def recorded_groups(data_dir: Path) -> list[int]:
+    state = LocalnetState.load(data_dir)
+    assert state is not None
+    return [p.pid for p in state.processes]
+
+
+def status(data_dir: Path) -> dict:
+    out = subprocess.run([*CLI, "localnet", "status", "--json", "--data-dir", str(data_dir)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return json.loads(out)
+
+
+def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
+    data_dir = tmp_path / "ln"
+    log = (tmp_path / "up.log").open("w")
+    up = subprocess.Popen([*CLI, "localnet", "up", *SMALL, "--data-dir", str(data_dir)],
+                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                          env={**os.environ, "COLUMNS": "160"})
+    try:
+        wait_for(lambda: "validators running" in (LocalnetState.load(data_dir) or
+                                                  LocalnetState("", "", {})).phases,
+                 60, "localnet up")
+        report = status(data_dir)
+        assert all(p["running"] for p in report["processes"])
+        assert {p["role"] for p in report["processes"]} == {"node", "miner", "validator"}
+        assert report["chain"]["block"] > 0
+        groups = recorded_groups(data_dir)
+        os.killpg(up.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+        for pgid in recorded_groups(data_dir) if data_dir.exists() else []:
+            if pgid in live_groups():
+                os.killpg(pgid, signal.SIGKILL)
+    assert "no process left" in (tmp_path / "up.log").read_text()
+    assert not set(groups) & set(live_groups())
+
+
+def test_detach_then_down(tmp_path: Path) -> None:
+    data_dir = tmp_path / "ln"
+    try:
+        done = subprocess.run([*CLI, "localnet", "up", *SMALL, "--detach", "--data-dir",
+                               str(data_dir)], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "dev-only wallets" in done.stdout and "password" in done.stdout
+        groups = recorded_groups(data_dir)
+        assert set(groups) <= set(live_groups())   # still running after `up` returned
+        down = subprocess.run([*CLI, "localnet", "down", "--data-dir", str(data_dir)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert down.returncode == 0 and "no process left" in down.stdout
+        assert not set(groups) & set(live_groups())
+    finally:
+        for pgid in recorded_groups(data_dir) if (data_dir / "localnet.json").exists() else []:
+            if pgid in live_groups():
+                os.killpg(pgid, signal.SIGKILL)
+
+
+def test_miner_ladder_and_genesis() -> None:
+    spec = LocalnetSpec(miners=6, tempo=7, min_score=0.25)
+    assert miner_models(spec, ["smollm2", "oracle", "echo", "random", "flaky"]) == [
+        "oracle", "echo", "random", "flaky", "oracle", "echo"]
+    smol = LocalnetSpec(miners=2, model="smollm2")
+    assert miner_models(smol, ["smollm2", "oracle", "echo"]) == ["smollm2", "oracle"]
+    subnets = genesis_json(spec)["modules"]["moderntensor"]["subnets"]
+    assert [s["netuid"] for s in subnets] == [1, 2, 3, 4]
+    assert sum(s["weight"] for s in subnets) == 10**9
+    assert all(s["params"]["tempo"] == 7 and s["params"]["minScore"] == 250_000_000
+               for s in subnets)
+    with pytest.raises(ValueError, match="validators"):
+        LocalnetSpec(validators=10)
