@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 # verbatim copy shipped in docs/ (tests check that the two agree).
 SHARED_GUIDE = REPO.parent / "shared" / "MINER_GUIDE.md"
 GUIDE = REPO / "docs" / "MINER_GUIDE.md"
+USER_GUIDE = REPO / "docs" / "guide.md"  # this project's own guide; its blocks run too
 
 
 def rpc(url: str, method: str, *params: Any) -> Any:

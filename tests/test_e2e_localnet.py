@@ -24,6 +24,7 @@ import pytest
 from localnet_support import (
     GUIDE,
     SHARED_GUIDE,
+    USER_GUIDE,
     batch,
     head,
     port_free,
@@ -240,6 +241,18 @@ def test_node_kill9_and_restart_lose_no_block_and_keep_the_epoch_schedule(net: L
     wait_for(lambda: head(net.url) > close, 2 * EPOCH_S + 20, "an epoch after the restart")
     records = rpc(net.url, "mt_getRewards", {"netuid": NETUID, "limit": 50})["rewards"]
     assert any(r["block"] == close and r["role"] == "miner" for r in records)
+
+
+def test_user_guide_python_blocks_run_against_the_localnet(net: Localnet, tmp_path: Path) -> None:
+    # last but one: its extra validator and weights would change the scores tested above
+    script = tmp_path / "guide.py"
+    script.write_text("\n".join(python_blocks(USER_GUIDE.read_text())))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MT_")},
+           "MT_HOME": str(tmp_path / "home"), "MT_NETWORK": net.url}
+    out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, text=True,
+                         capture_output=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "MinerScore = 0.86" in out.stdout and "guide-text" not in out.stderr
 
 
 def test_stopping_leaves_no_process_behind(net: Localnet) -> None:

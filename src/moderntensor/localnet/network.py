@@ -50,6 +50,7 @@ from moderntensor.subnets import load_suite
 from moderntensor.wallet import Wallet
 
 READY_TIMEOUT_S = 60.0
+REGISTRATIONS_IN_FLIGHT = 4  # the dev chain mines up to 8 registrations per block
 
 
 class LocalnetError(ModernTensorError):
@@ -221,11 +222,17 @@ class Localnet:
             for index, model in enumerate(models):
                 name = f"miner-{netuid}-{index}"
                 plan.append((name, self._new_wallet(name), netuid, task_type, model))
+        # A few at a time: while one proof of work is solved (CPU-bound) others wait for
+        # their block, and the chain mines up to maxRegistrationsPerBlock per block.
+        gate = asyncio.Semaphore(REGISTRATIONS_IN_FLIGHT)
         async with AsyncLuxtensorClient(self.url) as client:
-            # solved one after another (PoW is CPU-bound); mined together in the next blocks
-            for name, wallet, netuid, task_type, model in plan:
-                info = {"name": f"{model}-{name}", "type": task_type, "version": "1.0.0"}
-                await client.register_miner(netuid, info, wallet=wallet)
+            async def one(name: str, wallet: Wallet, netuid: int, task_type: str,
+                          model: str) -> None:
+                async with gate:
+                    info = {"name": f"{model}-{name}", "type": task_type, "version": "1.0.0"}
+                    await client.register_miner(netuid, info, wallet=wallet)
+
+            await asyncio.gather(*(one(*entry) for entry in plan))
         return plan
 
     def _start_miners(self, plan: list[tuple[str, Wallet, int, str, str]]) -> None:
