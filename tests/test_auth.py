@@ -102,6 +102,13 @@ def test_stale_and_future_nonces_are_refused() -> None:
     verify(signed(nonce=NOW + MAX_SKEW_NS))
 
 
+def test_the_freshness_window_can_be_narrowed() -> None:
+    two_seconds_old = signed(nonce=NOW - 2 * 10**9)
+    verify(two_seconds_old)
+    rejected("stale_nonce", two_seconds_old, max_age_ns=10**9)
+    rejected("future_nonce", signed(nonce=NOW + 10**6), max_skew_ns=0)
+
+
 def test_a_replayed_nonce_is_refused() -> None:
     cache = ReplayCache()
     headers = signed()

@@ -27,7 +27,7 @@ from moderntensor.miner.ratelimit import RateLimiter
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.responses import Responder
 from moderntensor.miner.settings import DEFAULT_MAX_BODY_BYTES, MinerSettings
-from moderntensor.protocol.auth import KeySigner, ReplayCache, Signer
+from moderntensor.protocol.auth import KeySigner, Signer
 from moderntensor.protocol.messages import HEALTH_PATH, INFERENCE_PATH, METRICS_PATH, error_body
 
 log = logging.getLogger("moderntensor.miner")
@@ -98,7 +98,8 @@ class MinerRuntime:
         limited = RateLimit(endpoint, RateLimiter(settings.rate_per_s, settings.rate_burst),
                             self.responder)
         authed = Authenticate(limited, address=self._signer.address, permits=self.permits,
-                              replay_cache=ReplayCache(), responder=self.responder)
+                              responder=self.responder, max_age_s=settings.nonce_max_age_s,
+                              max_skew_s=settings.nonce_max_skew_s)
         # before parsing, only the largest limit of any task can apply; the endpoint then
         # holds each task to its own suite's limit
         max_body = settings.max_body_bytes or max(

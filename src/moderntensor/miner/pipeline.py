@@ -84,12 +84,14 @@ class Authenticate:
     """mtauth/1: 401 for a bad, stale, replayed or misaddressed signature; 403 without a permit."""
 
     def __init__(self, app: ASGIApp, *, address: str, permits: PermitRefresher,
-                 replay_cache: ReplayCache, responder: Responder) -> None:
+                 responder: Responder, max_age_s: float, max_skew_s: float) -> None:
         self.app = app
         self.address = address
         self.permits = permits
-        self.replay_cache = replay_cache
         self.responder = responder
+        self.max_age_ns = int(max_age_s * 1e9)
+        self.max_skew_ns = int(max_skew_s * 1e9)
+        self.replay_cache = ReplayCache(max_age_ns=self.max_age_ns)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = context(scope)
@@ -101,7 +103,8 @@ class Authenticate:
         try:
             ctx.verified = verify_request(
                 headers, scope["method"], scope["path"], ctx.body, receiver=self.address,
-                replay_cache=self.replay_cache, check_sender=view.check)
+                replay_cache=self.replay_cache, check_sender=view.check,
+                max_age_ns=self.max_age_ns, max_skew_ns=self.max_skew_ns)
         except AuthError as exc:
             await self.responder.error(scope, send, 401, exc.code, exc.message)
             return

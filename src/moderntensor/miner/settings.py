@@ -28,6 +28,8 @@ class MinerSettings:
     rate_per_s: float = 20.0              # per-validator token bucket refill rate
     rate_burst: float = 40.0              # and its capacity
     default_timeout_s: float = 30.0       # deadline when a request carries no X-MT-Timeout
+    nonce_max_age_s: float = 10.0         # mtauth/1 freshness: oldest nonce accepted
+    nonce_max_skew_s: float = 2.0         # and how far ahead of our clock a nonce may be
     permit_refresh_s: float = 12.0        # metagraph view refresh (one block)
     permit_retry_s: float = 2.0           # retry delay while the first sync keeps failing
     grace_s: float = 10.0                 # SIGTERM: drain in-flight requests this long
@@ -54,13 +56,14 @@ class MinerSettings:
             raise InvalidInputError(f"max_body_bytes must be > 0, got {self.max_body_bytes!r}",
                                     code="invalid_setting")
         positive = ("max_response_bytes", "workers", "max_batch",
-                    "rate_per_s", "rate_burst", "default_timeout_s", "permit_refresh_s",
+                    "rate_per_s", "rate_burst", "default_timeout_s", "nonce_max_age_s",
+                    "permit_refresh_s",
                     "permit_retry_s")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)!r}",
                                         code="invalid_setting")
-        for name in ("queue_size", "cache_size", "batch_wait_ms", "grace_s"):
+        for name in ("queue_size", "cache_size", "batch_wait_ms", "grace_s", "nonce_max_skew_s"):
             if getattr(self, name) < 0:
                 raise InvalidInputError(f"{name} must be >= 0, got {getattr(self, name)!r}",
                                         code="invalid_setting")

@@ -221,6 +221,8 @@ def verify_request(
     replay_cache: ReplayCache,
     now_ns: int | None = None,
     check_sender: Callable[[str], None] | None = None,
+    max_age_ns: int = MAX_AGE_NS,
+    max_skew_ns: int = MAX_SKEW_NS,
 ) -> VerifiedRequest:
     """Check every mtauth/1 rule; raise :class:`AuthError` naming the first one broken.
 
@@ -228,7 +230,9 @@ def verify_request(
 
     Order: headers, version, receiver, freshness, replay, signature, then ``check_sender``
     (the caller's permit check; it raises to refuse), and only then is the nonce recorded:
-    a forged or refused request never takes a slot in the replay cache.
+    a forged or refused request never takes a slot in the replay cache. The freshness window
+    (``max_age_ns``, ``max_skew_ns``) defaults to DESIGN.md's 10 s / 2 s; keep the replay
+    cache's ``max_age_ns`` equal to ``max_age_ns`` here.
     """
     now_ns = time.time_ns() if now_ns is None else now_ns
     version = _header(headers, VERSION_HEADER)
@@ -241,13 +245,13 @@ def verify_request(
         raise AuthError(f"this request is addressed to {claimed_receiver}, not to this miner "
                         f"({receiver.lower()})", code="wrong_receiver")
     nonce = _nonce(headers)
-    if nonce < now_ns - MAX_AGE_NS:
+    if nonce < now_ns - max_age_ns:
         raise AuthError(f"nonce is {(now_ns - nonce) / 1e9:.1f} s old; at most "
-                        f"{MAX_AGE_NS / 1e9:g} s is accepted (check your clock)",
+                        f"{max_age_ns / 1e9:g} s is accepted (check your clock)",
                         code="stale_nonce")
-    if nonce > now_ns + MAX_SKEW_NS:
+    if nonce > now_ns + max_skew_ns:
         raise AuthError(f"nonce is {(nonce - now_ns) / 1e9:.1f} s in the future; at most "
-                        f"{MAX_SKEW_NS / 1e9:g} s of clock skew is accepted", code="future_nonce")
+                        f"{max_skew_ns / 1e9:g} s of clock skew is accepted", code="future_nonce")
     if replay_cache.seen(sender, nonce):
         raise AuthError("this (sender, nonce) was already used; sign each request anew",
                         code="replayed_nonce")
