@@ -93,3 +93,11 @@ def test_miner_ladder_and_genesis() -> None:
                for s in subnets)
     with pytest.raises(ValueError, match="validators"):
         LocalnetSpec(validators=10)
+
+
+def test_dev_node_tempo_flag(tmp_path: Path) -> None:
+    from chain_support import running_node
+
+    with running_node(tmp_path / "node", extra=("--tempo", "5")) as node:
+        assert node.rpc("mt_getEpochInfo", 1)["tempo"] == 5
+        assert node.rpc("mt_getSubnet", 3)["params"]["tempo"] == 5

@@ -7,7 +7,9 @@ import logging
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
@@ -56,6 +58,8 @@ def start(
                                             help="Seconds per block (dev 1, otherwise 12)."),
     chain_id: int | None = typer.Option(None, "--chain-id", min=1,
                                         help=f"Dev chain id (default {DEV_CHAIN_ID})."),
+    tempo: int | None = typer.Option(None, "--tempo", min=1, help="Dev: blocks per epoch of "
+                                     "the genesis subnets (default 20)."),
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
     # the block producer and RPC server load only when a node really starts (CLI start-up)
@@ -65,8 +69,12 @@ def start(
     if chain_id is not None and not dev:
         raise CliError("--chain-id applies to --dev chains; a genesis file sets the chain id of "
                        "others (`moderntensor node init --chain-id N`)")
+    if tempo is not None and not dev:
+        raise CliError("--tempo applies to --dev chains; a genesis file sets the tempo of others")
     if dev:
         spec = dev_spec(chain_id=chain_id or DEV_CHAIN_ID)
+        if tempo is not None:
+            spec = replace(spec, modules=_dev_modules(tempo))
         if data_dir is None:
             temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-dev-"))
     else:
@@ -155,6 +163,17 @@ def status(
         print_json(data)
     else:
         print_table("Luxtensor node", ["field", "value"], [[k, v] for k, v in data.items()])
+
+
+def _dev_modules(tempo: int) -> dict[str, Any]:
+    """The dev chain's genesis subnets with another tempo (genesis ``modules.moderntensor``)."""
+    from moderntensor.chain.modules.params import GENESIS_TASKS, GENESIS_WEIGHTS
+
+    subnets = [{"netuid": i + 1, "name": task, "taskType": task, "weight": weight,
+                "params": {"tempo": tempo}}
+               for i, (task, weight) in enumerate(zip(GENESIS_TASKS, GENESIS_WEIGHTS,
+                                                      strict=True))]
+    return {"moderntensor": {"subnets": subnets}}
 
 
 def _print_dev_accounts() -> None:
