@@ -29,8 +29,8 @@ class SumOutput(BaseModel):
 class SumSuite(TaskSuite):
     task_type: ClassVar[str] = "sum"
     tasks: ClassVar[tuple[str, ...]] = ("sum",)
-    latency_target_s: ClassVar[float] = 0.25
-    timeout_s: ClassVar[float] = 1.5
+    latency_target_s: ClassVar[float] = 0.5   # generous: tests share two busy CPUs
+    timeout_s: ClassVar[float] = 4.0
     input_model = SumInput
     output_model = SumOutput
 
