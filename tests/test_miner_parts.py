@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from eth_account import Account
 
+from chain_support import running_node
 from miner_support import Echo
+from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import ConfigError, InvalidInputError, WalletError
 from moderntensor.miner import (
     ChainPermitSource,
@@ -140,31 +142,30 @@ def test_a_failed_refresh_keeps_the_last_good_view() -> None:
     assert refresher.view is not None and A in refresher.view.validators
 
 
-def test_publishing_calls_serve_only_when_registered_and_changed() -> None:
-    wallet = Account.create()
-    served: list[dict[str, Any]] = []
+def test_publishing_calls_serve_only_when_registered_and_changed(tmp_path: Path) -> None:
+    registered, stranger = Wallet.create(num_words=12), Wallet.create(num_words=12)
 
-    class FakeClient:
-        def __init__(self, endpoint: Any, registered: bool = True) -> None:
-            self.addresses = [wallet.address if registered else A]
-            self.endpoint = endpoint
+    async def publish(client: AsyncLuxtensorClient, wallet: Wallet, port: int) -> str:
+        return await publish_endpoint(client, wallet=wallet, subnet=1, host="127.0.0.1",
+                                      port=port)
 
-        async def get_metagraph(self, subnet: int) -> SimpleNamespace:
-            return SimpleNamespace(addresses=self.addresses, endpoints=[self.endpoint])
+    async def scenario(url: str) -> list[str]:
+        async with AsyncLuxtensorClient(url, wallet=registered) as client:
+            await client.register_miner(1, {"name": "m", "type": "text-generation"})
+            outcomes = [await publish(client, stranger, 5000)]
+            outcomes += [await publish(client, registered, port) for port in (5000, 5000)]
+            served_at = await client.block_number()
+            while await client.block_number() < served_at + 3:  # the serving rate limit
+                await asyncio.sleep(0.1)
+            outcomes.append(await publish(client, registered, 5001))
+            endpoint = (await client.get_neuron(1, registered.address)).endpoint
+            outcomes.append(f"{endpoint.host}:{endpoint.port}" if endpoint else "none")
+            return outcomes
 
-        async def serve(self, **kwargs: Any) -> None:
-            served.append(kwargs)
-
-    def publish(client: FakeClient) -> str:
-        return asyncio.run(publish_endpoint(client, wallet=wallet, subnet=1, host="1.2.3.4",
-                                            port=5000))
-
-    assert publish(FakeClient(None, registered=False)) == "not_registered"
-    assert publish(FakeClient(("1.2.3.4", 5000, "http"))) == "unchanged"
-    assert publish(FakeClient({"host": "1.2.3.4", "port": 5000})) == "unchanged"
-    assert publish(FakeClient(("1.2.3.4", 4000, "http"))) == "published"
-    assert served == [{"wallet": wallet, "subnet_id": 1, "host": "1.2.3.4", "port": 5000,
-                       "protocol": "http"}]
+    with running_node(tmp_path / "node", block_time=0.2) as node:
+        node.wait_for_block(1)
+        assert asyncio.run(scenario(node.url)) == [
+            "not_registered", "published", "unchanged", "published", "127.0.0.1:5001"]
 
 
 def test_settings_refuse_unknown_names_and_impossible_values() -> None:
