@@ -16,7 +16,6 @@ from miner_support import Echo
 from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import ConfigError, InvalidInputError, WalletError
 from moderntensor.miner import (
-    ChainPermitSource,
     MinerSettings,
     PermitDeniedError,
     PermitView,
@@ -108,20 +107,6 @@ def test_the_chain_view_permits_validators_above_the_stake_threshold() -> None:
     assert view.known == {A, B, C}
     permits = view_from_metagraph(metagraph(validator_permits=np.array([False, True, False])))
     assert dict(permits.validators) == {B: 10**18}
-
-
-def test_the_chain_source_asks_the_client_for_its_subnet() -> None:
-    asked: list[int] = []
-
-    class FakeClient:
-        async def get_metagraph(self, subnet: int) -> SimpleNamespace:
-            asked.append(subnet)
-            return metagraph()
-
-    source = ChainPermitSource("http://127.0.0.1:1", 3, client=FakeClient())
-    view = asyncio.run(source())
-    assert asked == [3]
-    assert set(view.validators) == {A, B}
 
 
 def test_a_failed_refresh_keeps_the_last_good_view() -> None:

@@ -15,9 +15,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 
+from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import ModernTensorError
 
 log = logging.getLogger("moderntensor.miner")
@@ -67,23 +67,17 @@ class StaticPermitSource:
 
 
 class ChainPermitSource:
-    """Permits from the chain: validators of ``subnet`` with a permit and stake >= ``min_stake``.
+    """Permits from the chain: validators of ``subnet`` with a permit and stake >= ``min_stake``."""
 
-    The client (``moderntensor.client.AsyncLuxtensorClient``) is imported on first use, so
-    a miner with a static allow-list never needs it.
-    """
-
-    def __init__(self, network: str, subnet: int, *, min_stake: int = 0,
-                 client: Any = None) -> None:
+    def __init__(self, network: str, subnet: int, *, min_stake: int = 0) -> None:
         self.network = network
         self.subnet = subnet
         self.min_stake = min_stake
-        self._client = client
+        self._client: AsyncLuxtensorClient | None = None
 
     async def __call__(self) -> PermitView:
-        if self._client is None:
-            client_module = import_module("moderntensor.client")
-            self._client = client_module.AsyncLuxtensorClient(self.network)
+        if self._client is None:  # created inside the server's event loop, which it binds to
+            self._client = AsyncLuxtensorClient(self.network)
         metagraph = await self._client.get_metagraph(self.subnet)
         return view_from_metagraph(metagraph, self.min_stake)
 
