@@ -107,8 +107,8 @@ class MinerQuerier:
             return self._shared
         transport = self._pools.get(base_url)
         if transport is None:
-            # The bare transport: no redirects, cookies or auth hooks (a miner needs none,
-            # and the client's cookie jar alone costs more CPU than the request).
+            # The bare transport, without AsyncClient's redirects, cookies and auth hooks: a
+            # miner needs none of them, and that layer cost ~20% of the CPU per request.
             transport = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
             self._pools[base_url] = transport
         return transport
