@@ -146,9 +146,11 @@ def _advice(report: dict[str, Any]) -> list[str]:
         advice.append("no validator has scored you yet: wait for a validator round")
     if report["epoch"]["lastEpoch"] is None:
         advice.append("no epoch has closed yet: rewards come at the end of each epoch")
-    elif report["score"] < report["minScore"] or report["score"] == 0:
+    elif report["score"] < report["minScore"]:
         advice.append(f"score {report['score']:.3f} is under the subnet's min_score "
                       f"{report['minScore']:.3f}: it earns nothing; see the components")
+    elif report["score"] == 0:
+        advice.append("score 0 in the last epoch: it earned nothing; see the components")
     return advice
 
 
