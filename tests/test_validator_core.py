@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
 from moderntensor.client import ChainError, NodeUnreachableError
+from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.auth import ReplayCache, sign_response, verify_request
 from moderntensor.validator import (
     ClientChainView,
@@ -135,68 +134,6 @@ def test_chain_failures_never_crash_the_loop(tmp_path: Path) -> None:
     assert 'mt_validator_weight_submissions_total{result="error"} 1.0' in metrics
 
 
-class FakeClient:
-    """Stands in for AsyncLuxtensorClient with the documented shapes (docs/rpc.md)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    async def get_subnet(self, netuid: int) -> dict[str, Any]:
-        return {"netuid": netuid, "task_type": "text-generation", "tempo": 20,
-                "weights_rate_limit": 5, "metadata": {"suite": "validator_suite:SumSuite"}}
-
-    async def get_metagraph(self, netuid: int) -> Any:
-        return SimpleNamespace(
-            uids=np.array([0, 1, 2, 3]),
-            addresses=np.array(["0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20,
-                                "0x" + "44" * 20]),
-            roles=np.array(["miner", "validator", "miner", "miner"]),
-            endpoints=[("10.0.0.1", 5000, "http"), ("10.0.0.2", 5000, "http"), None,
-                       ("", 0, "http")],
-        )
-
-    async def block_number(self) -> int:
-        return 42
-
-    async def set_weights(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls.append((args, kwargs))
-        return SimpleNamespace(tx_hash="0xfeed")
-
-
-def test_the_client_adapter_reads_subnet_and_miners_and_writes_weights() -> None:
-    from moderntensor.scoring import MinerScore
-    from moderntensor.validator.store import MinerStats
-    from moderntensor.validator.weights import build_submission
-
-    client = FakeClient()
-    view = ClientChainView(client, 3)
-
-    async def main() -> tuple[Any, ...]:
-        info = await view.subnet_info()
-        miners = await view.miners()
-        stats = [MinerStats(0, "0x" + "11" * 20, MinerScore(1, 1, 1, 1), 0.1, 1, 4, 4, 1)]
-        tx = await view.submit_weights(build_submission(3, stats))
-        return info, miners, tx
-
-    info, miners, tx = asyncio.run(main())
-    assert (info.task_type, info.tempo, info.weights_rate_limit, info.suite) == (
-        "text-generation", 20, 5, "validator_suite:SumSuite")
-    assert [(m.uid, m.url) for m in miners] == [(0, "http://10.0.0.1:5000"), (2, None),
-                                               (3, None)]
-    assert tx == "0xfeed"
-    (args, kwargs), = client.calls
-    assert args == (3, [0], [65535], [65535], [65535], [65535], [65535])
-    assert kwargs == {"version_key": 0}
-
-
-def test_the_rpc_subnet_shape_is_read() -> None:
-    rpc = {"netuid": 9, "taskType": "custom", "metadata": '{"suite": "pkg.mod:Suite"}',
-           "params": {"tempo": 20, "weightsRateLimit": 5}}
-    assert subnet_info_from(9, rpc) == SubnetInfo(9, "custom", 20, 5, "pkg.mod:Suite")
-    assert subnet_info_from(9, {**rpc, "metadata": "pkg.mod:Other"}).suite == "pkg.mod:Other"
-    assert subnet_info_from(9, {**rpc, "metadata": ""}).suite is None
-
-
 def test_the_clients_metagraph_and_subnet_views_are_read() -> None:
     from moderntensor.client.views import Metagraph
     from moderntensor.client.views import SubnetInfo as ClientSubnet
@@ -216,16 +153,13 @@ def test_the_clients_metagraph_and_subnet_views_are_read() -> None:
     rpc_subnet = {"netuid": 1, "name": "t", "taskType": "text-generation", "owner": "0x0",
                   "subnetWeight": 0, "difficulty": 1, "params": {"tempo": 20,
                   "weightsRateLimit": 5}, "miners": 1, "validators": 1, "epoch": 0,
-                  "nextEpochBlock": 20, "epochEmission": "0", "metadata": ""}
-    info = subnet_info_from(1, ClientSubnet.from_json(rpc_subnet))
+                  "nextEpochBlock": 20, "epochEmission": "0", "metadata": {}}
+    info = subnet_info_from(ClientSubnet.from_json(rpc_subnet))
     assert info == SubnetInfo(1, "text-generation", 20, 5, None)
-
-
-def test_metagraph_dicts_are_read_too() -> None:
-    metagraph = {"uids": [5], "addresses": ["0x" + "55" * 20], "roles": ["miner"],
-                 "endpoints": [{"host": "::1", "port": 7000, "protocol": "http"}]}
-    (miner,) = miners_from_metagraph(metagraph)
-    assert miner.url == "http://[::1]:7000"
+    custom = {**rpc_subnet, "metadata": {"suite": "pkg.mod:Suite"}}
+    assert subnet_info_from(ClientSubnet.from_json(custom)).suite == "pkg.mod:Suite"
+    with pytest.raises(InvalidInputError, match="names suite"):
+        subnet_info_from(ClientSubnet.from_json({**rpc_subnet, "metadata": {"suite": "x y"}}))
 
 
 def test_from_config_resolves_wallet_network_and_subnet(mt_home: Path,

@@ -12,13 +12,14 @@ fixed miner list (tests, private deployments, a chain that is not up yet);
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from moderntensor.client import AsyncLuxtensorClient, Metagraph
+from moderntensor.client import SubnetInfo as ChainSubnet
 from moderntensor.errors import InvalidInputError
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
@@ -142,20 +143,19 @@ class ClientChainView:
     >>> view = ClientChainView(AsyncLuxtensorClient(), netuid=1)  # doctest: +SKIP
     """
 
-    client: Any               # AsyncLuxtensorClient; typed loosely so fakes can stand in
+    client: AsyncLuxtensorClient
     netuid: int
     _info: SubnetInfo | None = field(default=None, repr=False)
 
     async def subnet_info(self) -> SubnetInfo:
-        raw = await self.client.get_subnet(self.netuid)
-        self._info = subnet_info_from(self.netuid, raw)
+        self._info = subnet_info_from(await self.client.get_subnet(self.netuid))
         return self._info
 
     async def miners(self) -> list[MinerEndpoint]:
         return miners_from_metagraph(await self.client.get_metagraph(self.netuid))
 
     async def block_number(self) -> int:
-        return int(await self.client.block_number())
+        return await self.client.block_number()
 
     async def submit_weights(self, submission: WeightSubmission) -> str | None:
         result = await self.client.set_weights(
@@ -164,90 +164,27 @@ class ClientChainView:
             list(submission.availability), list(submission.consistency),
             version_key=submission.version_key,
         )
-        return getattr(result, "tx_hash", None)
+        return result.tx_hash
 
 
-def _get(raw: Any, *names: str, default: Any = None) -> Any:
-    """First present attribute or key of ``raw`` among ``names`` (dataclass or dict)."""
-    for name in names:
-        if isinstance(raw, dict) and name in raw:
-            return raw[name]
-        if not isinstance(raw, dict) and hasattr(raw, name):
-            return getattr(raw, name)
-    return default
+def subnet_info_from(subnet: ChainSubnet) -> SubnetInfo:
+    """The parameters a validator acts on, from the client's subnet view."""
+    suite = subnet.metadata.get("suite")
+    if suite is not None and not (isinstance(suite, str) and _SUITE_PATH.match(suite)):
+        raise InvalidInputError(
+            f"subnet {subnet.netuid}'s metadata names suite {suite!r}, not 'package.module:Class'",
+            code="invalid_subnet")
+    return SubnetInfo(netuid=subnet.netuid, task_type=subnet.task_type, tempo=subnet.tempo,
+                      weights_rate_limit=subnet.weights_rate_limit, suite=suite)
 
 
-def subnet_info_from(netuid: int, raw: Any) -> SubnetInfo:
-    """A :class:`SubnetInfo` from the client's subnet object (dataclass or the RPC's JSON,
-    whose rate limit and tempo sit under ``params``; see docs/rpc.md)."""
-    task_type = _get(raw, "task_type", "taskType")
-    if not isinstance(task_type, str) or not task_type:
-        raise InvalidInputError(f"subnet {netuid} has no task type in {raw!r}",
-                                code="invalid_subnet")
-    params = _get(raw, "params", default=None) or {}
-    tempo = _get(raw, "tempo", default=None)
-    if tempo is None:
-        tempo = _get(params, "tempo", default=DEFAULT_TEMPO)
-    rate_limit = _get(raw, "weights_rate_limit", "weightsRateLimit", default=None)
-    if rate_limit is None:
-        rate_limit = _get(params, "weights_rate_limit", "weightsRateLimit",
-                          default=DEFAULT_WEIGHTS_RATE_LIMIT)
-    return SubnetInfo(netuid=netuid, task_type=task_type, tempo=int(tempo),
-                      weights_rate_limit=int(rate_limit),
-                      suite=_suite_from_metadata(_get(raw, "metadata", default=None)))
-
-
-def _suite_from_metadata(metadata: Any) -> str | None:
-    """A custom subnet's suite: ``{"suite": "pkg.mod:Class"}`` (dict or JSON text) or the bare
-    ``"pkg.mod:Class"``; None when the metadata names none."""
-    if isinstance(metadata, str):
-        text = metadata.strip()
-        if _SUITE_PATH.match(text):
-            return text
-        try:
-            metadata = json.loads(text) if text.startswith("{") else None
-        except ValueError:
-            return None
-    suite = metadata.get("suite") if isinstance(metadata, dict) else None
-    return suite if isinstance(suite, str) and _SUITE_PATH.match(suite) else None
-
-
-def miners_from_metagraph(metagraph: Any) -> list[MinerEndpoint]:
-    """The miners of a metagraph (arrays ``uids``, ``addresses``, ``roles``, ``endpoints``)."""
-    uids: Sequence[Any] = _get(metagraph, "uids", default=())
-    addresses: Sequence[Any] = _get(metagraph, "addresses", default=())
-    roles: Sequence[Any] = _get(metagraph, "roles", default=())
-    endpoints: Sequence[Any] = _get(metagraph, "endpoints", default=())
+def miners_from_metagraph(metagraph: Metagraph) -> list[MinerEndpoint]:
+    """The metagraph's miners, with their published endpoints (None until they serve)."""
     miners = []
-    for index, uid in enumerate(uids):
-        role = roles[index] if index < len(roles) else "miner"
-        if str(role).lower() != "miner":
-            continue
-        endpoint = endpoints[index] if index < len(endpoints) else None
-        host, port, protocol = _endpoint(endpoint)
-        miners.append(MinerEndpoint(uid=int(uid), address=str(addresses[index]),
-                                    host=host, port=port, protocol=protocol))
+    for uid in metagraph.miner_uids.tolist():
+        endpoint = metagraph.endpoints[uid]
+        miners.append(MinerEndpoint(
+            uid=uid, address=metagraph.addresses[uid],
+            host=endpoint.host if endpoint else None, port=endpoint.port if endpoint else None,
+            protocol=endpoint.protocol if endpoint else "http"))
     return miners
-
-
-def _endpoint(endpoint: Any) -> tuple[str | None, int | None, str]:
-    """(host, port, protocol) from a tuple, a dict or None; an unusable endpoint is (None, None)."""
-    if endpoint is None:
-        return None, None, "http"
-    if isinstance(endpoint, dict):
-        host, port = endpoint.get("host"), endpoint.get("port")
-        protocol = endpoint.get("protocol") or "http"
-    elif hasattr(endpoint, "host"):     # the client's Endpoint dataclass
-        host, port = endpoint.host, getattr(endpoint, "port", None)
-        protocol = getattr(endpoint, "protocol", None) or "http"
-    else:
-        parts = [*list(endpoint), None, None, None]
-        host, port, protocol = parts[0], parts[1], parts[2] or "http"
-    try:
-        port_number = int(port) if port else None
-    except (TypeError, ValueError):
-        port_number = None
-    if not host or not port_number or not 0 < port_number < 65536:
-        return None, None, "http"
-    protocol = str(protocol).lower()
-    return str(host), port_number, protocol if protocol in ("http", "https") else "http"
