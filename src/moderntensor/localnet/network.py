@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -47,6 +48,7 @@ from moderntensor.localnet.spec import (
     miner_models,
 )
 from moderntensor.subnets import load_suite
+from moderntensor.subnets.models import ModelUnavailableError, smollm2_model_path
 from moderntensor.wallet import Wallet
 
 READY_TIMEOUT_S = 60.0
@@ -55,6 +57,14 @@ REGISTRATIONS_IN_FLIGHT = 4  # the dev chain mines up to 8 registrations per blo
 
 class LocalnetError(ModernTensorError):
     code = "localnet_error"
+
+
+def check_smollm2() -> None:
+    """Raise ModelUnavailableError (with the install command) unless SmolLM2 can load."""
+    smollm2_model_path()
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ModelUnavailableError("llama-cpp-python is not installed; "
+                                    "pip install 'moderntensor[models]'")
 
 
 def free_port() -> int:
@@ -146,6 +156,8 @@ class Localnet:
         if running_state(self.data_dir) is not None:
             raise LocalnetError(f"a localnet already runs in {self.data_dir}; "
                                 "stop it with `moderntensor localnet down` first")
+        if self.spec.model == "smollm2":  # fail now, not as 502s in every validator round
+            check_smollm2()
         for sub in ("node", "home", "logs"):  # a localnet always starts from genesis
             shutil.rmtree(self.data_dir / sub, ignore_errors=True)
         (self.data_dir / "node").mkdir(parents=True)
