@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from localnet_support import (
     GUIDE,
@@ -32,7 +33,7 @@ from localnet_support import (
     rpc,
     wait_for,
 )
-from moderntensor.localnet import Localnet, LocalnetSpec
+from moderntensor.localnet import Localnet, LocalnetSpec, render, snapshot
 from moderntensor.localnet.processes import CLI, live_groups
 from moderntensor.scoring import PPB
 from moderntensor.wallet import Wallet
@@ -163,6 +164,23 @@ def test_miner_status_shows_the_components(net: Localnet) -> None:
                for f in report["feedback"])
     assert report["recentRewards"] and int(report["balance"]) > 0
     assert report["minScore"] == pytest.approx(MIN_SCORE)
+
+
+def test_epoch_info_status_table_and_an_unregistered_miner(net: Localnet) -> None:
+    info = json.loads(subprocess.run([*CLI, "epoch", "info", "--json", "--subnet", str(NETUID)],
+                                     env=net.env(), capture_output=True, text=True, timeout=60,
+                                     check=True).stdout)
+    assert info["tempo"] == TEMPO and info["lastEpoch"]["scoredMiners"] >= 3
+    stranger = Wallet.create(num_words=12).address
+    report = json.loads(subprocess.run(
+        [*CLI, "miner", "status", "--json", "--subnet", str(NETUID), "--address", stranger],
+        env=net.env(), capture_output=True, text=True, timeout=60, check=True).stdout)
+    assert not report["registered"] and "miner register" in report["advice"][0]
+    console = Console(record=True, width=160)
+    console.print(render(snapshot(net.state)))
+    table = console.export_text()
+    assert all(model in table for model in ("oracle", "inconsistent", "echo", "random"))
+    assert "weights age" in table and "next epoch in" in table
 
 
 def test_miner_guide_snippets_run_as_written(net: Localnet, tmp_path: Path) -> None:
