@@ -75,9 +75,10 @@ def free_port() -> int:
 
 
 def running_state(data_dir: Path) -> LocalnetState | None:
-    """The state of a localnet in ``data_dir`` whose node still runs, else None."""
+    """The state of a localnet in ``data_dir`` of which some process still runs, else None."""
     state = LocalnetState.load(data_dir)
-    if state is None or not any(alive(p.pid) for p in state.processes):
+    if state is None or not any(alive(p.pid) and is_localnet_process(p.pid)
+                                for p in state.processes):
         return None
     return state
 
