@@ -75,9 +75,14 @@ def up(
         console.print(f"[yellow]dev-only wallets[/]: keystores in {directory / 'home'} use a "
                       f"cheap scrypt cost and one password stored in {directory / 'password'}; "
                       "never use them for real value.", soft_wrap=True)
+        first = next((p for p in net.state.processes if p.role == "miner"), None)
+        if first is not None:
+            console.print(f"Inspect a miner: MT_HOME={directory / 'home'} MT_NETWORK={net.url} "
+                          f"moderntensor miner status --wallet {first.wallet} --subnet "
+                          f"{first.subnet}", soft_wrap=True, highlight=False)
         if detach:
             console.print("Running in the background: `moderntensor localnet status`, "
-                          f"`moderntensor localnet down` (--data-dir {directory})")
+                          f"`moderntensor localnet down` (--data-dir {directory})", soft_wrap=True)
             return
         try:
             _live(net)
