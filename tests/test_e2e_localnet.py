@@ -96,6 +96,7 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
     epochs = sorted({r["epoch"] for r in records})
     assert len(epochs) >= 3
     paid: dict[str, int] = {}
+    both_paid: list[list[int]] = []
     for epoch in epochs:
         rows = [r for r in records if r["epoch"] == epoch]
         miner_rows = [r for r in rows if r["role"] == "miner"]
@@ -109,7 +110,9 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
             assert int(r["reward"]) == expected
             assert r["score"] >= MIN_SCORE * PPB  # under min_score: no payout at all
         validator_rows = [r for r in rows if r["role"] == "validator"]
-        assert len(validator_rows) == SPEC.validators
+        assert 1 <= len(validator_rows) <= SPEC.validators  # whose weights were active
+        if len(validator_rows) == SPEC.validators:
+            both_paid.append(sorted(int(r["reward"]) for r in validator_rows))
         stakes = {graph["addresses"][u].lower(): int(graph["stakes"][u]) for u in graph["uids"]}
         total_stake = sum(stakes[r["address"].lower()] for r in validator_rows)
         for r in validator_rows:  # BlockReward x StakeShare
@@ -134,8 +137,7 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
     assert rows and all(0 < row["weights"][0] < MIN_SCORE * 65535 for row in rows)
     for info in by_model.values():  # 0-MDT miners: every unit they hold is a reward
         assert balances[info.address.lower()] == paid.get(info.address.lower(), 0)
-    validator_rewards = sorted(paid[v.address.lower()] for v in net.state.by_role("validator"))
-    assert validator_rewards[1] == pytest.approx(2 * validator_rewards[0], rel=0.01)  # 2x stake
+    assert both_paid and all(abs(high - 2 * low) <= 1 for low, high in both_paid)  # 200 : 400
 
 
 def test_every_miner_registered_fee_free_from_an_empty_wallet(net: Localnet) -> None:
