@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from moderntensor.chain.genesis import DEV_CHAIN_ID, dev_spec
-from moderntensor.chain.modules.params import GENESIS_TASKS, GENESIS_WEIGHTS, camel
+from moderntensor.chain.modules.params import GENESIS_TASKS, GENESIS_WEIGHTS
 from moderntensor.scoring import PPB
 
 # Dev-only keystores: scrypt n=2**10 decrypts in ~2 ms instead of ~0.5 s (n=2**18). These
@@ -88,8 +88,10 @@ def miner_models(spec: LocalnetSpec, available: list[str]) -> list[str]:
 
 def genesis_json(spec: LocalnetSpec) -> dict[str, Any]:
     """The dev chain (chain id 1337, dev accounts) with this localnet's tempo and min_score."""
+    # validators may write weights every block (rounds are short on a localnet), and weights
+    # stay active for at least 3 epochs so a slow round never drops a validator's pay
     params = {"tempo": spec.tempo, "minScore": round(spec.min_score * PPB),
-              "activityCutoff": max(60, 3 * spec.tempo), camel("weights_rate_limit"): 1}
+              "activityCutoff": max(60, 3 * spec.tempo), "weightsRateLimit": 1}
     subnets = [{"netuid": i + 1, "name": task, "taskType": task, "weight": weight,
                 "params": params}
                for i, (task, weight) in enumerate(zip(GENESIS_TASKS, GENESIS_WEIGHTS,
