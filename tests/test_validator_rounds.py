@@ -64,15 +64,21 @@ def test_a_perfect_fast_miner_scores_one() -> None:
     assert (verdict.valid, verdict.queries, verdict.outcomes["ok"]) == (4, 4, 4)
 
 
-def test_failures_cost_availability_accuracy_and_the_repeat_they_break() -> None:
+def test_a_failure_costs_availability_and_accuracy_but_not_consistency() -> None:
     p = plan(count=4, share=0.5)            # two pairs: every challenge is in one
     fail = {p.repeats[0][0]}
     verdict = score_miner(SUITE, p, answers_for(p, fail=fail))
     assert verdict.score.availability == 0.75
     assert verdict.score.accuracy == 0.75
-    assert verdict.score.consistency == 0.5
+    assert verdict.score.consistency == 1.0  # the one whole pair agreed
     assert verdict.score.latency == 1.0      # latency is judged on the answers that came
     assert verdict.outcomes == {"ok": 3, "timeout": 1}
+
+
+def test_repeats_with_no_whole_pair_score_zero_consistency() -> None:
+    p = plan(count=4, share=0.5)
+    fail = {first for first, _ in p.repeats}
+    assert score_miner(SUITE, p, answers_for(p, fail=fail)).score.consistency == 0.0
 
 
 def test_latency_is_linear_between_target_and_timeout() -> None:

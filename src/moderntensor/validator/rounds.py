@@ -7,8 +7,8 @@ same round (tests) plans the same questions. A share of each miner's challenges 
 
 Scoring follows DESIGN.md "Scoring", from the validator's own measurements only:
 accuracy = mean suite score over all queries (failures 0); latency = mean latency score of the
-valid answers; availability = valid / queried; consistency = mean suite similarity of each
-repeated pair (a pair with a failed side counts 0).
+valid answers; availability = valid / queried; consistency = mean suite similarity of the
+repeated pairs that both answered (0 when none did: a failure is charged to availability once).
 """
 
 from __future__ import annotations
@@ -109,17 +109,18 @@ def score_miner(suite: TaskSuite, plan: MinerPlan, results: Sequence[QueryResult
         latencies.append(result.latency_s)
         latency_scores.append(latency_score(result.latency_s, suite.latency_target_s,
                                             suite.timeout_s))
-    similarities = []
-    for first, second in plan.repeats:
-        a, b = results[first], results[second]
-        similarities.append(_safe_unit(suite.consistency, a.output, b.output)
-                            if a.ok and b.ok else 0.0)
+    # a failed answer already costs availability; consistency judges only pairs that both
+    # answered, and is 0 when repeats were asked but no pair came back whole
+    similarities = [_safe_unit(suite.consistency, results[first].output, results[second].output)
+                    for first, second in plan.repeats
+                    if results[first].ok and results[second].ok]
     valid = len(latencies)
     score = MinerScore(
         accuracy=accuracy_score(accuracies),
         latency=mean_score(latency_scores, empty=0.0),
         availability=availability_score(valid, len(results)),
-        consistency=consistency_score(similarities),
+        consistency=consistency_score(similarities) if similarities or not plan.repeats
+        else 0.0,
     )
     mean_latency = math.fsum(latencies) / valid if valid else None
     return MinerRound(plan.miner, score, len(results), valid, mean_latency, outcomes)
