@@ -15,14 +15,15 @@ from moderntensor.cli.common import (
     JSON_OPTION,
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
+    SUBNET_OPTION,
     WALLET_OPTION,
     CliError,
     err_console,
     open_client,
     report_tx,
+    resolve_subnet,
 )
 from moderntensor.cli.miner_status import status as miner_status
-from moderntensor.config import resolve_config
 
 if TYPE_CHECKING:
     from moderntensor.miner import MinerServer
@@ -109,7 +110,7 @@ def register(
     model_type: str | None = typer.Option(
         None, "--model-type", help="Task type (default: the subnet's)."),
     model_version: str = typer.Option("1.0.0", "--model-version"),
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    subnet: int | None = SUBNET_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
@@ -118,9 +119,7 @@ def register(
     """Register as a miner with 0 MDT: solves the subnet's proof of work (progress shown)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    netuid = subnet if subnet is not None else resolve_config().subnet.value
-    if netuid is None:
-        raise CliError("which subnet? pass --subnet N or set MT_SUBNET")
+    netuid = resolve_subnet(subnet)
     with open_client(network, wallet, password_env, signing=True) as client:
         task_type = model_type or client.get_subnet(int(netuid)).task_type
         model = {"name": model_name, "type": task_type, "version": model_version}

@@ -17,6 +17,7 @@ from moderntensor.cli.common import (
     JSON_OPTION,
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
+    SUBNET_OPTION,
     WALLET_OPTION,
     CliError,
     console,
@@ -24,6 +25,7 @@ from moderntensor.cli.common import (
     print_json,
     read_password,
     report_tx,
+    resolve_subnet,
 )
 from moderntensor.config import resolve_config
 from moderntensor.subnets import load_suite
@@ -210,7 +212,7 @@ def _read_miners(path: Path) -> list[MinerEndpoint]:
 
 @app.command()
 def register(
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    subnet: int | None = SUBNET_OPTION,
     stake: str = typer.Option("0", "--stake", help="MDT to stake with the registration."),
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
@@ -218,7 +220,7 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register as a validator of a subnet, staking at least its minimum validator stake."""
-    netuid = _subnet(subnet)
+    netuid = resolve_subnet(subnet)
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.register_validator(netuid, stake)
     report_tx(result, as_json, f"Registered validator uid {result.uid} on subnet {netuid}")
@@ -227,37 +229,33 @@ def register(
 @app.command("stake")
 def stake_(
     amount: str = typer.Argument(..., help="MDT to add to your stake."),
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    subnet: int | None = SUBNET_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add stake on a subnet."""
-    netuid = _subnet(subnet)
-    with open_client(network, wallet, password_env, signing=True) as client:
-        result = client.add_stake(netuid, amount)
-    report_tx(result, as_json, f"Staked {amount} MDT on subnet {netuid}")
+    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=True)
 
 
 @app.command()
 def unstake(
     amount: str = typer.Argument(..., help="MDT to remove (returns after unbonding)."),
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET)."),
+    subnet: int | None = SUBNET_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove stake; it returns to your balance after the unbonding period."""
-    netuid = _subnet(subnet)
+    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=False)
+
+
+def _move_stake(amount: str, subnet: int | None, wallet: str | None, network: str | None,
+                password_env: str | None, as_json: bool, *, add: bool) -> None:
+    netuid = resolve_subnet(subnet)
     with open_client(network, wallet, password_env, signing=True) as client:
-        result = client.remove_stake(netuid, amount)
-    report_tx(result, as_json, f"Unstaking {amount} MDT from subnet {netuid}")
-
-
-def _subnet(subnet: int | None) -> int:
-    netuid = subnet if subnet is not None else resolve_config().subnet.value
-    if netuid is None:
-        raise CliError("which subnet? pass --subnet N or set MT_SUBNET")
-    return int(netuid)
+        result = (client.add_stake if add else client.remove_stake)(netuid, amount)
+    verb = "Staked" if add else "Unstaking"
+    report_tx(result, as_json, f"{verb} {amount} MDT on subnet {netuid}")
