@@ -49,6 +49,15 @@ def test_start_without_genesis_says_how_to_create_one(tmp_path: Path) -> None:
     assert "invalid_genesis" in done.stderr and "node init" in done.stderr
 
 
+def test_start_on_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
+    with running_node(tmp_path / "first") as node:
+        port = node.url.rsplit(":", 1)[1]
+        done = cli("start", "--dev", "--data-dir", str(tmp_path / "second"), "--rpc-port", port)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "[cli_error]" in done.stderr and "--rpc-port" in done.stderr
+    assert "Dev accounts" not in done.stdout  # refused before anything is printed
+
+
 def test_status_of_no_node_is_a_clear_error() -> None:
     done = cli("status", "--rpc", "http://127.0.0.1:9")
     assert done.returncode == 1

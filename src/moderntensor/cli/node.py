@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import shutil
+import socket
 import sys
 import tempfile
 from dataclasses import replace
@@ -81,6 +82,7 @@ def start(
         data_dir = data_dir or _default_data_dir()
         spec = load_genesis(data_dir / GENESIS_FILE)
     block_time = block_time or (1.0 if dev else PRODUCTION_BLOCK_TIME)
+    _check_port_free(rpc_host, rpc_port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     node = open_node(spec, data_dir, block_time=block_time)
@@ -184,6 +186,18 @@ def _print_dev_accounts() -> None:
         console.print(f"  ({i}) {account.address}  {account.private_key}", soft_wrap=True,
                       highlight=False)
     console.print(f"Mnemonic: {DEV_MNEMONIC}  (m/44'/60'/0'/0/i)", soft_wrap=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse early, in one line, when another process already holds the RPC port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); another node may "
+                           "be running there: stop it or pass --rpc-port N") from None
 
 
 def _is_loopback(host: str) -> bool:

@@ -179,3 +179,5 @@ def _configure_logging() -> None:
     if not root.handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+        # httpx logs every chain poll at INFO; the miner's own lines say what matters
+        logging.getLogger("httpx").setLevel(logging.WARNING)
