@@ -86,6 +86,12 @@ def test_create_custom_subnet(mt: Any) -> None:
     assert created["netuid"] >= 5
     shown = ok_json(mt("subnet", "show", str(created["netuid"]), "--json"))
     assert shown["params"]["tempo"] == 30 and shown["taskType"] == "my-task"
+    ok_json(mt("subnet", "set-params", str(created["netuid"]), '{"tempo": 40}', "--wallet",
+               "dev", "--password-env", "PW", "--json"))
+    assert ok_json(mt("subnet", "show", str(created["netuid"]), "--json"))["params"]["tempo"] == 40
+    not_owner = mt("subnet", "set-params", "1", '{"tempo": 5}', "--wallet", "dev",
+                   "--password-env", "PW")
+    assert not_owner.returncode == 1 and "[not_subnet_owner]" in not_owner.stderr
     assert shown["metadata"] == {"suite": "mypkg.suite:MySuite"}
 
 

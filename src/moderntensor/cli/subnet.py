@@ -18,6 +18,7 @@ from moderntensor.cli.common import (
     open_client,
     print_json,
     print_table,
+    report_tx,
 )
 from moderntensor.units import format_mdt
 
@@ -56,7 +57,8 @@ def show(netuid: int = typer.Argument(..., help="Subnet id."),
             ["epoch emission", format_mdt(subnet.epoch_emission)],
             ["registration difficulty", subnet.difficulty],
             ["miners / validators", f"{subnet.miners} / {subnet.validators}"],
-            ["epoch", f"{subnet.epoch} (closes at block {subnet.next_epoch_block})"]]
+            ["epoch", f"{subnet.epoch} (closes at block {subnet.next_epoch_block})"],
+            ["metadata", json.dumps(subnet.metadata) if subnet.metadata else "-"]]
     rows += [[key, value] for key, value in subnet.params.items()]
     print_table(f"Subnet {netuid}", ["field", "value"], rows)
 
@@ -89,6 +91,16 @@ def metagraph(netuid: int = typer.Argument(..., help="Subnet id."),
                  "endpoint", "last reward"], rows)
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{option} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise CliError(f'{option} must be a JSON object, e.g. {{"tempo": 50}}')
+    return value
+
+
 @app.command()
 def create(
     name: str = typer.Argument(..., help="Unique subnet name."),
@@ -102,12 +114,7 @@ def create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a custom subnet (netuid 5+); locks the chain's subnet deposit."""
-    try:
-        overrides = json.loads(params)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"--params is not JSON: {exc}") from None
-    if not isinstance(overrides, dict):
-        raise CliError('--params must be a JSON object, e.g. {"tempo": 50}')
+    overrides = _json_object(params, "--params")
     metadata = {"suite": suite} if suite else {}
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.create_subnet(name, task_type, overrides, metadata)
@@ -117,3 +124,19 @@ def create(
         print_json({"netuid": netuid, "tx_hash": result.tx_hash, "block": result.block_number})
     else:
         console.print(f"Created subnet [bold]{netuid}[/] ({name}, {task_type}): {result}")
+
+
+@app.command("set-params")
+def set_params(
+    netuid: int = typer.Argument(..., help="Subnet id (one you own)."),
+    params: str = typer.Argument(..., help='JSON overrides, e.g. {"tempo": 50}.'),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Tune the hyperparameters of a custom subnet you own."""
+    overrides = _json_object(params, "PARAMS")
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.set_subnet_params(netuid, overrides)
+    report_tx(result, as_json, f"Set {', '.join(overrides)} on subnet {netuid}")

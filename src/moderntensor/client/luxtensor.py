@@ -235,3 +235,9 @@ class AsyncLuxtensorClient(EthClient):
         """Create a custom subnet (netuid 5+), locking the chain's subnet deposit."""
         return await self._syscall("createSubnet", name, task_type, json.dumps(params or {}),
                                    json.dumps(metadata or {}), wallet=wallet)
+
+    async def set_subnet_params(self, subnet_id: int, params: Mapping[str, Any], *,
+                                wallet: Wallet | None = None) -> TxResult:
+        """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""
+        return await self._syscall("setSubnetParams", _netuid(subnet_id), json.dumps(dict(params)),
+                                   wallet=wallet)
