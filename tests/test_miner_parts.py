@@ -21,6 +21,7 @@ from moderntensor.miner import (
     PermitView,
     StaticPermitSource,
 )
+from moderntensor.miner.app import MinerRuntime
 from moderntensor.miner.cache import ResponseCache
 from moderntensor.miner.codec import JsonCodec
 from moderntensor.miner.permits import PermitRefresher, view_from_metagraph
@@ -194,3 +195,31 @@ def test_a_miner_must_define_inference() -> None:
 
     with pytest.raises(NotImplementedError, match="inference"):
         MinerServer(wallet=Account.create(), metagraph_source=[A]).build_app()
+
+
+def test_the_endpoint_is_published_only_after_the_first_permit_sync() -> None:
+    attempts, published_with_view = 0, []
+
+    async def flaky_source() -> PermitView:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise ConnectionError("node not up yet")
+        return PermitView({A: 1})
+
+    runtime = MinerRuntime(
+        signer=Account.create(), subnet=1, permit_source=flaky_source,
+        settings=MinerSettings().with_overrides(permit_retry_s=0.05), inference=lambda r: r,
+        inference_batch=None, task_schemas={}, model_name="echo",
+        on_started=lambda: _record(published_with_view, runtime))
+
+    async def main() -> None:
+        async with runtime._lifespan(runtime.build()):
+            await asyncio.sleep(0.5)
+
+    asyncio.run(main())
+    assert attempts >= 3 and published_with_view == [True]
+
+
+async def _record(calls: list[bool], runtime: MinerRuntime) -> None:
+    calls.append(runtime.permits.view is not None)

@@ -108,6 +108,12 @@ class MinerRuntime:
         ready = RequireReady(sized, self.permits, self.responder)
         return Instrument(ready, self.metrics, self.responder)
 
+    async def _once_ready(self) -> None:
+        # validators that learn the endpoint before the first permit sync would only get 503s
+        await self.permits.ready.wait()
+        assert self.on_started is not None
+        await self.on_started()
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.dispatcher.start()
@@ -117,7 +123,7 @@ class MinerRuntime:
         self.permits.start()
         background = []
         if self.on_started is not None:  # e.g. publishing the endpoint: never delays serving
-            background.append(asyncio.get_running_loop().create_task(self.on_started()))
+            background.append(asyncio.get_running_loop().create_task(self._once_ready()))
         try:
             yield
         finally:

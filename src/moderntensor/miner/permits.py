@@ -112,6 +112,7 @@ class PermitRefresher:
         self.retry_s = retry_s
         self.view: PermitView | None = None
         self.synced_at: float | None = None
+        self.ready = asyncio.Event()  # set at the first successful sync
         self._task: asyncio.Task[None] | None = None
 
     async def refresh(self) -> bool:
@@ -128,6 +129,7 @@ class PermitRefresher:
             log.info("permits synced: %d validators permitted", len(view.validators))
         self.view = view
         self.synced_at = time.monotonic()
+        self.ready.set()
         return True
 
     def start(self) -> None:
