@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from eth_utils import to_checksum_address
+
 from moderntensor.chain.blocks import (
     Block,
     Header,
@@ -110,8 +112,8 @@ def check_tx(state: State, ext: Extensions, tx: SignedTx, *, base_fee: int, gas_
                          code="underpriced")
     if account.balance < cost + reserved:
         raise TxRejected(
-            f"insufficient funds: 0x{tx.sender.hex()} has {account.balance} base units, the tx "
-            f"may cost {cost} (value + gas x max fee)"
+            f"insufficient funds: {to_checksum_address(tx.sender)} has {account.balance} base "
+            f"units, the tx may cost {cost} (value + gas x max fee)"
             + (f" on top of {reserved} reserved by pending txs" if reserved else ""),
             code="insufficient_funds")
     return fee_free

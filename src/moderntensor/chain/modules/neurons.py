@@ -18,6 +18,7 @@ from moderntensor.chain.modules.records import (
     Neuron,
     Subnet,
     address_bytes,
+    checksum,
     dumps,
     get_neuron,
     get_results,
@@ -43,7 +44,7 @@ def require_neuron(state: State, netuid: int, address: bytes) -> Neuron:
     uid = uid_of(state, netuid, address)
     neuron = None if uid is None else get_neuron(state, netuid, uid)
     if neuron is None:
-        fail("not_registered", f"0x{address.hex()} has no uid on subnet {netuid}; register "
+        fail("not_registered", f"{checksum(address)} has no uid on subnet {netuid}; register "
              "first", netuid=netuid)
     return neuron
 

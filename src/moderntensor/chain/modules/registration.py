@@ -95,12 +95,12 @@ def check_registration(state: State, *, chain_id: int, block: int, sender: bytes
             chain_id=chain_id, subnet=netuid, address=sender, block_hash=seed, nonce=pow_nonce,
             difficulty=subnet.difficulty):
         fail("pow_invalid", f"the proof of work does not meet difficulty {subnet.difficulty} "
-             f"for chain {chain_id}, subnet {netuid}, 0x{sender.hex()} and block {pow_block}",
+             f"for chain {chain_id}, subnet {netuid}, {checksum(sender)} and block {pow_block}",
              difficulty=subnet.difficulty)
     if kv_get(state, SEAL, _seal_key(pow_block, netuid, sender, pow_nonce)) is not None:
         fail("pow_reused", "this proof of work was already used; solve a new challenge")
     if uid_of(state, netuid, sender) is not None:
-        fail("already_registered", f"0x{sender.hex()} already has uid "
+        fail("already_registered", f"{checksum(sender)} already has uid "
              f"{uid_of(state, netuid, sender)} on subnet {netuid}")
     if subnet.miners < subnet.params.max_miners:
         return subnet, None

@@ -70,7 +70,7 @@ def remove_stake(state: State, sender: bytes, netuid: int, amount: int, block: i
     if amount <= 0:
         fail("invalid_amount", "removeStake needs an amount > 0 base units")
     if amount > stake:
-        fail("insufficient_unstaked", f"0x{sender.hex()} has {stake} base units staked on "
+        fail("insufficient_unstaked", f"{checksum(sender)} has {stake} base units staked on "
              f"subnet {netuid}, cannot remove {amount}", staked=str(stake))
     set_stake(state, netuid, sender, stake - amount)
     release = block + get_network(state).unbonding_period
@@ -114,7 +114,7 @@ def register_validator(state: State, system: bytes, sender: bytes, netuid: int, 
     """
     subnet = require_subnet(state, netuid)
     if uid_of(state, netuid, sender) is not None:
-        fail("already_registered", f"0x{sender.hex()} already has uid "
+        fail("already_registered", f"{checksum(sender)} already has uid "
              f"{uid_of(state, netuid, sender)} on subnet {netuid}")
     if value:   # the core moved the tx value to the system address already
         book_stake(state, netuid, sender, value)
@@ -122,7 +122,7 @@ def register_validator(state: State, system: bytes, sender: bytes, netuid: int, 
     minimum = subnet.params.min_validator_stake
     if stake < minimum or stake == 0:
         fail("insufficient_stake", f"registering a validator on subnet {netuid} needs at least "
-             f"{minimum} base units staked (addStake first); 0x{sender.hex()} has {stake}",
+             f"{minimum} base units staked (addStake first); {checksum(sender)} has {stake}",
              minValidatorStake=str(minimum), stake=str(stake))
     slots = subnet.params.max_validators * VALIDATOR_SLOTS_FACTOR
     if subnet.validators >= slots:
