@@ -130,7 +130,10 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
     oracle, inconsistent, echo, weak = (by_model[m].address.lower()
                                         for m in ("oracle", "inconsistent", "echo", "random"))
     assert reward_of[oracle] > reward_of[inconsistent] > reward_of[echo] > 0
-    assert paid.get(weak, 0) == 0 and balances[weak] == 0   # under min_score: earns 0
+    # under min_score: earns 0 (every paid row above was checked >= min_score; the random
+    # miner's early rounds can be lucky, its settled score is not)
+    assert weak not in reward_of or reward_of[weak] == 0
+    assert balances[weak] == paid.get(weak, 0)
     weak_uid = graph["addresses"].index(by_model["random"].address)
     assert graph["scores"][weak_uid] == 0
     rows = rpc(net.url, "mt_getWeights", NETUID, None, weak_uid)["rows"]

@@ -93,7 +93,7 @@ class RandomText(ReferenceModel):
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
         vocabulary = (*WORDS, *(str(self._rng.randint(0, 999)) for _ in range(4)))
-        count = self._rng.randint(1, 12)
+        count = self._rng.randint(4, 12)  # never a lone word that a repeat could match
         return {"text": " ".join(self._rng.choice(vocabulary) for _ in range(count))}
 
 
