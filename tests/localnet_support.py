@@ -56,6 +56,8 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str,
 
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # as the node's server binds: a port only in TIME_WAIT from an earlier run is free
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
