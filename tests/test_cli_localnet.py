@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -70,6 +71,16 @@ def test_detach_then_down(tmp_path: Path) -> None:
         assert "dev-only wallets" in done.stdout and "password" in done.stdout
         groups = recorded_groups(data_dir)
         assert set(groups) <= set(live_groups())   # still running after `up` returned
+        assert "localnet env" in done.stdout
+        miner = next(p for p in LocalnetState.load(data_dir).processes if p.role == "miner")
+        cli = shlex.join(CLI)
+        script = (f'eval "$({cli} localnet env --data-dir {shlex.quote(str(data_dir))})" && '
+                  f"{cli} miner status --json --wallet {miner.wallet} --subnet {miner.subnet}")
+        inspected = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                                   timeout=120, check=False)
+        assert inspected.returncode == 0, inspected.stderr
+        report = json.loads(inspected.stdout)
+        assert report["registered"] and report["address"] == miner.address
         down = subprocess.run([*CLI, "localnet", "down", "--data-dir", str(data_dir)],
                               capture_output=True, text=True, timeout=60, check=False)
         assert down.returncode == 0 and "no process left" in down.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import time
 from pathlib import Path
@@ -77,8 +78,8 @@ def up(
                       "never use them for real value.", soft_wrap=True)
         first = next((p for p in net.state.processes if p.role == "miner"), None)
         if first is not None:
-            console.print(f"Inspect a miner: MT_HOME={directory / 'home'} MT_NETWORK={net.url} "
-                          f"moderntensor miner status --wallet {first.wallet} --subnet "
+            console.print(f"Inspect a miner from another shell: eval \"$(moderntensor localnet "
+                          f"env)\" && moderntensor miner status --wallet {first.wallet} --subnet "
                           f"{first.subnet}", soft_wrap=True, highlight=False)
         if detach:
             console.print("Running in the background: `moderntensor localnet status`, "
@@ -168,3 +169,21 @@ def status(data_dir: Path | None = DATA_DIR_OPTION, as_json: bool = JSON_OPTION)
         console.print(f"the node at {state.url} does not answer")
     else:
         console.print(render(view))
+
+
+@app.command()
+def env(data_dir: Path | None = DATA_DIR_OPTION) -> None:
+    """Shell exports that point every other command at the localnet: eval "$(... env)"."""
+    from moderntensor.localnet import LocalnetState
+    from moderntensor.localnet.spec import PASSWORD_FILE
+
+    directory = _data_dir(data_dir)
+    state = LocalnetState.load(directory)
+    if state is None:
+        raise CliError(f"no localnet recorded in {directory}", code="no_localnet")
+    # the dev-only password is read from its 0600 file by the shell, never printed here
+    password_file = shlex.quote(str(directory / PASSWORD_FILE))
+    for line in (f"export MT_HOME={shlex.quote(str(directory / 'home'))}",
+                 f"export MT_NETWORK={shlex.quote(state.url)}",
+                 f'export MT_WALLET_PASSWORD="$(cat {password_file})"'):
+        typer.echo(line)
