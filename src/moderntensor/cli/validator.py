@@ -74,6 +74,10 @@ def run(
                                     help="Requests in flight at once."),
     metrics_port: int | None = typer.Option(
         None, "--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
+    unsafe_code_sandbox: bool = typer.Option(
+        False, "--unsafe-code-sandbox",
+        help="Code subnets: run miners' code without bubblewrap isolation where it is "
+             "unavailable (shown as UNSAFE in every round). Not for production."),
 ) -> None:
     """Query the subnet's miners every --interval seconds, score them, and set weights."""
     config = resolve_config(network=network, subnet=subnet, wallet=wallet_name)
@@ -94,7 +98,8 @@ def run(
         chain = ClientChainView(client, int(netuid))
     validator = Validator(wallet, chain, suite=load_suite(suite) if suite else None,
                           store=store, challenges_per_miner=challenges, concurrency=concurrency,
-                          home=config.home.value, owns_chain=True)
+                          home=config.home.value, owns_chain=True,
+                          unsafe_code_sandbox=unsafe_code_sandbox)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -136,7 +141,8 @@ def status_table(report: RoundReport) -> Table:
     weights = "weights set" if report.submission is not None else (
         f"weights failed: {report.submit_error}" if report.submit_error else "weights not due")
     title = (f"subnet {report.netuid} · round {report.round} · {report.duration_s:.2f} s · "
-             f"{sum(report.outcomes.values())} requests · {weights}")
+             f"{sum(report.outcomes.values())} requests · {weights}"
+             + (f" · sandbox: {report.sandbox}" if report.sandbox else ""))
     return stats_table(report.stats, title, {m.miner.uid: m for m in report.miners})
 
 

@@ -1,8 +1,14 @@
-"""Runs inside the sandbox process: confine itself, run untrusted code and its tests, report.
+"""Runs inside the sandbox: confine itself, run a program on inputs, write its outputs as JSON.
 
 :mod:`moderntensor.subnets.sandbox` passes this file's source to ``python -I -S -c`` and a marshal
-payload on stdin. Everything here uses only the standard library, and the order matters:
-limits and privileges are set before the first line of untrusted code runs.
+payload on stdin. This process judges nothing: it never sees an expected value and writes one
+JSON line per case (``{"v": output}`` or ``{"e": "error"}``) to the parent's output file; the
+parent parses, caps and compares in its own process. Everything here is untrusted once the
+program runs (it may rewrite any of it); the OS sandbox around it is the boundary.
+
+Mode ``record`` (used when a task set is converted, on reference solutions) runs check code
+with ``candidate`` wrapped so that each call's arguments (as a Python literal) and output are
+written out, tagged with the check step it belongs to.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ import os
 import resource
 import sys
 
-# Deliberately no json, re or collections here: each import costs milliseconds per run, and
-# throughput is what makes sandboxed scoring affordable. The payload comes as marshal data.
+# Deliberately no json, re, ast or collections here: each import costs milliseconds per run,
+# and throughput is what makes sandboxed scoring affordable. The payload comes as marshal data.
 BLOCKED_IMPORTS = frozenset({"ctypes", "_ctypes", "_posixsubprocess", "gc", "mmap", "_thread",
                              "threading", "multiprocessing", "socket", "_socket", "ssl"})
 WRITE_EVENTS = frozenset({"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.symlink",
@@ -26,6 +32,7 @@ DENIED_EVENTS = frozenset({"os.fork", "os.forkpty", "os.posix_spawn", "os.exec",
                            "resource.setrlimit", "resource.prlimit", "signal.pthread_kill"})
 NOBODY = 65534
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+MAX_DEPTH = 64
 
 
 def _limit(which: int, soft: int, hard: int) -> None:
@@ -47,7 +54,7 @@ def _set_limits(limits: dict[str, int]) -> None:
 
 
 def _drop_privileges() -> None:
-    # RLIMIT_NPROC does not bind root, and root could undo every other limit.
+    # Only without bubblewrap (unsafe mode): there a root validator's child is still root.
     if os.getuid() == 0:
         os.setgroups([])
         os.setgid(NOBODY)
@@ -82,42 +89,117 @@ def _install_audit_hook(workdir: str) -> None:
     sys.addaudithook(hook)
 
 
-def _run(program: str, steps: list[list[object]], entry_point: str) -> tuple[int, int, str]:
-    """Execute the program, then each check step; return (passed, counted, first error)."""
+def _string(text: str) -> str:
+    """A JSON string, ASCII only (lone surrogates included), without importing json."""
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _plain(value: object, depth: int = 0) -> str:
+    """``value`` as JSON if it is plain data (exact types only), else ``TypeError``."""
+    kind = type(value)
+    if depth > MAX_DEPTH:
+        raise ValueError("output nested too deeply")
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("output is not a finite number")
+        return float.__repr__(value)  # type: ignore[arg-type]
+    if kind is str:
+        return _string(value)  # type: ignore[arg-type]
+    if kind is list or kind is tuple:
+        return "[" + ",".join(_plain(item, depth + 1) for item in value) + "]"  # type: ignore[attr-defined]
+    if kind is dict:
+        items = dict.items(value)  # type: ignore[arg-type]
+        if any(type(key) is not str for key, _ in items):
+            raise TypeError("output dict has a key that is not a string")
+        return "{" + ",".join(_string(key) + ":" + _plain(item, depth + 1)
+                              for key, item in items) + "}"
+    raise TypeError(f"output of type {kind.__name__} is not plain data")
+
+
+def _error(exc: BaseException) -> str:
+    return _string(f"{type(exc).__name__}: {exc}"[:200])
+
+
+def _load(program: str, entry_point: str) -> tuple[dict[str, object], object]:
     namespace: dict[str, object] = {"__name__": "candidate"}
+    exec(compile(program, "<candidate>", "exec"), namespace)  # noqa: S102 (the sandbox's job)
+    return namespace, namespace[entry_point]
+
+
+def _run_cases(payload: dict, write: object) -> None:
     try:
-        exec(compile(program, "<candidate>", "exec"), namespace)  # noqa: S102 (the sandbox's job)
-        candidate = namespace[entry_point]
+        _, candidate = _load(payload["program"], payload["entry_point"])
     except BaseException as exc:
-        return 0, 0, f"program: {type(exc).__name__}: {exc}"[:300]
-    # One namespace, as HumanEval runs prompt + completion + test: checks may call helpers
-    # the prompt defines (e.g. ``poly`` of HumanEval/32).
-    scope = namespace
+        write('{"program":' + _error(exc) + "}\n")  # type: ignore[operator]
+        return
+    for args in payload["cases"]:
+        try:
+            line = '{"v":' + _plain(candidate(*args)) + "}\n"  # type: ignore[operator]
+        except BaseException as exc:
+            line = '{"e":' + _error(exc) + "}\n"
+        write(line)  # type: ignore[operator]
+
+
+def _record(payload: dict, write: object) -> None:
+    try:
+        scope, reference = _load(payload["program"], payload["entry_point"])
+    except BaseException as exc:
+        write('{"program":' + _error(exc) + "}\n")  # type: ignore[operator]
+        return
+    step = [-1]
+
+    def candidate(*args: object) -> object:
+        head = '{"step":' + str(step[0]) + ',"args":' + _string(repr(args))
+        try:
+            value = reference(*args)  # type: ignore[operator]
+        except BaseException as exc:
+            write(head + ',"e":' + _error(exc) + "}\n")  # type: ignore[operator]
+            raise
+        try:
+            write(head + ',"v":' + _plain(value) + "}\n")  # type: ignore[operator]
+        except (TypeError, ValueError, RecursionError) as exc:
+            write(head + ',"e":' + _error(exc) + "}\n")  # type: ignore[operator]
+        return value
+
     scope["candidate"] = candidate
-    passed = counted = 0
-    error = ""
-    for source, is_test in steps:
-        counted += bool(is_test)
+    for index, (source, counted) in enumerate(payload["steps"]):
+        step[0] = index if counted else -1
         try:
             exec(compile(str(source), "<check>", "exec"), scope)  # noqa: S102
         except BaseException as exc:
-            error = error or f"check: {type(exc).__name__}: {exc}"[:300]
-            continue
-        passed += bool(is_test)
-    return passed, counted, error
+            write('{"failed":' + str(index) + ',"error":' + _error(exc) + "}\n")  # type: ignore[operator]
 
 
 def main() -> None:
-    """Read the payload, confine this process, run, and write one report line."""
+    """Read the payload, confine this process, run, and write one JSON line per output."""
     payload = marshal.loads(sys.stdin.buffer.read())  # noqa: S302 (written by our parent)
     # The modules the program imports (from an allowlist), loaded while we may still read the
-    # interpreter's files: after dropping to nobody, /root/... may be unreadable.
+    # interpreter's files: without bubblewrap, dropping to nobody may hide them.
     for name in payload["preload"]:
         try:  # noqa: SIM105 (contextlib would import collections: startup time)
             __import__(name)
         except ImportError:
             pass
-    report = os.fdopen(os.dup(1), "w")  # the parent's report file; stdout goes to /dev/null
+    out = os.fdopen(os.dup(1), "w", encoding="ascii")  # the parent's output file
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -127,10 +209,9 @@ def main() -> None:
     _drop_privileges()
     if payload["limits"]["audit_hook"]:
         _install_audit_hook(payload["workdir"])
-    token = payload.pop("token")
-    passed, counted, error = _run(payload["program"], payload["steps"], payload["entry_point"])
-    report.write(f"{token} {passed} {counted} {' '.join(error.split())}\n")
-    report.flush()
+    write = out.write
+    (_record if payload["mode"] == "record" else _run_cases)(payload, write)
+    out.flush()
     os._exit(0)  # skip interpreter teardown: untrusted atexit hooks and finalizers never run
 
 

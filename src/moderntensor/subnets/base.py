@@ -50,6 +50,16 @@ class TaskSuite(ABC):
     input_model: ClassVar[type[BaseModel]]     # validates request["input"] on the miner
     output_model: ClassVar[type[BaseModel]]    # validates response["output"] on the validator
 
+    def prepare(self, *, unsafe_code_sandbox: bool = False) -> str:
+        """Check once, before the first round, that this machine can score the suite.
+
+        Returns how scoring is isolated ("" when the suite runs no untrusted code); raises a
+        :class:`~moderntensor.errors.ModernTensorError` naming the fix when it cannot score.
+        ``unsafe_code_sandbox``: the operator accepts running untrusted code without OS
+        isolation (suites that run none ignore it).
+        """
+        return ""
+
     @abstractmethod
     def make_challenge(self, rng: random.Random) -> Challenge:
         """A new challenge drawn from ``rng`` (seeded by the validator, unpredictable to miners)."""

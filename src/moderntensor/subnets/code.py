@@ -1,4 +1,4 @@
-"""Code generation (subnet 3): HumanEval problems, scored by hidden tests run in a sandbox.
+"""Code generation (subnet 3): HumanEval problems, scored on hidden cases run in a sandbox.
 
 Challenge input ``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
 ``{"code": <Python>}`` (a bare string is accepted too). The code is either the body that
@@ -7,8 +7,15 @@ it runs after the prompt, so the prompt's imports and helpers are in scope.
 
 **Accuracy rule**: the share of the problem's hidden checks that pass. A check is one top-level
 statement of HumanEval's ``check(candidate)`` that asserts something about ``candidate`` (a loop
-of asserts is one check; ``assert True`` lines and setup are run but not counted). Code that
-fails to run, times out or breaks a sandbox limit scores 0 (see :mod:`.sandbox`).
+of asserts is one check; ``assert True`` lines and setup are not counted), held as the calls it
+makes and the reference solution's outputs (:mod:`.humaneval_cases`). The miner's code runs on
+those inputs in the sandbox (:mod:`.sandbox`), which returns outputs as plain data only; the
+validator compares them (:mod:`.verdict`). A check passes when all its calls' outputs agree.
+Code that fails to run, times out or breaks a sandbox limit scores 0.
+
+Before the first round a validator calls :meth:`CodeSuite.prepare`: where bubblewrap isolation
+is unavailable it raises :class:`~.isolation.SandboxUnavailableError` naming the fix, unless the
+operator accepted ``unsafe_code_sandbox``.
 
 **Consistency rule**: normalized similarity (rapidfuzz ``ratio``) of the two codes after
 dropping blank lines and trailing spaces.
@@ -30,7 +37,10 @@ from rapidfuzz import fuzz
 
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
 from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model, extract_code
-from moderntensor.subnets.sandbox import SandboxLimits, SandboxResult, run_tests
+from moderntensor.subnets import humaneval_cases
+from moderntensor.subnets.isolation import SandboxPolicy, sandbox_launcher
+from moderntensor.subnets.sandbox import SandboxLimits, run_cases
+from moderntensor.subnets.verdict import ORACLES, Verdict, case_passes, checks_passed
 
 TASK = "code-generation"
 MAX_CODE_CHARS = 32_000
@@ -51,13 +61,18 @@ class CodeOutput(BaseModel):
 
 @dataclass(frozen=True)
 class Problem:
-    """One HumanEval problem, with its tests split into sandbox steps."""
+    """One HumanEval problem, with its tests split into steps (recorded into cases)."""
 
     task_id: str
     prompt: str
     entry_point: str
     canonical_solution: str
     steps: tuple[tuple[str, bool], ...]   # (source, counted as a check)
+
+    def cases(self) -> humaneval_cases.TaskCases:
+        """The problem's checks as input/expected-output cases (stored with the package)."""
+        return humaneval_cases.load(self.task_id, humaneval_cases.digest(
+            self.prompt, self.canonical_solution, self.entry_point, self.steps))
 
 
 @cache
@@ -85,7 +100,7 @@ def problems_by_id() -> dict[str, Problem]:
 
 
 def split_checks(test_source: str) -> tuple[tuple[str, bool], ...]:
-    """HumanEval test code as sandbox steps: module setup, then each statement of ``check``.
+    """HumanEval test code as steps: module setup, then each statement of ``check``.
 
     A statement counts as a check when it contains an ``assert`` and uses ``candidate``.
     """
@@ -135,7 +150,10 @@ def _normalized(code: str) -> str:
 
 
 class CodeSuite(TaskSuite):
-    """HumanEval problems; accuracy = share of hidden checks passed in the sandbox."""
+    """HumanEval problems; accuracy = share of hidden checks whose cases the code passes.
+
+    ``policy`` says how the sandbox is isolated (default: bubblewrap, required).
+    """
 
     task_type: ClassVar[str] = TASK
     tasks: ClassVar[tuple[str, ...]] = (TASK,)
@@ -145,6 +163,21 @@ class CodeSuite(TaskSuite):
     output_model: ClassVar[type[BaseModel]] = CodeOutput
     sandbox_limits: ClassVar[SandboxLimits] = SandboxLimits()
 
+    def __init__(self, policy: SandboxPolicy | None = None) -> None:
+        self.policy = policy or SandboxPolicy()
+
+    def prepare(self, *, unsafe_code_sandbox: bool = False) -> str:
+        """Probe the sandbox once; returns how it is isolated (for logs and status).
+
+        Raises :class:`~.isolation.SandboxUnavailableError` (naming the fix) where bubblewrap
+        cannot isolate it, unless ``unsafe_code_sandbox``: then the weaker mode is used and
+        the description says "UNSAFE".
+        """
+        if unsafe_code_sandbox and not self.policy.unsafe:
+            self.policy = SandboxPolicy(self.policy.bwrap, self.policy.python, self.policy.user,
+                                        unsafe=True)
+        return sandbox_launcher(self.policy).description
+
     def make_challenge(self, rng: random.Random) -> Challenge:
         """A uniformly drawn HumanEval problem; ``expected`` is its task id (plain JSON)."""
         problem = rng.choice(problems())
@@ -152,14 +185,21 @@ class CodeSuite(TaskSuite):
                                            "entry_point": problem.entry_point},
                          params={"max_tokens": 384}, expected=problem.task_id, kind="humaneval")
 
-    def run(self, challenge: Challenge, output: Any) -> SandboxResult | None:
-        """Run the output against the challenge's tests; ``None`` if the output is malformed."""
+    def run(self, challenge: Challenge, output: Any) -> Verdict | None:
+        """Run the output on the challenge's cases and judge it; ``None`` if malformed."""
         code = code_of(output)
         problem = problems_by_id().get(str(challenge.expected))
         if code is None or problem is None:
             return None
-        return run_tests(assemble(problem.prompt, code), list(problem.steps),
-                         problem.entry_point, self.sandbox_limits)
+        cases = problem.cases()
+        run = run_cases(assemble(problem.prompt, code), problem.entry_point, cases.args,
+                        self.sandbox_limits, self.policy)
+        oracle = ORACLES.get(problem.task_id)
+        passes = [case_passes(args, expected, got, oracle)
+                  for args, expected, got in zip(cases.args, cases.expected,
+                                                 run.outputs(len(cases.args)), strict=True)]
+        return Verdict(checks_passed(cases.checks, passes), len(cases.checks), run.status,
+                       run.error, run.elapsed_s)
 
     def accuracy(self, challenge: Challenge, output: Any) -> float:
         result = self.run(challenge, output)

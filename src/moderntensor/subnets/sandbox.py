@@ -1,48 +1,47 @@
-"""Run untrusted Python and its hidden tests in a confined, killable process.
+"""Run untrusted Python on inputs in an isolated, killable process; get plain data back.
 
->>> result = run_tests("def inc(x):\\n    return x + 1\\n", ["assert candidate(1) == 2"], "inc")
->>> (result.passed, result.counted, result.score)
-(1, 1, 1.0)
+>>> run = run_cases("def inc(x):\\n    return x + 1\\n", "inc", [(1,), (2,)])  # doctest: +SKIP
+>>> run.status, [case.value for case in run.outputs]  # doctest: +SKIP
+('ok', [2, 3])
 
-Layers, outermost first (each one alone should contain the usual attacks):
+The sandboxed process only runs the program on each case's arguments and writes its outputs
+as JSON lines; it never receives an expected value, and this process decides what passed
+(:mod:`.verdict`). Anything that is not plain JSON data, arrives late, malformed or over the
+size cap is a failed case. Layers, outermost first:
 
-1. **Separate process** ``python -I -S`` (isolated: no environment, no site-packages) with a
-   scrubbed environment, in a new session so the whole process group can be killed; a
-   **wall-clock** deadline kills it with SIGKILL.
-2. **Namespaces** where the platform allows (``unshare --net --pid``, probed once): no network
-   interface but a down loopback, and every process it starts dies with it.
-3. **Resource limits**: RLIMIT_CPU, RLIMIT_AS (memory), RLIMIT_NPROC (fork bombs), RLIMIT_FSIZE,
-   RLIMIT_NOFILE, no core files; when started as root it drops to ``nobody`` so that NPROC binds
-   and files outside its private directory are not writable.
-4. **Audit hook** (:pep:`578`) installed before untrusted code runs: sockets, fork/exec/spawn,
-   ctypes and writes outside the private temp dir raise ``PermissionError``.
-
-The child reports one line tagged with a random token to a file only the parent reads; no
-report (crash, ``os._exit``, kill) scores 0. Known limit: code that walks the interpreter's own
-frames could find the token and forge its report; layers 1-3 still contain it.
+1. **Operating system** (:mod:`.isolation`): bubblewrap namespaces, no capabilities, only the
+   interpreter and its standard library visible, a private tmpfs; as an unprivileged user.
+2. **Process**: ``python -I -S`` with an empty environment in its own session; a wall-clock
+   deadline kills the whole group with SIGKILL; the output file is capped (RLIMIT_FSIZE) and
+   read up to :data:`MAX_OUTPUT_BYTES`.
+3. **Resource limits**: RLIMIT_CPU, RLIMIT_AS (memory), RLIMIT_NPROC (forks), RLIMIT_FSIZE,
+   RLIMIT_NOFILE, no core files.
+4. **Audit hook** (:pep:`578`): sockets, fork/exec, ctypes and writes outside the work
+   directory raise early with a clear error. Not a boundary (code can switch it off); layers
+   1-3 hold without it.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import marshal
 import os
-import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
+from typing import Any
+
+from moderntensor.subnets.isolation import NOBODY_UID, Launcher, SandboxPolicy, sandbox_launcher
 
 CHILD_SOURCE = (Path(__file__).with_name("_sandbox_child.py")).read_text(encoding="utf-8")
-NOBODY = 65534
-MAX_REPORT_BYTES = 64 * 1024   # the report is one short line; more is the candidate's noise
-UNSHARE_ARGS = ("--net", "--pid", "--fork", "--kill-child")
+MAX_OUTPUT_BYTES = 1024**2    # everything a run may send back; the rest is ignored
 # Standard modules a program may import; only those it names are loaded (each costs startup).
 ALLOWED_IMPORTS = frozenset({
     "abc", "array", "bisect", "cmath", "collections", "copy", "dataclasses", "datetime",
@@ -60,91 +59,88 @@ class SandboxLimits:
     wall_s: float = 10.0                 # killed after this many seconds, whatever it does
     memory_bytes: int = 512 * 1024**2    # RLIMIT_AS: address space, so a memory bomb fails
     processes: int = 8                   # RLIMIT_NPROC (per user; the child itself is one)
-    file_bytes: int = 1024**2            # RLIMIT_FSIZE: largest file it may write
+    file_bytes: int = MAX_OUTPUT_BYTES   # RLIMIT_FSIZE: largest file it may write
     open_files: int = 32                 # RLIMIT_NOFILE
     core_bytes: int = 0                  # RLIMIT_CORE: never dump core
     audit_hook: bool = True              # off only to test that the OS layers hold alone
 
 
 @dataclass(frozen=True)
-class SandboxResult:
-    """Outcome of one run: how many counted checks passed, and why it ended."""
+class CaseOutput:
+    """What the program returned for one case: plain JSON ``value``, or an ``error``."""
 
-    passed: int
-    counted: int
-    status: str        # "ok" | "timeout" | "killed" | "no_report"
-    error: str         # first error of the program or a check, "" if none
-    elapsed_s: float
+    value: Any = None
+    error: str | None = None     # None: the case returned ``value``
 
     @property
-    def score(self) -> float:
-        """Share of counted checks passed; 0 when nothing was counted or the run failed."""
-        return self.passed / self.counted if self.counted and self.status == "ok" else 0.0
+    def ok(self) -> bool:
+        return self.error is None
 
 
-@cache
-def namespace_prefix() -> tuple[str, ...]:
-    """``unshare`` argv prefix if network and pid namespaces work here, else ``()``."""
-    unshare = shutil.which("unshare")
-    if unshare is None or not sys.platform.startswith("linux"):
-        return ()
-    try:
-        probe = subprocess.run([unshare, *UNSHARE_ARGS, "true"], capture_output=True,
-                               timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return (unshare, *UNSHARE_ARGS) if probe.returncode == 0 else ()
+@dataclass(frozen=True)
+class SandboxRun:
+    """Outcome of one run: the parsed output lines and why it ended."""
+
+    status: str          # "ok" | "timeout" | "killed"
+    lines: tuple[Any, ...]   # each line the program's process wrote, parsed as JSON (or None)
+    elapsed_s: float
+
+    def outputs(self, count: int) -> tuple[CaseOutput, ...]:
+        """One output per case, in order; a missing, malformed or late line is an error."""
+        if self.status != "ok":
+            return (CaseOutput(error=self.status),) * count
+        if self.lines and isinstance(self.lines[0], dict) and "program" in self.lines[0]:
+            return (CaseOutput(error=f"program: {self.lines[0]['program']}"),) * count
+        parsed = [_case_output(line) for line in self.lines[:count]]
+        return (*parsed, *(CaseOutput(error="no output"),) * (count - len(parsed)))
+
+    @property
+    def error(self) -> str:
+        """The first error the run reported, "" if none."""
+        for line in self.lines:
+            if isinstance(line, dict):
+                for key in ("program", "e", "error"):
+                    if isinstance(line.get(key), str):
+                        return str(line[key])
+        return "" if self.status == "ok" else self.status
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+def _case_output(line: Any) -> CaseOutput:
+    if isinstance(line, dict) and set(line) == {"v"}:
+        return CaseOutput(value=line["v"])
+    if isinstance(line, dict) and set(line) == {"e"} and isinstance(line["e"], str):
+        return CaseOutput(error=line["e"][:200])
+    return CaseOutput(error="malformed output")
 
 
-def run_tests(program: str, steps: list[str] | list[tuple[str, bool]], entry_point: str,
-              limits: SandboxLimits | None = None) -> SandboxResult:
-    """Run ``program``, then each check step against ``candidate = program's entry_point``.
+def run_cases(program: str, entry_point: str, cases: Sequence[tuple[Any, ...]],
+              limits: SandboxLimits | None = None, policy: SandboxPolicy | None = None
+              ) -> SandboxRun:
+    """Run ``program``, then ``entry_point(*args)`` for each case's argument tuple.
 
-    ``steps`` are source snippets executed in order in one scope; a plain string counts as a
-    test, a ``(source, False)`` pair is setup that is run but not counted. Never raises for
-    anything the program does.
+    Raises :class:`~.isolation.SandboxUnavailableError` if the policy's isolation is missing;
+    never raises for anything the program does.
     """
-    limits = limits or SandboxLimits()
-    pairs = [(step, True) if isinstance(step, str) else (step[0], bool(step[1])) for step in steps]
-    token = secrets.token_hex(16)
-    base = Path(tempfile.mkdtemp(prefix="mt-sandbox-"))   # 0700, owned by us
-    try:
-        workdir = base / "work"
-        workdir.mkdir(mode=0o700)
-        if os.getuid() == 0:  # the child becomes nobody; only its own directory is writable
-            os.chown(workdir, NOBODY, NOBODY)
-            base.chmod(0o711)
-        payload = marshal.dumps({"token": token, "program": program, "steps": pairs,
-                                 "entry_point": entry_point, "workdir": str(workdir),
-                                 "limits": asdict(limits),
-                                 "preload": imported_modules(program, pairs)})
-        report_path = base / "report"
-        with report_path.open("wb") as report:
-            started = time.monotonic()
-            process = subprocess.Popen(
-                [*namespace_prefix(), sys.executable, "-I", "-S", "-c", CHILD_SOURCE],
-                stdin=subprocess.PIPE, stdout=report, stderr=subprocess.DEVNULL,
-                cwd=workdir, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                start_new_session=True, close_fds=True,
-            )
-            status = _wait(process, payload, limits.wall_s)
-            elapsed = time.monotonic() - started
-        counted = sum(is_test for _, is_test in pairs)
-        return _read_report(report_path, token, status, elapsed, counted)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    return _launch({"mode": "run", "program": program, "entry_point": entry_point,
+                    "cases": [tuple(args) for args in cases],
+                    "preload": imported_modules(program)}, limits, policy)
 
 
-def imported_modules(program: str, steps: list[tuple[str, bool]]) -> list[str]:
-    """Allowed top-level modules that the program or the checks import, sorted."""
+def record_calls(program: str, entry_point: str, steps: Sequence[tuple[str, bool]],
+                 limits: SandboxLimits | None = None, policy: SandboxPolicy | None = None
+                 ) -> SandboxRun:
+    """Run check ``steps`` against a trusted reference ``program``; lines name each call of
+    ``candidate`` (its step, arguments as a Python literal, output) and each failing step."""
+    return _launch({"mode": "record", "program": program, "entry_point": entry_point,
+                    "steps": [(source, bool(counted)) for source, counted in steps],
+                    "preload": imported_modules(program, *(source for source, _ in steps))},
+                   limits, policy)
+
+
+def imported_modules(*sources: str) -> list[str]:
+    """Allowed top-level modules that the sources import, sorted."""
     names: set[str] = set()
-    for source in (program, *(step for step, _ in steps)):
+    for source in sources:
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):
@@ -157,6 +153,61 @@ def imported_modules(program: str, steps: list[tuple[str, bool]]) -> list[str]:
     return sorted(names & ALLOWED_IMPORTS)
 
 
+def _launch(payload: dict[str, Any], limits: SandboxLimits | None,
+            policy: SandboxPolicy | None) -> SandboxRun:
+    limits = limits or SandboxLimits()
+    launcher = sandbox_launcher(policy or SandboxPolicy())
+    base = Path(tempfile.mkdtemp(prefix="mt-sandbox-"))   # 0700, owned by us
+    try:
+        workdir = launcher.workdir or _private_workdir(base)
+        payload = {**payload, "workdir": workdir, "limits": asdict(limits)}
+        output_path = base / "output"
+        with output_path.open("wb") as output:
+            started = time.monotonic()
+            process = subprocess.Popen(
+                [*launcher.argv, "-c", CHILD_SOURCE], stdin=subprocess.PIPE, stdout=output,
+                stderr=subprocess.DEVNULL, cwd="/" if launcher.workdir else workdir,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
+                close_fds=True, user=launcher.uid, group=launcher.gid,
+                extra_groups=[] if launcher.uid is not None else None)
+            status = _wait(process, marshal.dumps(payload), limits.wall_s)
+            elapsed = time.monotonic() - started
+        with output_path.open("rb") as output:
+            data = output.read(MAX_OUTPUT_BYTES)
+        return SandboxRun(status, tuple(_parse_line(line) for line in data.splitlines()),
+                          elapsed)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _private_workdir(base: Path) -> str:
+    """Without bubblewrap: a directory only the (dropped) child may write."""
+    workdir = base / "work"
+    workdir.mkdir(mode=0o700)
+    if os.getuid() == 0:  # the child becomes nobody; only its own directory is writable
+        os.chown(workdir, NOBODY_UID, NOBODY_UID)
+        base.chmod(0o711)
+    return str(workdir)
+
+
+def _parse_line(line: bytes) -> Any:
+    """One JSON line, strictly: no NaN or Infinity, no huge ints, no deep nesting; else None."""
+    try:
+        return json.loads(line, parse_constant=_reject)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _reject(constant: str) -> None:
+    raise ValueError(f"{constant} is not plain data")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def _wait(process: subprocess.Popen[bytes], payload: bytes, wall_s: float) -> str:
     try:
         process.communicate(payload, timeout=wall_s)
@@ -166,22 +217,6 @@ def _wait(process: subprocess.Popen[bytes], payload: bytes, wall_s: float) -> st
     except BaseException:
         _kill_group(process)
         raise
-    # Anything it left behind in its group goes too (the pid namespace already did, if any).
+    # Anything it left behind in its group goes too (its pid namespace already did).
     _kill_group(process)
     return "ok" if process.returncode == 0 else "killed"
-
-
-def _read_report(path: Path, token: str, status: str, elapsed: float, counted: int
-                 ) -> SandboxResult:
-    # ``counted`` comes from the parent: the child only says how many passed.
-    if status != "ok":
-        return SandboxResult(0, counted, status, "", elapsed)
-    with path.open("rb") as report:
-        text = report.read(MAX_REPORT_BYTES).decode("utf-8", "replace")
-    for line in reversed(text.splitlines()):
-        fields = line.split(" ", 3)
-        if len(fields) >= 3 and fields[0] == token and fields[1].isdigit():
-            passed = min(int(fields[1]), counted)
-            error = fields[3] if len(fields) == 4 else ""
-            return SandboxResult(passed, counted, "ok", error, elapsed)
-    return SandboxResult(0, counted, "no_report", "", elapsed)

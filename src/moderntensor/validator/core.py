@@ -74,6 +74,7 @@ class RoundReport:
     submission: WeightSubmission | None = None
     tx_hash: str | None = None
     submit_error: str | None = None
+    sandbox: str = ""      # how the suite isolates untrusted code ("" when it runs none)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (what ``moderntensor validator run --json`` prints)."""
@@ -91,7 +92,7 @@ class RoundReport:
             "duration_s": round(self.duration_s, 4), "query_s": round(self.query_s, 4),
             "requests": sum(self.outcomes.values()), "outcomes": dict(self.outcomes),
             "weights_submitted": self.submission is not None, "tx_hash": self.tx_hash,
-            "submit_error": self.submit_error, "miners": miners,
+            "submit_error": self.submit_error, "sandbox": self.sandbox, "miners": miners,
         }
 
 
@@ -102,6 +103,8 @@ class Validator:
     subnet's task type (or its custom suite); ``store`` is a path or a
     :class:`ValidatorStore` (default ``<MT_HOME>/validator/subnet-<n>-<address>.sqlite``).
     ``owns_chain``: close the chain view's client when the validator closes.
+    ``unsafe_code_sandbox``: score code without OS isolation where bubblewrap is unavailable
+    (the operator's explicit choice; reports and logs then say "UNSAFE").
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Validator:
         transport: httpx.AsyncBaseTransport | None = None,
         home: str | Path | None = None,
         owns_chain: bool = False,
+        unsafe_code_sandbox: bool = False,
     ) -> None:
         if challenges_per_miner < 1 or concurrency < 1:
             raise ValidatorError("challenges_per_miner and concurrency must be at least 1")
@@ -139,6 +143,8 @@ class Validator:
         self.miners: list[MinerEndpoint] = []
         self._stop = asyncio.Event()
         self._owns_chain = owns_chain   # close the chain's client with the validator
+        self.unsafe_code_sandbox = unsafe_code_sandbox
+        self.sandbox: str | None = None  # set when the suite is prepared, before round one
 
     @classmethod
     def from_config(cls, subnet: int | None = None, *, network: str | None = None,
@@ -199,6 +205,8 @@ class Validator:
         self.metrics.miners.set(len(self.miners))
         if self.suite is None:
             self.suite = load_suite(info.suite or info.task_type)
+        if self.sandbox is None:
+            self.sandbox = await asyncio.to_thread(self._prepare_suite, self.suite)
         if self.store is None:
             self.store = ValidatorStore(self._store_arg or self._default_store_path(info.netuid))
         if self._querier is None:
@@ -206,6 +214,15 @@ class Validator:
                                          transport=self._transport)
         await self._querier.forget({m.url for m in self.miners if m.url is not None})
         return self.miners
+
+    def _prepare_suite(self, suite: TaskSuite) -> str:
+        """Probe what scoring needs; a missing sandbox stops the validator with the fix."""
+        sandbox = suite.prepare(unsafe_code_sandbox=self.unsafe_code_sandbox)
+        if sandbox.startswith("UNSAFE"):
+            log.warning("miners' code runs WITHOUT OS isolation: %s", sandbox)
+        elif sandbox:
+            log.info("miners' code runs in %s", sandbox)
+        return sandbox
 
     def _default_store_path(self, netuid: int) -> Path:
         from moderntensor.config import resolve_home
@@ -240,7 +257,7 @@ class Validator:
         self.metrics.rounds.inc()
         self.metrics.round_seconds.observe(duration)
         return RoundReport(round_number, netuid, duration, query_s, verdicts, stats, outcomes,
-                           submission, tx_hash, submit_error)
+                           submission, tx_hash, submit_error, self.sandbox or "")
 
     async def _ask_all(self, plan: MinerPlan) -> list[QueryResult]:
         assert self._querier is not None and self.suite is not None
