@@ -11,17 +11,23 @@ import pytest
 
 from moderntensor.subnets import load_suite
 from moderntensor.subnets.base import Challenge, ReferenceModel
+from moderntensor.subnets import humaneval_cases
 from moderntensor.subnets.code import (
+    _RANDOM_BODIES,
+    RANDOM_CODE_MAX_ACCURACY,
     CodeInput,
     CodeOutput,
     CodeSuite,
     FlakyCode,
     SlowCode,
     problems,
+    problems_by_id,
     split_checks,
 )
+from moderntensor.subnets.isolation import SandboxUnavailableError
 from moderntensor.subnets.models import ModelUnavailableError
 from moderntensor.subnets.sandbox import SandboxLimits
+from moderntensor.subnets.verdict import is_polynomial_root, same
 
 suite = CodeSuite()
 
@@ -160,3 +166,99 @@ def test_hostile_output_scores_zero_through_the_suite() -> None:
     challenge = challenge_for("HumanEval/53")
     output = _Sleeper().generate(challenge.task, challenge.input, {})
     assert QuickSuite().accuracy(challenge, output) == 0.0
+
+
+def test_every_problem_has_stored_cases_for_every_counted_check() -> None:
+    for problem in problems():
+        cases = problem.cases()
+        counted = sum(is_check for _, is_check in problem.steps)
+        assert 0 < len(cases.checks) <= counted, problem.task_id
+        assert all(cases.checks), problem.task_id
+        assert len(cases.args) == len(cases.expected)
+
+
+@pytest.mark.parametrize("task_id", ["HumanEval/0", "HumanEval/8", "HumanEval/32"])
+def test_recording_the_reference_in_the_sandbox_reproduces_the_stored_cases(task_id: str
+                                                                            ) -> None:
+    problem = problems_by_id()[task_id]
+    recorded = humaneval_cases.record(problem.prompt, problem.canonical_solution,
+                                      problem.entry_point, problem.steps)
+    stored = json.loads(humaneval_cases.CASES_PATH.read_text())[task_id]
+    assert recorded == stored
+
+
+def test_stale_stored_cases_are_refused_with_the_command_that_remakes_them() -> None:
+    with pytest.raises(humaneval_cases.TaskCasesError, match="humaneval_cases"):
+        humaneval_cases.load("HumanEval/0", "0" * 64)
+
+
+def test_the_canonical_solution_passes_every_problem_under_the_strict_verdict() -> None:
+    failing = [problem.task_id for problem in problems()
+               if suite.accuracy(challenge_for(problem.task_id),
+                                 {"code": problem.canonical_solution}) != 1.0]
+    assert failing == []
+
+
+@pytest.mark.parametrize(("expected", "got"), [(1, 1.0), (0.3, 0.1 + 0.2), ([1, "a"], [1, "a"]),
+                                               ({"a": [None]}, {"a": [None]}), (True, True)])
+def test_equal_plain_values_agree(expected: Any, got: Any) -> None:
+    assert same(expected, got)
+
+
+@pytest.mark.parametrize(("expected", "got"), [(1, True), (True, 1), (0, False), (1, 1.01),
+                                               (10**20, 10**20 + 1), (1.0, 10**400),
+                                               ("1", 1), ([1], [1, 1]), ({"a": 1}, {"b": 1}),
+                                               (None, 0), ([], {})])
+def test_different_or_differently_typed_values_do_not_agree(expected: Any, got: Any) -> None:
+    assert not same(expected, got)
+
+
+def test_find_zero_accepts_any_root_through_its_trusted_oracle() -> None:
+    # (x - 1)(x + 2) = x^2 + x - 2: both 1 and -2 are right, 0 is not
+    assert is_polynomial_root([[-2, 1, 1]], 1.0) and is_polynomial_root([[-2, 1, 1]], -2)
+    assert not is_polynomial_root([[-2, 1, 1]], 0.0)
+    assert not is_polynomial_root([[-2, 1, 1]], True)
+    assert not is_polynomial_root([[-2, 1, 1]], 1e300)
+
+
+def test_find_zero_by_bisection_scores_one_though_its_roots_differ_from_the_reference() -> None:
+    code = ("    lo, hi = -1000.0, 1000.0\n"
+            "    while hi - lo > 1e-10:\n"
+            "        mid = (lo + hi) / 2\n"
+            "        if (poly(xs, lo) > 0) == (poly(xs, mid) > 0):\n"
+            "            lo = mid\n"
+            "        else:\n"
+            "            hi = mid\n"
+            "    return lo\n")
+    assert suite.accuracy(challenge_for("HumanEval/32"), {"code": code}) == 1.0
+
+
+def test_a_list_where_a_tuple_was_returned_is_accepted_but_a_bool_for_an_int_is_not() -> None:
+    as_list = "    return [sum(numbers), 1] if numbers else [0, 1]\n"   # HumanEval/8: a tuple
+    assert suite.accuracy(challenge_for("HumanEval/8"), {"code": "    import math\n"
+                          "    return [sum(numbers), math.prod(numbers)]\n"}) == 1.0
+    assert suite.accuracy(challenge_for("HumanEval/8"), {"code": as_list}) < 1.0
+    assert suite.accuracy(challenge_for("HumanEval/53"),
+                          {"code": "    return bool(x + y) if x + y in (0, 1) else x + y\n"}
+                          ) < 1.0
+
+
+def test_prepare_refuses_a_suite_without_isolation_and_names_the_fix() -> None:
+    from moderntensor.subnets.isolation import SandboxPolicy
+
+    hidden = CodeSuite(SandboxPolicy(bwrap="/nonexistent/bwrap"))
+    with pytest.raises(SandboxUnavailableError, match="install bubblewrap"):
+        hidden.prepare()
+    assert hidden.prepare(unsafe_code_sandbox=True).startswith("UNSAFE")
+    assert hidden.accuracy(challenge_for("HumanEval/53"), {"code": "    return x + y\n"}) == 1.0
+
+
+def test_prepare_reports_bubblewrap_when_it_is_available() -> None:
+    assert CodeSuite().prepare().startswith("bubblewrap")
+
+
+@pytest.mark.slow
+def test_no_random_fixture_body_beats_its_documented_bound_on_any_problem() -> None:
+    best = max(suite.accuracy(challenge_for(problem.task_id), {"code": body})
+               for problem in problems() for body in _RANDOM_BODIES)
+    assert best <= RANDOM_CODE_MAX_ACCURACY

@@ -1,150 +1,158 @@
-"""The code sandbox contains hostile programs, scores them 0 and leaves the caller unharmed."""
+"""The code sandbox runs a program on inputs, returns plain data only, and refuses to run weaker.
+
+Attacks (score forgery, escapes) are specified in ``tests/security``; this file specifies the
+sandbox's own contract: outputs, limits, the isolation probe and the explicit unsafe mode.
+"""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from moderntensor.subnets.sandbox import SandboxLimits, namespace_prefix, run_tests
+from moderntensor.subnets.isolation import (
+    SandboxPolicy,
+    SandboxUnavailableError,
+    sandbox_launcher,
+)
+from moderntensor.subnets.sandbox import (
+    MAX_OUTPUT_BYTES,
+    CaseOutput,
+    SandboxLimits,
+    run_cases,
+)
 
 TIGHT = SandboxLimits(cpu_s=1, wall_s=2.0)
 OS_LAYERS_ONLY = SandboxLimits(cpu_s=1, wall_s=2.0, audit_hook=False)
-CHECK = ["assert candidate() == 1"]
+UNSAFE = SandboxPolicy(unsafe=True)
+ONE_CASE = [()]
 
 
-def test_a_correct_program_passes_every_check() -> None:
-    result = run_tests("def inc(x):\n    return x + 1\n",
-                       ["assert candidate(1) == 2", "assert candidate(-1) == 0"], "inc", TIGHT)
-    assert (result.status, result.passed, result.counted, result.score) == ("ok", 2, 2, 1.0)
+def outputs(program: str, cases: list[tuple], limits: SandboxLimits = TIGHT,
+            policy: SandboxPolicy | None = None) -> tuple[CaseOutput, ...]:
+    return run_cases(program, "f", cases, limits, policy).outputs(len(cases))
 
 
-def test_score_is_the_share_of_checks_passed() -> None:
-    result = run_tests("def f(x):\n    return 2\n",
-                       ["assert candidate(1) == 2", "assert candidate(2) == 3"], "f", TIGHT)
-    assert result.score == 0.5
+def test_outputs_come_back_as_plain_data_in_case_order() -> None:
+    got = outputs("def f(x):\n    return [x, {'k': (x, None)}, x > 1, 0.5]\n", [(1,), (2,)])
+    assert [case.value for case in got] == [[1, {"k": [1, None]}, False, 0.5],
+                                            [2, {"k": [2, None]}, True, 0.5]]
 
 
-def test_setup_steps_run_but_are_not_counted() -> None:
-    result = run_tests("def f():\n    return 1\n", [("import math", False), *CHECK], "f", TIGHT)
-    assert (result.passed, result.counted) == (1, 1)
+def test_arguments_keep_their_python_types() -> None:
+    got = outputs("def f(x):\n    return type(x).__name__\n", [((1, 2),), ([1],), ({1},)])
+    assert [case.value for case in got] == ["tuple", "list", "set"]
+
+
+@pytest.mark.parametrize("value", ["object()", "float('nan')", "{1: 2}", "{1}", "b'x'",
+                                   "type('I', (int,), {})(3)", "[1, ...]"])
+def test_an_output_that_is_not_plain_data_is_a_failed_case(value: str) -> None:
+    (case,) = outputs(f"def f():\n    return {value}\n", ONE_CASE)
+    assert not case.ok
+
+
+def test_an_exception_fails_only_its_own_case() -> None:
+    got = outputs("def f(x):\n    return 10 // x\n", [(0,), (5,)])
+    assert not got[0].ok and "ZeroDivisionError" in (got[0].error or "")
+    assert got[1] == CaseOutput(value=2)
+
+
+def test_a_program_that_does_not_compile_fails_every_case() -> None:
+    got = outputs("def f(:\n", [(), ()])
+    assert all(not case.ok and "SyntaxError" in (case.error or "") for case in got)
 
 
 @pytest.mark.parametrize("limits", [TIGHT, OS_LAYERS_ONLY], ids=["all", "os-layers"])
-def test_infinite_loop_is_killed_and_scores_zero(limits: SandboxLimits) -> None:
+def test_an_infinite_loop_is_killed_and_fails_every_case(limits: SandboxLimits) -> None:
     started = time.monotonic()
-    result = run_tests("def f():\n    while True:\n        pass\n", CHECK, "f", limits)
-    assert result.score == 0.0
-    assert result.status in ("killed", "timeout")
+    run = run_cases("def f():\n    while True:\n        pass\n", "f", ONE_CASE, limits)
+    assert run.status in ("killed", "timeout")
+    assert not run.outputs(1)[0].ok
     assert time.monotonic() - started < limits.wall_s + 2
 
 
-def test_wall_clock_kills_a_sleeper_that_uses_no_cpu() -> None:
-    limits = SandboxLimits(cpu_s=5, wall_s=1.0)
-    result = run_tests("import time\ndef f():\n    time.sleep(60)\n", CHECK, "f", limits)
-    assert (result.status, result.score) == ("timeout", 0.0)
-
-
-FORK_BOMB = """
-import os
-def f():
-    while True:
-        try:
-            os.fork()
-        except OSError:
-            pass
-"""
+def test_the_wall_clock_kills_a_sleeper_that_uses_no_cpu() -> None:
+    run = run_cases("import time\ndef f():\n    time.sleep(60)\n", "f", ONE_CASE,
+                    SandboxLimits(cpu_s=5, wall_s=1.0))
+    assert run.status == "timeout"
 
 
 @pytest.mark.parametrize("limits", [TIGHT, OS_LAYERS_ONLY], ids=["all", "os-layers"])
-def test_fork_bomb_is_contained(limits: SandboxLimits) -> None:
-    result = run_tests(FORK_BOMB, CHECK, "f", limits)
-    assert result.score == 0.0
-    time.sleep(0.2)
-    assert _sandbox_processes() == []  # nothing it started outlives it
+def test_a_memory_bomb_fails_inside_the_sandbox(limits: SandboxLimits) -> None:
+    (case,) = outputs("def f():\n    return len(bytearray(8 * 1024**3))\n", ONE_CASE, limits)
+    assert "MemoryError" in (case.error or "")
 
 
-@pytest.mark.parametrize("limits", [TIGHT, OS_LAYERS_ONLY], ids=["all", "os-layers"])
-def test_memory_bomb_fails_inside_the_sandbox(limits: SandboxLimits) -> None:
-    result = run_tests("def f():\n    blob = bytearray(8 * 1024**3)\n    return 1\n",
-                       CHECK, "f", limits)
-    assert result.score == 0.0
-    assert "MemoryError" in result.error
+def test_output_beyond_the_cap_ends_the_run_and_fails_every_case() -> None:
+    run = run_cases("def f(n):\n    return 'x' * n\n", "f", [(10,), (MAX_OUTPUT_BYTES,)], TIGHT)
+    assert run.status == "killed"          # RLIMIT_FSIZE: SIGXFSZ at the cap
+    assert not any(case.ok for case in run.outputs(2))
 
 
-def test_socket_connect_is_refused() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        port = server.getsockname()[1]
-        program = ("import socket\ndef f():\n"
-                   f"    socket.create_connection(('127.0.0.1', {port}), timeout=1)\n"
-                   "    return 1\n")
-        result = run_tests(program, CHECK, "f", TIGHT)
-    assert result.score == 0.0
-
-
-@pytest.mark.skipif(not namespace_prefix(), reason="network namespaces unavailable here")
-def test_network_namespace_alone_has_no_route_to_the_host(tmp_path: Path) -> None:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        port = server.getsockname()[1]
-        code = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=1)"
-        probe = subprocess.run([*namespace_prefix(), sys.executable, "-c", code],
-                               capture_output=True, text=True, timeout=10, check=False)
-    assert probe.returncode != 0
-    assert "OSError" in probe.stderr or "Error" in probe.stderr
-
-
-def test_writing_outside_the_temp_dir_is_refused(tmp_path: Path) -> None:
-    target = tmp_path / "escaped.txt"
-    shared = Path("/tmp") / f"mt-escape-{os.getpid()}.txt"
-    program = ("def f():\n"
-               f"    for path in ({str(target)!r}, {str(shared)!r}):\n"
-               "        try:\n"
-               "            open(path, 'w').write('x')\n"
-               "        except OSError:\n"
-               "            pass\n"
+def test_forged_lines_written_to_the_output_only_shift_its_own_outputs() -> None:
+    program = ("import os\ndef f():\n    os.write(3, b'not json\\n{\"v\": NaN}\\n')\n"
                "    return 1\n")
-    result = run_tests(program, CHECK, "f", TIGHT)
-    assert result.score == 1.0   # the program ran on...
-    assert not target.exists()   # ...but wrote nothing outside its directory
-    assert not shared.exists()
+    got = outputs(program, [(), ()], OS_LAYERS_ONLY)
+    assert not got[0].ok and not got[1].ok    # the junk took their places, as failures
 
 
-def test_writing_inside_the_private_temp_dir_works() -> None:
-    program = ("def f():\n    with open('scratch.txt', 'w') as out:\n        out.write('x')\n"
-               "    return len(open('scratch.txt').read())\n")
-    assert run_tests(program, CHECK, "f", TIGHT).score == 1.0
-
-
-def test_exiting_early_to_skip_the_checks_scores_zero() -> None:
-    result = run_tests("import os\nos._exit(0)\n", CHECK, "f", TIGHT)
-    assert (result.status, result.score) == ("no_report", 0.0)
-
-
-def test_printing_a_fake_report_scores_zero() -> None:
-    program = ('print(\'{"token": "x", "passed": 1, "counted": 1}\')\n'
-               "def f():\n    return 0\n")
-    assert run_tests(program, CHECK, "f", TIGHT).score == 0.0
-
-
-def test_environment_is_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MT_WALLET_PASSWORD", "secret")
-    program = "import os\ndef f():\n    return int('MT_WALLET_PASSWORD' not in os.environ)\n"
-    assert run_tests(program, CHECK, "f", TIGHT).score == 1.0
+    (case,) = outputs("import os\ndef f():\n    return sorted(os.environ)\n", ONE_CASE)
+    assert "MT_WALLET_PASSWORD" not in case.value
 
 
-def _sandbox_processes() -> list[int]:
-    """Live processes running the sandbox child (its source is on their command line)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"moderntensor.subnets.sandbox` passes this file" in cmdline:
-            found.append(int(entry))
-    return found
+def test_the_program_may_write_scratch_files_in_its_private_tmp() -> None:
+    program = ("def f():\n    with open('scratch.txt', 'w') as out:\n        out.write('x')\n"
+               "    return open('scratch.txt').read()\n")
+    assert outputs(program, ONE_CASE)[0] == CaseOutput(value="x")
+
+
+def test_isolation_is_bubblewrap_in_every_namespace_without_capabilities() -> None:
+    launcher = sandbox_launcher(SandboxPolicy())
+    assert launcher.isolated and launcher.description.startswith("bubblewrap")
+    for flag in ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                 "--unshare-uts", "--die-with-parent", "--new-session"):
+        assert flag in launcher.argv
+    assert launcher.argv[launcher.argv.index("--cap-drop") + 1] == "ALL"
+    if os.geteuid() == 0:
+        assert launcher.uid not in (None, 0)     # root starts it as an unprivileged user
+
+
+def test_a_missing_bubblewrap_is_refused_with_the_fix() -> None:
+    with pytest.raises(SandboxUnavailableError) as refused:
+        run_cases("def f():\n    return 1\n", "f", ONE_CASE, TIGHT,
+                  SandboxPolicy(bwrap="/nonexistent/bwrap"))
+    assert refused.value.code == "sandbox_unavailable"
+    assert "apt-get install bubblewrap" in refused.value.message
+    assert "unprivileged user namespaces" in refused.value.message
+    assert "--unsafe-code-sandbox" in refused.value.message
+
+
+def test_bubblewrap_hidden_from_path_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SandboxUnavailableError, match="install bubblewrap"):
+        sandbox_launcher.__wrapped__(SandboxPolicy())   # probed afresh, not the cached one
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox account is only used by root")
+def test_a_missing_sandbox_account_is_refused() -> None:
+    with pytest.raises(SandboxUnavailableError, match="does not exist"):
+        sandbox_launcher(SandboxPolicy(user="mt-no-such-user"))
+
+
+def test_the_unsafe_mode_is_explicit_and_says_so() -> None:
+    launcher = sandbox_launcher(UNSAFE)
+    assert not launcher.isolated and launcher.description.startswith("UNSAFE")
+    assert outputs("def f(x):\n    return x * 2\n", [(21,)], TIGHT, UNSAFE)[0].value == 42
+
+
+def test_the_unsafe_mode_still_keeps_writes_in_its_private_directory(tmp_path: Path) -> None:
+    target = tmp_path / "escaped.txt"
+    program = (f"def f():\n    try:\n        open({str(target)!r}, 'w').write('x')\n"
+               "    except OSError as exc:\n        return type(exc).__name__\n")
+    assert outputs(program, ONE_CASE, TIGHT, UNSAFE)[0].value == "PermissionError"
+    assert not target.exists()

@@ -236,6 +236,9 @@ class EchoCode(ReferenceModel):
 
 
 # Plausible but wrong one-line bodies: they run, so scoring is measured, not a syntax error.
+# Some are right for a few checks (``return False`` passes 8 of HumanEval/134's 10): the best
+# any of them scores on any problem is this bound (a slow test measures all 164 x 9).
+RANDOM_CODE_MAX_ACCURACY = 0.8
 _RANDOM_BODIES = ("    return 0\n", "    return []\n", "    return ''\n", "    return None\n",
                   "    return True\n", "    return False\n", "    return 1\n",
                   "    return -1\n", "    return {}\n")

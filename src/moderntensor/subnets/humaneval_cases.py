@@ -6,6 +6,7 @@ the reference solution's output for them. They are recorded by running HumanEval
 code against the canonical solution in the sandbox, with ``candidate`` wrapped to log each call
 (so loops, helpers and seeded random inputs convert too); a check is the list of calls made
 by one counted statement of ``check`` (see :func:`moderntensor.subnets.code.split_checks`).
+Checks that draw unseeded random inputs (HumanEval/38, /50, /53) are frozen at recording time.
 
 The result ships with the package as ``data/humaneval_cases.json`` and is regenerated with
 ``python -m moderntensor.subnets.humaneval_cases`` (needs bubblewrap). Each entry keeps the
