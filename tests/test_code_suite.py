@@ -9,9 +9,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from moderntensor.subnets import load_suite
+from moderntensor.subnets import humaneval_cases, load_suite
 from moderntensor.subnets.base import Challenge, ReferenceModel
-from moderntensor.subnets import humaneval_cases
 from moderntensor.subnets.code import (
     _RANDOM_BODIES,
     RANDOM_CODE_MAX_ACCURACY,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from moderntensor.subnets.code import problems_by_id
 from security.harness import USERS, evaluate_as
 
 TASK = "HumanEval/53"   # add(x, y): five fixed checks and one loop of 100 random sums
@@ -108,3 +109,27 @@ def test_patching_builtins_scores_zero(scores: dict[str, float]) -> None:
 
 def test_monkey_patching_the_checker_scores_zero(scores: dict[str, float]) -> None:
     assert scores["patched_checker"] == 0.0
+
+
+DUMP_EVERYTHING_REACHABLE = (
+    "import sys, __main__\n"
+    "def encrypt(s):\n"
+    "    seen, frame = [repr(sorted(vars(__main__)))], sys._getframe()\n"
+    "    while frame is not None:\n"
+    "        seen.append(repr(frame.f_locals))\n"
+    "        frame = frame.f_back\n"
+    "    return ''.join(seen)[-60000:]\n")
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_the_sandbox_never_holds_an_expected_output(user: str) -> None:
+    problem = problems_by_id()["HumanEval/89"]     # encrypt(s): rotated letters
+    cases = problem.cases()
+    secret = [expected for expected in cases.expected if isinstance(expected, str)
+              and len(expected) >= 8 and expected not in problem.prompt]
+    (result,) = evaluate_as(user, [{"kind": "task_cases", "task_id": problem.task_id,
+                                    "program": DUMP_EVERYTHING_REACHABLE}])
+    dumps = [got for ok, got in result["outputs"] if ok]
+    assert secret and len(dumps) == len(cases.args)
+    assert all(repr(cases.args[0][0]) in dump for dump in dumps)   # the dump does see inputs
+    assert not any(expected in dump for dump in dumps for expected in secret)

@@ -112,27 +112,28 @@ def _plain(value: object, depth: int = 0) -> str:
     kind = type(value)
     if depth > MAX_DEPTH:
         raise ValueError("output nested too deeply")
-    if value is None:
-        return "null"
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int:
-        return int.__repr__(value)  # type: ignore[arg-type]
-    if kind is float:
-        if value != value or value in (float("inf"), float("-inf")):
+    if value is None or kind is bool:
+        return "null" if value is None else "true" if value else "false"
+    if kind is int or kind is float:
+        # x - x is 0 for every finite number, nan for nan and the infinities
+        if value - value != 0:  # type: ignore[operator]
             raise ValueError("output is not a finite number")
-        return float.__repr__(value)  # type: ignore[arg-type]
+        return kind.__repr__(value)
     if kind is str:
         return _string(value)  # type: ignore[arg-type]
     if kind is list or kind is tuple:
         return "[" + ",".join(_plain(item, depth + 1) for item in value) + "]"  # type: ignore[attr-defined]
     if kind is dict:
-        items = dict.items(value)  # type: ignore[arg-type]
-        if any(type(key) is not str for key, _ in items):
-            raise TypeError("output dict has a key that is not a string")
-        return "{" + ",".join(_string(key) + ":" + _plain(item, depth + 1)
-                              for key, item in items) + "}"
+        return _object(value, depth)  # type: ignore[arg-type]
     raise TypeError(f"output of type {kind.__name__} is not plain data")
+
+
+def _object(value: dict, depth: int) -> str:
+    items = dict.items(value)
+    if any(type(key) is not str for key, _ in items):
+        raise TypeError("output dict has a key that is not a string")
+    return "{" + ",".join(_string(key) + ":" + _plain(item, depth + 1)
+                          for key, item in items) + "}"
 
 
 def _error(exc: BaseException) -> str:

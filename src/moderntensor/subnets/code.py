@@ -35,10 +35,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
-from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
-from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model, extract_code
 from moderntensor.subnets import humaneval_cases
+from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
 from moderntensor.subnets.isolation import SandboxPolicy, sandbox_launcher
+from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model, extract_code
 from moderntensor.subnets.sandbox import SandboxLimits, run_cases
 from moderntensor.subnets.verdict import ORACLES, Verdict, case_passes, checks_passed
 

@@ -7,8 +7,9 @@
 The boundary is the operating system, not the interpreter: `bubblewrap
 <https://github.com/containers/bubblewrap>`_ starts the system Python in new user, pid, net,
 mount, ipc and uts namespaces with every capability dropped, a new session, ``--die-with-parent``,
-a fresh ``/proc``, a small private tmpfs as ``/tmp`` and, read-only, only the interpreter, its
-standard library and the system's shared libraries. There is no ``/etc``, ``/home``, ``/root``
+a fresh ``/proc``, a small private tmpfs as ``/tmp`` (the only writable place: the root is
+remounted read-only) and, read-only, only the interpreter, its standard library and the
+system's shared libraries. There is no ``/etc``, ``/home``, ``/root``
 or validator file to read, no network interface but a down loopback, no process outside to see
 or signal. A validator running as root starts bubblewrap as an unprivileged account (``nobody``
 by default) because the kernel does not apply RLIMIT_NPROC to root.
@@ -35,6 +36,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 SANDBOX_USER = "nobody"
 NOBODY_UID = 65534            # the unsafe mode's child drops to this uid when started as root
 TMPFS_BYTES = 16 * 1024**2
+SANDBOX_TMP = "/tmp"  # noqa: S108 (inside the sandbox: its own private tmpfs)
 NAMESPACES = ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
               "--unshare-uts", "--unshare-cgroup-try")
 UNSHARE_ARGS = ("--net", "--pid", "--fork", "--kill-child")
@@ -95,13 +97,14 @@ def sandbox_launcher(policy: SandboxPolicy) -> Launcher:
     python, binds = _interpreter_binds(policy.python)
     argv = (bwrap, *NAMESPACES, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *binds, "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--proc", "/proc", "--dev", "/dev", "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-            "--chdir", "/tmp", "--clearenv", "--setenv", "LANG", "C.UTF-8",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_TMP, "--remount-ro", "/",
+            "--chdir", SANDBOX_TMP, "--clearenv", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PATH", "/usr/bin", "--hostname", "sandbox", python, "-I", "-S")
     _probe(argv, uid, gid)
     version = subprocess.run([bwrap, "--version"], capture_output=True, text=True,
                              timeout=10, check=False).stdout.strip() or "bubblewrap"
-    return Launcher(argv, uid, gid, "/tmp", True, f"{version} as {user}, {python}")
+    return Launcher(argv, uid, gid, SANDBOX_TMP, True, f"{version} as {user}, {python}")
 
 
 def _sandbox_account(name: str) -> tuple[int | None, int | None, str]:

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from moderntensor.subnets.isolation import NOBODY_UID, Launcher, SandboxPolicy, sandbox_launcher
+from moderntensor.subnets.isolation import NOBODY_UID, SandboxPolicy, sandbox_launcher
 
 CHILD_SOURCE = (Path(__file__).with_name("_sandbox_child.py")).read_text(encoding="utf-8")
 MAX_OUTPUT_BYTES = 1024**2    # everything a run may send back; the rest is ignored

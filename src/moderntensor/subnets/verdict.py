@@ -1,10 +1,10 @@
 """The verdict on a program's outputs, computed in the validator's own process.
 
 The sandbox sends back plain JSON data only (:mod:`.sandbox`); here each output is compared
-with the reference output strictly: ``bool`` is not a number, ints agree exactly, a float agrees with a
-number within :data:`FLOAT_TOLERANCE`, strings, ``None``, lists and dicts agree exactly (tuples travel as
-lists, on both sides). A task whose checks accept many answers has a trusted **oracle** instead
-(HumanEval/32 ``find_zero``: any root of the polynomial passes).
+with the reference output strictly: ``bool`` is not a number, ints agree exactly, a float
+agrees with a number within :data:`FLOAT_TOLERANCE`, strings, ``None``, lists and dicts agree
+exactly (tuples travel as lists, on both sides). A task whose checks accept many answers has
+a trusted **oracle** instead (HumanEval/32 ``find_zero``: any root of the polynomial passes).
 
 >>> same(1, 1.0), same(True, 1), same([0.1 + 0.2], [0.3])
 (True, False, True)
@@ -25,20 +25,20 @@ ROOT_TOLERANCE = 1e-4     # HumanEval/32: |poly(xs, x)| below this is a root
 
 def same(expected: Any, got: Any) -> bool:
     """Whether ``got`` (parsed JSON) equals the reference output ``expected`` (parsed JSON)."""
-    if isinstance(expected, bool) or isinstance(got, bool):
-        return type(expected) is type(got) and expected == got
-    if type(expected) is int and type(got) is int:
-        return expected == got
-    if isinstance(expected, int | float) and isinstance(got, int | float):
-        try:
-            return math.isclose(expected, got, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
-        except OverflowError:   # an int beyond any float
-            return False
     if isinstance(expected, list) and isinstance(got, list):
         return len(expected) == len(got) and all(map(same, expected, got))
     if isinstance(expected, dict) and isinstance(got, dict):
         return expected.keys() == got.keys() and all(same(expected[k], got[k]) for k in expected)
+    if _is_number(expected) and _is_number(got) and float in (type(expected), type(got)):
+        try:
+            return math.isclose(expected, got, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
+        except OverflowError:   # an int beyond any float
+            return False
     return type(expected) is type(got) and expected == got
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
 
 
 def is_polynomial_root(args: Sequence[Any], got: Any) -> bool:
