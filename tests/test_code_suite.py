@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from chain_support import free_port
 from moderntensor.subnets import humaneval_cases, load_suite
 from moderntensor.subnets.base import Challenge, ReferenceModel
 from moderntensor.subnets.code import (
@@ -27,6 +32,7 @@ from moderntensor.subnets.isolation import SandboxUnavailableError
 from moderntensor.subnets.models import ModelUnavailableError
 from moderntensor.subnets.sandbox import SandboxLimits
 from moderntensor.subnets.verdict import is_polynomial_root, same
+from moderntensor.wallet import Wallet
 
 suite = CodeSuite()
 
@@ -261,3 +267,41 @@ def test_no_random_fixture_body_beats_its_documented_bound_on_any_problem() -> N
     best = max(suite.accuracy(challenge_for(problem.task_id), {"code": body})
                for problem in problems() for body in _RANDOM_BODIES)
     assert best <= RANDOM_CODE_MAX_ACCURACY
+
+
+def _validator_run(tmp_path: Path, mt_home: Path, path_env: str, *flags: str
+                   ) -> subprocess.CompletedProcess[str]:
+    """``moderntensor validator run`` of the code suite for one round against a dead miner."""
+    wallet = Wallet.create(num_words=12)
+    wallet.save("validator", "pw", home=mt_home, scrypt_n=2**10)
+    listing = tmp_path / "miners.json"
+    listing.write_text(json.dumps([{"uid": 0, "address": wallet.address, "host": "127.0.0.1",
+                                    "port": free_port()}]))
+    args = ["validator", "run", "--miners", str(listing), "--suite", "code-generation",
+            "--wallet", "validator", "--password-env", "PW", "--interval", "0", "--subnet", "1",
+            "--store", str(tmp_path / "v.sqlite"), "--rounds", "1", "--json", *flags]
+    return subprocess.run([sys.executable, "-m", "moderntensor.cli", *args], capture_output=True,
+                          text=True, timeout=120, check=False,
+                          env={**os.environ, "PW": "pw", "PATH": path_env})
+
+
+def test_the_validator_refuses_to_score_code_without_bubblewrap_and_names_the_fix(
+        tmp_path: Path, mt_home: Path) -> None:
+    done = _validator_run(tmp_path, mt_home, str(tmp_path))   # PATH without bwrap
+    assert done.returncode != 0 and done.stdout == ""
+    assert "install bubblewrap" in done.stderr and "--unsafe-code-sandbox" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_unsafe_flag_runs_without_bubblewrap_and_every_round_says_so(
+        tmp_path: Path, mt_home: Path) -> None:
+    done = _validator_run(tmp_path, mt_home, str(tmp_path), "--unsafe-code-sandbox")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sandbox"].startswith("UNSAFE")
+    assert "WITHOUT OS isolation" in done.stderr
+
+
+def test_a_validator_round_reports_the_bubblewrap_sandbox(tmp_path: Path, mt_home: Path) -> None:
+    done = _validator_run(tmp_path, mt_home, os.environ["PATH"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sandbox"].startswith("bubblewrap")

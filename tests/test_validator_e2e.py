@@ -18,6 +18,7 @@ import pytest
 from chain_support import DEV, free_port, running_node
 from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.scoring import combine_u16
+from moderntensor.subnets.code import RANDOM_CODE_MAX_ACCURACY
 from moderntensor.validator import (
     ClientChainView,
     MinerEndpoint,
@@ -316,16 +317,18 @@ def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
 
 
 @pytest.mark.slow
-def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_zero(
+def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_within_its_bound(
         validator_wallet: Wallet, tmp_path: Path) -> None:
-    """Subnet 3 end to end: HumanEval problems, answers executed in the suite's sandbox."""
+    """Subnet 3 end to end: HumanEval problems, answers executed in the suite's sandbox.
+    A random trivial body is right for a few checks of some problems (``return False`` for
+    8 of HumanEval/134's 10): its accuracy is bounded, not zero."""
     (report,) = score_suite_miners(validator_wallet, tmp_path, "code-generation",
                                    ("canonical", "random"), challenges=4, ema_alpha=1.0)
     canonical, random_code = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
     assert report.outcomes == {"ok": 8}
     assert canonical.accuracy == 1.0 and canonical.consistency == 1.0
     assert canonical.availability == 1.0 and canonical.latency == 1.0
-    assert random_code.accuracy == 0.0
+    assert random_code.accuracy <= RANDOM_CODE_MAX_ACCURACY
     assert canonical.total > random_code.total
 
 
