@@ -140,18 +140,22 @@ def _error(exc: BaseException) -> str:
     return _string(f"{type(exc).__name__}: {exc}"[:200])
 
 
-def _load(program: str, entry_point: str) -> tuple[dict[str, object], object]:
+def _load(payload: dict, write: object) -> tuple[dict[str, object], object] | None:
+    """The program's namespace and entry point; ``None``, after saying why, if it fails."""
     namespace: dict[str, object] = {"__name__": "candidate"}
-    exec(compile(program, "<candidate>", "exec"), namespace)  # noqa: S102 (the sandbox's job)
-    return namespace, namespace[entry_point]
+    try:
+        exec(compile(payload["program"], "<candidate>", "exec"), namespace)  # noqa: S102 (the sandbox's job)
+        return namespace, namespace[payload["entry_point"]]
+    except BaseException as exc:
+        write('{"program":' + _error(exc) + "}\n")  # type: ignore[operator]
+        return None
 
 
 def _run_cases(payload: dict, write: object) -> None:
-    try:
-        _, candidate = _load(payload["program"], payload["entry_point"])
-    except BaseException as exc:
-        write('{"program":' + _error(exc) + "}\n")  # type: ignore[operator]
+    loaded = _load(payload, write)
+    if loaded is None:
         return
+    candidate = loaded[1]
     for args in payload["cases"]:
         try:
             line = '{"v":' + _plain(candidate(*args)) + "}\n"  # type: ignore[operator]
@@ -161,11 +165,10 @@ def _run_cases(payload: dict, write: object) -> None:
 
 
 def _record(payload: dict, write: object) -> None:
-    try:
-        scope, reference = _load(payload["program"], payload["entry_point"])
-    except BaseException as exc:
-        write('{"program":' + _error(exc) + "}\n")  # type: ignore[operator]
+    loaded = _load(payload, write)
+    if loaded is None:
         return
+    scope, reference = loaded
     step = [-1]
 
     def candidate(*args: object) -> object:
