@@ -16,6 +16,7 @@ Run: ``python benchmarks/code_sandbox.py [--tasks 64] [--workers 2]``.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import random
 import statistics
@@ -36,7 +37,7 @@ def in_process(problem: Problem) -> float:
     program = assemble(problem.prompt, problem.canonical_solution)   # trusted reference code
     exec(compile(program, "<task>", "exec"), scope)
     function = scope[problem.entry_point]
-    for args in problem.cases().args:
+    for args in copy.deepcopy(problem.cases().args):   # a solution may sort its input in place
         function(*args)  # type: ignore[operator]
     return time.perf_counter() - started
 

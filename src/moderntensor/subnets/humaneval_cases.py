@@ -100,8 +100,12 @@ def _stored(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+@cache
 def load(task_id: str, expected_digest: str, path: Path = CASES_PATH) -> TaskCases:
-    """The stored cases of ``task_id``; raises :class:`TaskCasesError` if missing or stale."""
+    """The stored cases of ``task_id``; raises :class:`TaskCasesError` if missing or stale.
+
+    Cached and shared: callers only read the arguments (the sandbox gets a copy).
+    """
     entry = _stored(path).get(task_id)
     if not isinstance(entry, dict) or entry.get("digest") != expected_digest:
         raise TaskCasesError(f"the stored cases of {task_id} do not match the installed task "
