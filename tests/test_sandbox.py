@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from moderntensor.subnets.isolation import (
+    TMPFS_BYTES,
     SandboxPolicy,
     SandboxUnavailableError,
     sandbox_launcher,
@@ -108,6 +109,16 @@ def test_the_program_may_write_scratch_files_in_its_private_tmp() -> None:
     program = ("def f():\n    with open('scratch.txt', 'w') as out:\n        out.write('x')\n"
                "    return open('scratch.txt').read()\n")
     assert outputs(program, ONE_CASE)[0] == CaseOutput(value="x")
+
+
+def test_the_private_tmpfs_is_the_only_writable_place_and_it_is_small() -> None:
+    program = ("def f():\n    written = 0\n    try:\n        for n in range(64):\n"
+               "            with open(f'/tmp/{n}', 'wb') as out:\n"
+               "                out.write(bytes(1000 * 1000))\n"
+               "            written += 1\n"
+               "    except OSError as exc:\n        return [written, exc.strerror]\n")
+    (case,) = outputs(program, ONE_CASE, OS_LAYERS_ONLY)
+    assert case.value == [TMPFS_BYTES // 1000**2, "No space left on device"]
 
 
 def test_isolation_is_bubblewrap_in_every_namespace_without_capabilities() -> None:

@@ -173,7 +173,8 @@ def seen(user: str, host: Host) -> dict[str, Any]:
         "socket": (SOCKET_WITH_HOOK_DISABLED, [(host.port,)]),
         "signal": (SIGNAL_OUTSIDE, [(host.sleeper.pid,)]),
         "write": (WRITE_OUTSIDE, [([str(host.escape), str(host.host_tmp_escape),
-                                    "/usr/lib/mt-escape", "/mt-escape"],)]),
+                                    "/usr/lib/mt-escape", "/mt-escape", "/dev/mt-escape",
+                                    "/dev/shm/mt-escape"],)]),
         "fork_bomb": (FORK_BOMB, [()]),
         "daemon": (DAEMON, [()]),
     }

@@ -7,12 +7,13 @@
 The boundary is the operating system, not the interpreter: `bubblewrap
 <https://github.com/containers/bubblewrap>`_ starts the system Python in new user, pid, net,
 mount, ipc and uts namespaces with every capability dropped, a new session, ``--die-with-parent``,
-a fresh ``/proc``, a small private tmpfs as ``/tmp`` (the only writable place: the root is
-remounted read-only) and, read-only, only the interpreter, its standard library and the
-system's shared libraries. There is no ``/etc``, ``/home``, ``/root``
-or validator file to read, no network interface but a down loopback, no process outside to see
-or signal. A validator running as root starts bubblewrap as an unprivileged account (``nobody``
-by default) because the kernel does not apply RLIMIT_NPROC to root.
+a fresh ``/proc``, a small private tmpfs as ``/tmp`` (the only writable place: ``/`` and the
+minimal ``/dev`` are remounted read-only, so no tmpfs can grow without bound) and, read-only,
+only the interpreter, its standard library and the system's shared libraries. There is no
+``/etc``, ``/home``, ``/root`` or validator file to read, no network interface but a down
+loopback, no process outside to see or signal. A validator running as root starts bubblewrap
+as an unprivileged account (``nobody`` by default): the kernel does not apply RLIMIT_NPROC to
+root.
 
 Where bubblewrap cannot run, :func:`sandbox_launcher` raises :class:`SandboxUnavailableError`
 naming the fix; only an explicit ``SandboxPolicy(unsafe=True)`` (``--unsafe-code-sandbox``)
@@ -97,7 +98,7 @@ def sandbox_launcher(policy: SandboxPolicy) -> Launcher:
     python, binds = _interpreter_binds(policy.python)
     argv = (bwrap, *NAMESPACES, "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             *binds, "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--proc", "/proc", "--dev", "/dev",
+            "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
             "--size", str(TMPFS_BYTES), "--tmpfs", SANDBOX_TMP, "--remount-ro", "/",
             "--chdir", SANDBOX_TMP, "--clearenv", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PATH", "/usr/bin", "--hostname", "sandbox", python, "-I", "-S")
