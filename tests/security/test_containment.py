@@ -7,6 +7,7 @@ operating system's isolation alone must hold, as root and as an unprivileged val
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -165,7 +166,7 @@ def host(user: str) -> Iterator[Host]:
 def seen(user: str, host: Host) -> dict[str, Any]:
     """Every probe's answer, and what the host looked like after them."""
     paths = [str(host.keystore), str(host.secret_dir), "/etc/passwd", "/etc/shadow", "/root",
-             "/home", str(Path.home()), "/work", str(Path(__file__)), "/usr/local",
+             "/home", pwd.getpwuid(os.getuid()).pw_dir, "/work", str(Path(__file__)), "/usr/local",
              "/usr/share", "/var"]
     probes = {
         "read": (READ_ANYTHING, [(paths,)]),
