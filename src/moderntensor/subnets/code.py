@@ -27,6 +27,7 @@ that); the suite measures a miner's service, and a validator should not rely on 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import random
 from dataclasses import dataclass
 from functools import cache
@@ -174,8 +175,7 @@ class CodeSuite(TaskSuite):
         the description says "UNSAFE".
         """
         if unsafe_code_sandbox and not self.policy.unsafe:
-            self.policy = SandboxPolicy(self.policy.bwrap, self.policy.python, self.policy.user,
-                                        unsafe=True)
+            self.policy = dataclasses.replace(self.policy, unsafe=True)
         return sandbox_launcher(self.policy).description
 
     def make_challenge(self, rng: random.Random) -> Challenge:
