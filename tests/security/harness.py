@@ -22,8 +22,6 @@ from security.runner import evaluate
 USERS = ("root", "unprivileged")
 UNPRIVILEGED = "nobody"
 RUNNER = Path(__file__).with_name("runner.py")
-# Only sandboxed interpreters carry this text on their command line (the child's docstring).
-CHILD_MARKER = b"Runs inside the sandbox: confine itself"
 
 
 def evaluate_as(user: str, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,12 +42,12 @@ def evaluate_as(user: str, requests: list[dict[str, Any]]) -> list[dict[str, Any
     return json.loads(done.stdout)
 
 
-def sandbox_processes() -> list[int]:
-    """Live sandboxed interpreters on this machine (their command line carries the marker)."""
+def processes_named(name: str) -> list[int]:
+    """Live processes on this machine whose name (``/proc/<pid>/comm``) is ``name``."""
     found = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if CHILD_MARKER in Path(f"/proc/{entry}/cmdline").read_bytes():
+            if Path(f"/proc/{entry}/comm").read_text().strip() == name:
                 found.append(int(entry))
         except OSError:
             continue

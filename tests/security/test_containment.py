@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from moderntensor.subnets.sandbox import SandboxLimits
-from security.harness import UNPRIVILEGED, USERS, evaluate_as, sandbox_processes
+from security.harness import UNPRIVILEGED, USERS, evaluate_as, processes_named
 
 NOBODY_UID = 65534
 READ_ANYTHING = """
@@ -96,9 +97,10 @@ def f(paths):
     seen['remount /usr read-write'] = 'errno %d' % ctypes.get_errno() if failed else 'remounted'
     return seen
 """
+# Children rename themselves (prctl PR_SET_NAME) so that this run can find its own leftovers.
 FORK_BOMB = """
-import os, time
-def f():
+import ctypes, os, time
+def f(name):
     children = 0
     for _ in range(500):
         try:
@@ -106,17 +108,19 @@ def f():
         except OSError:
             break
         if pid == 0:
+            ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)
             time.sleep(60)
             os._exit(0)
         children += 1
     return children
 """
 DAEMON = """
-import os, time
-def f():
+import ctypes, os, time
+def f(name):
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
+            ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)
             time.sleep(60)
         os._exit(0)
     return 'left a daemon behind'
@@ -134,6 +138,7 @@ class Host:
     sleeper: subprocess.Popen[bytes]
     escape: Path           # must never appear on the host
     host_tmp_escape: Path
+    leftover_name: str     # what the probes' child processes call themselves
 
 
 @pytest.fixture(scope="module", params=USERS)
@@ -155,7 +160,8 @@ def host(user: str) -> Iterator[Host]:
     server.settimeout(0.5)
     sleeper = subprocess.Popen(["sleep", "300"], user=UNPRIVILEGED if as_nobody else None)
     yield Host(keystore, secret_dir, server.getsockname()[1], server, sleeper,
-               secret_dir / "escaped.txt", Path("/tmp") / f"mt-escape-{os.getpid()}-{user}")
+               secret_dir / "escaped.txt", Path("/tmp") / f"mt-escape-{os.getpid()}-{user}",
+               f"mt-{secrets.token_hex(5)}")
     sleeper.kill()
     sleeper.wait()
     server.close()
@@ -176,8 +182,8 @@ def seen(user: str, host: Host) -> dict[str, Any]:
         "write": (WRITE_OUTSIDE, [([str(host.escape), str(host.host_tmp_escape),
                                     "/usr/lib/mt-escape", "/mt-escape", "/dev/mt-escape",
                                     "/dev/shm/mt-escape"],)]),
-        "fork_bomb": (FORK_BOMB, [()]),
-        "daemon": (DAEMON, [()]),
+        "fork_bomb": (FORK_BOMB, [(host.leftover_name,)]),
+        "daemon": (DAEMON, [(host.leftover_name,)]),
     }
     requests = [{"kind": "run", "program": program, "cases": repr(cases),
                  "audit_hook": name == "socket"} for name, (program, cases) in probes.items()]
@@ -191,7 +197,7 @@ def seen(user: str, host: Host) -> dict[str, Any]:
     except TimeoutError:
         answers["server_accepted"] = False
     answers["sleeper_alive"] = host.sleeper.poll() is None
-    answers["survivors"] = sandbox_processes()
+    answers["survivors"] = processes_named(host.leftover_name)
     return answers
 
 
