@@ -1,4 +1,4 @@
-"""The dependency direction in DESIGN.md holds: foundations never import the roles above them."""
+"""The dependency direction of docs/architecture.md holds: foundations never import the roles above them."""
 
 from __future__ import annotations
 

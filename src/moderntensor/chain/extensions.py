@@ -1,6 +1,6 @@
 """Extension points: how ModernTensor modules plug into the Luxtensor core.
 
-A module (issue #5: subnets, registration, stake, weights, epochs) is installed into an
+A module (ModernTensor's: subnets, registration, stake, weights, epochs) is installed into an
 :class:`Extensions` object that the :class:`~moderntensor.chain.app.App` is built with; nothing is
 global. The node's installers are listed in :data:`moderntensor.chain.installed.DEFAULT_MODULES`
 (an installer is ``install(extensions) -> None``). Four hooks:

@@ -5,7 +5,7 @@ per block. Every change goes through a function here that takes the :class:`Stat
 every change is journaled (for reverting a failed transaction) and marked dirty (for the
 write-back and the root).
 
-Module state (issue #5: subnets, neurons, stakes, weights...) lives in the key-value layer under
+Module state (subnets, neurons, stakes, weights...) lives in the key-value layer under
 its own namespace; it is covered by the same root and persisted in the same DB transaction:
 
 >>> state = State()

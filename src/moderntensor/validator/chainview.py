@@ -23,7 +23,7 @@ from moderntensor.client import SubnetInfo as ChainSubnet
 from moderntensor.errors import InvalidInputError
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
-DEFAULT_TEMPO = 75                 # DESIGN.md production default: 75 blocks = one epoch
+DEFAULT_TEMPO = 75                 # production default: 75 blocks = one epoch
 _SUITE_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 
 

@@ -44,7 +44,7 @@ def encode_result(name: str, value: Any) -> bytes:
 
 
 def install(extensions: Extensions) -> None:
-    """Register everything of issue #5 on ``extensions``."""
+    """Register the ModernTensor modules on ``extensions``."""
     address = SYSTEM_ADDRESS
 
     def execute(state: State, ctx: TxContext, data: bytes) -> bytes:
