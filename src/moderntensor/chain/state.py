@@ -112,12 +112,6 @@ def transfer(state: State, sender: bytes, recipient: bytes, amount: int) -> None
     add_balance(state, recipient, amount)
 
 
-def mint(state: State, address: bytes, amount: int) -> None:
-    """Create ``amount`` new MDT at ``address`` and count it in the supply (emission)."""
-    add_balance(state, address, amount)
-    kv_add_int(state, SUPPLY_NS, b"minted", amount)
-
-
 def burn(state: State, address: bytes, amount: int) -> None:
     """Destroy ``amount`` MDT held by ``address`` and count it in the supply (fees)."""
     sub_balance(state, address, amount)

@@ -23,13 +23,11 @@ from moderntensor.cli.common import (
     resolved_address,
 )
 from moderntensor.config import resolve_config
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 
 if TYPE_CHECKING:
     from moderntensor.client import LuxtensorClient
 
-U16 = 65535
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 HEALTH_TIMEOUT_S = 3.0
 RECENT_REWARDS = 5
 
@@ -92,7 +90,7 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
         "registered": True, "uid": neuron["uid"], "role": neuron["role"],
         "model": neuron.get("model"), "registeredBlock": neuron["registeredBlock"],
         "endpoint": endpoint, "reachable": _health(endpoint),
-        "score": neuron["score"] / PPB, "components": {c: neuron[c] / U16 for c in COMPONENTS},
+        "score": neuron["score"] / PPB, "components": {c: neuron[c] / U16_MAX for c in COMPONENTS},
         "feedback": [_feedback(row, epoch["blockNumber"]) for row in rows],
         "recentRewards": [{"epoch": r["epoch"], "block": r["block"], "score": r["score"] / PPB,
                            "reward": r["reward"]} for r in rewards["rewards"]],
@@ -130,8 +128,8 @@ def _feedback(row: dict[str, Any], block: int) -> dict[str, Any]:
     """One validator's latest weights for this miner, per component, and their age."""
     return {"validator": row["address"], "uid": row["uid"], "block": row["block"],
             "age": block - row["block"], "permit": row["validatorPermit"],
-            "score": row["weights"][0] / U16 if row["weights"] else None,
-            **{c: (row[c][0] / U16 if row[c] else None) for c in COMPONENTS}}
+            "score": row["weights"][0] / U16_MAX if row["weights"] else None,
+            **{c: (row[c][0] / U16_MAX if row[c] else None) for c in COMPONENTS}}
 
 
 def _advice(report: dict[str, Any]) -> list[str]:

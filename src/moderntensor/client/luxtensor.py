@@ -20,12 +20,15 @@ from moderntensor.client.types import Log, TxResult
 from moderntensor.client.views import Metagraph, ModelInfo, Neuron, Reward, SubnetInfo
 from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.pow import PowChallenge
-from moderntensor.protocol.syscalls import SYSTEM_ADDRESS, decode_event, encode_call
+from moderntensor.protocol.syscalls import (
+    MAX_MODEL_FIELD,
+    SYSTEM_ADDRESS,
+    decode_event,
+    encode_call,
+)
+from moderntensor.scoring import U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
-
-MAX_MODEL_FIELD = 128  # bytes of a model name, type or version the client will send
-U16_MAX = 65535
 
 
 def _netuid(netuid: int) -> int:

@@ -11,9 +11,7 @@ from typing import Any
 
 import numpy as np
 
-U16_ONE = 65535
-PPB_ONE = 1_000_000_000
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 
 
 @dataclass(frozen=True)
@@ -80,13 +78,13 @@ class SubnetInfo:
 
     @property
     def min_score(self) -> float:
-        return int(self.params["minScore"]) / PPB_ONE
+        return int(self.params["minScore"]) / PPB
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SubnetInfo:
         return cls(
             netuid=int(data["netuid"]), name=str(data["name"]), task_type=str(data["taskType"]),
-            owner=str(data["owner"]), subnet_weight=int(data["subnetWeight"]) / PPB_ONE,
+            owner=str(data["owner"]), subnet_weight=int(data["subnetWeight"]) / PPB,
             subnet_weight_ppb=int(data["subnetWeight"]), difficulty=int(data["difficulty"]),
             params=dict(data["params"]), miners=int(data["miners"]),
             validators=int(data["validators"]), epoch=int(data["epoch"]),
@@ -122,8 +120,8 @@ class Neuron:
             netuid=int(data["netuid"]), uid=int(data["uid"]), address=str(data["address"]),
             role=str(data["role"]), stake=int(data["stake"]),
             validator_permit=bool(data["validatorPermit"]),
-            score=int(data["score"]) / PPB_ONE,
-            components={name: int(data[name]) / U16_ONE for name in COMPONENTS},
+            score=int(data["score"]) / PPB,
+            components={name: int(data[name]) / U16_MAX for name in COMPONENTS},
             endpoint=Endpoint.from_json(data.get("endpoint")),
             model=ModelInfo.from_json(data.get("model")),
             registered_block=int(data["registeredBlock"]), last_update=int(data["lastUpdate"]),
@@ -189,8 +187,8 @@ class Metagraph:
             addresses=list(data["addresses"]), roles=np.asarray(data["roles"], dtype=str),
             stakes=exact("stakes"), validator_permits=np.asarray(data["validatorPermits"], bool),
             active=np.asarray(data["active"], dtype=bool),
-            scores=np.asarray(data["scores"], dtype=np.float64) / PPB_ONE,
-            components={name: np.asarray(data[name], dtype=np.float64) / U16_ONE
+            scores=np.asarray(data["scores"], dtype=np.float64) / PPB,
+            components={name: np.asarray(data[name], dtype=np.float64) / U16_MAX
                         for name in COMPONENTS},
             endpoints=[Endpoint.from_json(e) for e in data["endpoints"]],
             models=[ModelInfo.from_json(m) for m in data["models"]],
@@ -219,7 +217,7 @@ class Reward:
         return cls(
             epoch=int(data["epoch"]), netuid=int(data["netuid"]), block=int(data["block"]),
             address=str(data["address"]), role=str(data["role"]),
-            score=int(data["score"]) / PPB_ONE, total_score=int(data["totalScore"]) / PPB_ONE,
-            subnet_weight=int(data["subnetWeight"]) / PPB_ONE,
+            score=int(data["score"]) / PPB, total_score=int(data["totalScore"]) / PPB,
+            subnet_weight=int(data["subnetWeight"]) / PPB,
             emission=int(data["emission"]), reward=int(data["reward"]),
         )

@@ -15,11 +15,8 @@ from rich.text import Text
 
 from moderntensor.localnet.processes import alive
 from moderntensor.localnet.spec import LocalnetState
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 from moderntensor.units import BASE_PER_MDT
-
-U16 = 65535
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 
 
 def _batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
@@ -72,7 +69,7 @@ def _subnet_view(state: LocalnetState, netuid: int, block: int, epoch: dict[str,
         if graph["roles"][uid] == "miner":
             miners.append({**common, "model": proc.model if proc else None,
                            "score": graph["scores"][uid] / PPB,
-                           **{c: graph[c][uid] / U16 for c in COMPONENTS}})
+                           **{c: graph[c][uid] / U16_MAX for c in COMPONENTS}})
         else:
             row = rows.get(key)
             validators.append({**common, "stake": graph["stakes"][uid],

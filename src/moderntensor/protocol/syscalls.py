@@ -40,9 +40,7 @@ SYSTEM_ADDRESS = "0x0000000000000000000000000000000000000800"  # the system cont
 SYSTEM_ADDRESS_BYTES = bytes.fromhex(SYSTEM_ADDRESS[2:])
 RESERVED_FIRST = 0x0800             # reserved system range, first address (as an integer)
 RESERVED_LAST = 0x08FF              # ... and last: room for future system contracts
-ROLE_MINER = 0                      # ``role`` in getNeuron and EpochRewarded
-ROLE_VALIDATOR = 1
-ABI_FILE = "abi/ModernTensor.json"  # package-relative path of the shipped JSON ABI
+MAX_MODEL_FIELD = 64                # characters of registerMiner's model name, type, version
 
 # Solidity-like signatures: "type [indexed] name, ..." (inputs), "type name, ..." (outputs).
 _FUNCTIONS: tuple[tuple[str, str, str, str], ...] = (

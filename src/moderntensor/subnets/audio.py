@@ -98,13 +98,6 @@ class AudioOutput(_OneOf):
     audio_wav_b64: str | None = Field(default=None, min_length=1, max_length=MAX_WAV_B64)
 
 
-# The exact models per wire task; AudioInput/AudioOutput accept either for the one-model slot.
-TASK_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
-    STT: (SpeechToTextInput, SpeechToTextOutput),
-    TTS: (TextToSpeechInput, TextToSpeechOutput),
-}
-
-
 @dataclass(frozen=True)
 class AudioScore:
     """Accuracy with its evidence: what was heard or read, or why the output was rejected."""

@@ -56,10 +56,9 @@ from moderntensor.chain.state import (
     kv_get,
     kv_set,
 )
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB
 
 Emit = Callable[[str, dict[str, Any]], None]     # (event name, arguments) -> log
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 REWARD_BYTES = 16                                 # u128 per reward in the results column
 
 

@@ -27,8 +27,7 @@ from moderntensor.chain.modules.records import (
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State, kv_delete, kv_get, kv_items, kv_set
 from moderntensor.protocol.pow import POW_MAX_BLOCK_AGE, adjust_difficulty, verify_pow
-
-MAX_MODEL_FIELD = 64              # model name/version: short printable strings
+from moderntensor.protocol.syscalls import MAX_MODEL_FIELD
 
 
 def record_block_hash(state: State, number: int, block_hash: bytes) -> None:

@@ -37,10 +37,9 @@ from moderntensor.chain.modules.staking import unbonding_of
 from moderntensor.chain.modules.subnets import epoch_index, next_close
 from moderntensor.chain.modules.weights import unpack
 from moderntensor.chain.state import State, kv_get
-from moderntensor.scoring import PPB, U16_MAX
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 
 ZERO_ADDRESS = "0x" + "00" * 20
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 
 
 def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from moderntensor.chain.modules.records import (
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State
-from moderntensor.scoring import U16_MAX
+from moderntensor.scoring import COMPONENTS, U16_MAX, combine_u16_columns
 
 
 def _pack(values: Sequence[int]) -> bytes:
@@ -50,7 +50,7 @@ def _check_columns(n: int, uids: Sequence[int], weights: Sequence[int],
     if len(uids) > n:
         fail("invalid_weights", f"{len(uids)} weights for a subnet of {n} uids")
     for name, column in (("uids", uids), ("weights", weights), *zip(
-            ("accuracy", "latency", "availability", "consistency"), components, strict=True)):
+            COMPONENTS, components, strict=True)):
         if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U16_MAX
                for v in column):
             fail("invalid_weights", f"{name} must be u16 integers (0..{U16_MAX})")
@@ -64,8 +64,7 @@ def _check_columns(n: int, uids: Sequence[int], weights: Sequence[int],
 def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]]) -> None:
     if not components[0]:
         return
-    a, lat, av, c = (np.asarray(x, dtype=np.int64) for x in components)
-    combined = (4 * a + 2 * lat + 2 * av + 2 * c + 5) // 10      # scoring.combine_u16, vectorised
+    combined = combine_u16_columns(*(np.asarray(x, dtype=np.int64) for x in components))
     mismatch = np.flatnonzero(combined != np.asarray(weights, dtype=np.int64))
     if mismatch.size:
         i = int(mismatch[0])
