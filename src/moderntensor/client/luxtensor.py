@@ -24,7 +24,9 @@ from moderntensor.protocol.syscalls import (
     MAX_MODEL_FIELD,
     SYSTEM_ADDRESS,
     decode_event,
+    decode_result,
     encode_call,
+    syscall_entry,
 )
 from moderntensor.scoring import U16_MAX
 from moderntensor.units import Amount, to_base
@@ -123,11 +125,26 @@ class AsyncLuxtensorClient(EthClient):
         target = checksum(address) if address else self.wallet.address
         return await self.call("mt_getRegistrationChallenge", _netuid(netuid), target)
 
-    # -- writes (system calls, protocol/syscalls.py) ------------------------------------
-    async def _syscall(self, name: str, *args: Any, value: int = 0, fee_free: bool = False,
-                       wallet: Wallet | None = None) -> TxResult:
-        result = await self.send_transaction(SYSTEM_ADDRESS, value=value, fee_free=fee_free,
-                                             data=encode_call(name, *args), wallet=wallet)
+    # -- system calls (protocol/syscall_table.py) ---------------------------------------
+    async def syscall(self, name: str, /, *args: Any, value: Amount = 0,
+                      wallet: Wallet | None = None, **kwargs: Any) -> Any:
+        """Any system call of the table by name, arguments by position or by ABI name.
+
+        A view (``getStake``...) is answered by ``eth_call``: its outputs by name. Any other
+        call is signed and sent (fee-free where the table says so; ``value`` MDT with it) and
+        the mined :class:`TxResult` returned; a revert raises :class:`ChainError`.
+
+        >>> await client.syscall("getStake", 1, address)  # doctest: +SKIP
+        {'stake': 1000000000000000000000}
+        """
+        entry = syscall_entry(name)
+        data = encode_call(name, *args, **kwargs)
+        if entry.is_view:
+            raw = await self.call("eth_call", {"to": SYSTEM_ADDRESS, "data": "0x" + data.hex()},
+                                  "latest")
+            return decode_result(name, bytes.fromhex(raw[2:]))
+        result = await self.send_transaction(SYSTEM_ADDRESS, value=to_base(value), data=data,
+                                             fee_free=entry.fee_free, wallet=wallet)
         assert isinstance(result, TxResult)
         return result
 
@@ -171,34 +188,34 @@ class AsyncLuxtensorClient(EthClient):
         solve = PowChallenge.from_dict(challenge).solve
         solution = await asyncio.to_thread(solve, signer.address, progress=progress,
                                            workers=workers)
-        return await self._syscall("registerMiner", _netuid(subnet_id), model.name, model.type,
-                                   model.version, solution.nonce, solution.block_number,
-                                   fee_free=True, wallet=signer)
+        return await self.syscall("registerMiner", _netuid(subnet_id), model.name, model.type,
+                                  model.version, solution.nonce, solution.block_number,
+                                  wallet=signer)
 
     async def register_validator(
         self, subnet_id: int, stake: Amount = 0, *, wallet: Wallet | None = None
     ) -> TxResult:
         """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
-        return await self._syscall("registerValidator", _netuid(subnet_id),
-                                   value=to_base(stake), wallet=wallet)
+        return await self.syscall("registerValidator", _netuid(subnet_id), value=stake,
+                                  wallet=wallet)
 
     async def add_stake(self, subnet_id: int, amount: Amount, *,
                         wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
-        return await self._syscall("addStake", _netuid(subnet_id), 0, value=to_base(amount),
-                                   wallet=wallet)
+        return await self.syscall("addStake", _netuid(subnet_id), 0, value=amount,
+                                  wallet=wallet)
 
     async def remove_stake(self, subnet_id: int, amount: Amount, *,
                            wallet: Wallet | None = None) -> TxResult:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
-        return await self._syscall("removeStake", _netuid(subnet_id), to_base(amount),
-                                   wallet=wallet)
+        return await self.syscall("removeStake", _netuid(subnet_id), to_base(amount),
+                                  wallet=wallet)
 
     async def serve(self, subnet_id: int, host: str, port: int, protocol: str = "http", *,
                     wallet: Wallet | None = None) -> TxResult:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
-        return await self._syscall("serveEndpoint", _netuid(subnet_id), host, port, protocol,
-                                   fee_free=True, wallet=wallet)
+        return await self.syscall("serveEndpoint", _netuid(subnet_id), host, port, protocol,
+                                  wallet=wallet)
 
     async def set_weights(
         self,
@@ -223,8 +240,8 @@ class AsyncLuxtensorClient(EthClient):
         if len({len(column) for column in columns}) != 1:
             raise InvalidInputError("uids, weights and the four components need equal lengths",
                                     code="invalid_weights")
-        return await self._syscall("setWeights", _netuid(subnet_id), *columns, version_key,
-                                   wallet=wallet)
+        return await self.syscall("setWeights", _netuid(subnet_id), *columns, version_key,
+                                  wallet=wallet)
 
     async def create_subnet(
         self,
@@ -236,11 +253,11 @@ class AsyncLuxtensorClient(EthClient):
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Create a custom subnet (netuid 5+), locking the chain's subnet deposit."""
-        return await self._syscall("createSubnet", name, task_type, json.dumps(params or {}),
-                                   json.dumps(metadata or {}), wallet=wallet)
+        return await self.syscall("createSubnet", name, task_type, json.dumps(params or {}),
+                                  json.dumps(metadata or {}), wallet=wallet)
 
     async def set_subnet_params(self, subnet_id: int, params: Mapping[str, Any], *,
                                 wallet: Wallet | None = None) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""
-        return await self._syscall("setSubnetParams", _netuid(subnet_id), json.dumps(dict(params)),
-                                   wallet=wallet)
+        return await self.syscall("setSubnetParams", _netuid(subnet_id),
+                                  json.dumps(dict(params)), wallet=wallet)

@@ -144,7 +144,8 @@ EVENTS_TABLE: list[tuple[str, str]] = [
 
 
 def _names(params: str) -> str:
-    return ", ".join(part.split()[-1] for part in params.split(",") if part.strip())
+    names = ", ".join(part.split()[-1] for part in params.split(",") if part.strip())
+    return f"`{names}`" if names else "-"
 
 
 def reference_markdown() -> str:
@@ -155,6 +156,6 @@ def reference_markdown() -> str:
         kind = "view (`eth_call`)" if entry.is_view else (
             "transaction, payable" if entry.payable else "transaction")
         fee = "-" if entry.is_view else ("**free**" if entry.fee_free else "gas")
-        rows.append(f"| `{entry.name}` | `{_names(entry.inputs)}` | `{_names(entry.outputs)}` "
+        rows.append(f"| `{entry.name}` | {_names(entry.inputs)} | {_names(entry.outputs)} "
                     f"| {kind} | {fee} | {CALLERS[entry.caller]} | {entry.notes} |")
     return "\n".join(rows) + "\n"

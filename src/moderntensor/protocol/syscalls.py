@@ -190,6 +190,12 @@ def function_spec(name: str) -> FunctionSpec:
     return spec
 
 
+def syscall_entry(name: str) -> Syscall:
+    """The table's entry of a system call; :class:`UnknownSyscallError` if there is none."""
+    function_spec(name)
+    return TABLE[name]
+
+
 def _bind(names: Sequence[str], args: Sequence[Any], kwargs: Mapping[str, Any],
           what: str) -> list[Any]:
     if args and kwargs:
