@@ -1,6 +1,6 @@
 """End-of-epoch processing on chain state: V validators x N miners (default 64 x 4,096).
 
-Measures :func:`moderntensor.chain.modules.epochs.close_epoch` - reading every neuron and
+Measures :func:`moderntensor.chain.modules.epoch_close.close_epoch` - reading every neuron and
 weights row from module state, the numpy epoch, minting, payout records and logs - which is
 what the end-block hook adds to a closing block. State is built directly (no PoW, no node).
 Usage: ``python benchmarks/epoch_close.py [--validators 64] [--miners 4096] [--runs 5]``.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from moderntensor.chain.modules.epochs import close_epoch
+from moderntensor.chain.modules.epoch_close import close_epoch
 from moderntensor.chain.modules.params import dev_config
 from moderntensor.chain.modules.records import get_subnet
 from moderntensor.chain.state import checkpoint, rollback

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from moderntensor.chain.errors import ChainError
+from moderntensor.chain.errors import RpcError
 from moderntensor.chain.modules.rpc_methods import make_methods
 from moderntensor.chain.state import state_root
 from modules_support import MDT, Sim, account
@@ -113,6 +113,6 @@ def test_rewards_epoch_info_and_weights() -> None:
 def test_bad_params_answer_stable_reasons(method: str, params: list, reason: str) -> None:
     sim = Sim(config=easy_config(), funded=funded())
     sim.next_block(2)
-    with pytest.raises(ChainError) as info:
+    with pytest.raises(RpcError) as info:
         rpc(sim, method, *params)
     assert info.value.to_rpc()["data"]["reason"] == reason

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import rlp
 from eth_utils import keccak
 
-from moderntensor.chain.errors import ChainError
+from moderntensor.chain.errors import RpcError
 
 BUCKET_BITS = 12  # 4,096 buckets: a few hundred leaves each at 10^6 leaves, cheap to rehash
 BUCKETS = 1 << BUCKET_BITS
@@ -63,7 +63,7 @@ class State:
     _bucket_hashes: list[bytes] = field(default_factory=lambda: [EMPTY_BUCKET] * BUCKETS)
 
 
-class InsufficientBalance(ChainError):  # noqa: N818 - reads as the condition
+class InsufficientBalance(RpcError):  # noqa: N818 - reads as the condition
     code = "insufficient_funds"
 
 

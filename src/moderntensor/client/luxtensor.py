@@ -15,9 +15,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from moderntensor.client.core import EthClient, checksum
-from moderntensor.client.types import Log, TxResult
-from moderntensor.client.views import Metagraph, ModelInfo, Neuron, Reward, SubnetInfo
+from moderntensor.client.eth import EthClient, checksum
+from moderntensor.client.types import (
+    Log,
+    Metagraph,
+    ModelInfo,
+    Neuron,
+    Reward,
+    SubnetInfo,
+    TxResult,
+)
 from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.pow import PowChallenge
 from moderntensor.protocol.syscalls import (

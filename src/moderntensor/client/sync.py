@@ -18,8 +18,7 @@ from moderntensor.client.luxtensor import AsyncLuxtensorClient
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from moderntensor.client.types import TxResult
-    from moderntensor.client.views import Metagraph, Neuron, Reward, SubnetInfo
+    from moderntensor.client.types import Metagraph, Neuron, Reward, SubnetInfo, TxResult
     from moderntensor.units import Amount
     from moderntensor.wallet import Wallet
 

@@ -19,7 +19,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from moderntensor.client import core, luxtensor
+from moderntensor.client import eth, luxtensor
 from moderntensor.client.luxtensor import AsyncLuxtensorClient
 
 TARGET = Path(__file__).with_name("sync.py")
@@ -122,12 +122,12 @@ def public_coroutines() -> list[tuple[str, object]]:
 def _imported_names() -> dict[str, str]:
     """Name -> the module it is imported from, across the async client's modules."""
     names: dict[str, str] = {}
-    for module in (core, luxtensor):
+    for module in (eth, luxtensor):
         for node in ast.parse(inspect.getsource(module)).body:
             if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__":
                 for alias in node.names:
                     names[alias.asname or alias.name] = node.module
-    for module in (core, luxtensor):   # names the modules define themselves
+    for module in (eth, luxtensor):   # names the modules define themselves
         for name, value in vars(module).items():
             if getattr(value, "__module__", None) == module.__name__:
                 names[name] = module.__name__

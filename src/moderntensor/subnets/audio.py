@@ -214,7 +214,7 @@ class AudioSuite(TaskSuite):
 
     def reference_models(self) -> dict[str, type[ReferenceModel]]:
         return {"reference": SpeechModel, "pocketsphinx": PocketsphinxModel,
-                "espeak": EspeakModel, "noise": NoiseModel}
+                "espeak": EspeakModel, "noise": AudioNoiseModel}
 
 
 def _unsupported(model: str, task: str) -> InvalidInputError:
@@ -260,7 +260,7 @@ class SpeechModel(ReferenceModel):
         return (self._stt if task == STT else self._tts).generate(task, input, params)
 
 
-class NoiseModel(ReferenceModel):
+class AudioNoiseModel(ReferenceModel):
     """Test-quality miner: random grammar words for STT, two seconds of white noise for TTS."""
 
     name: ClassVar[str] = "noise"

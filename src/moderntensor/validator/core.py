@@ -33,7 +33,7 @@ from moderntensor.validator.chainview import (
     ChainView,
     ClientChainView,
     MinerEndpoint,
-    SubnetInfo,
+    SubnetSettings,
     WeightSubmission,
 )
 from moderntensor.validator.metrics import ValidatorMetrics
@@ -48,7 +48,7 @@ from moderntensor.validator.rounds import (
     score_miner,
 )
 from moderntensor.validator.store import MinerStats, ValidatorStore, default_store_path
-from moderntensor.validator.weights import build_submission
+from moderntensor.validator.weight_rows import build_submission
 
 log = logging.getLogger("moderntensor.validator")
 
@@ -135,7 +135,7 @@ class Validator:
         self._transport = transport
         self.store: ValidatorStore | None = store if isinstance(store, ValidatorStore) else None
         self._querier: MinerQuerier | None = None
-        self.info: SubnetInfo | None = None
+        self.info: SubnetSettings | None = None
         self.miners: list[MinerEndpoint] = []
         self._stop = asyncio.Event()
         self._owns_chain = owns_chain   # close the chain's client with the validator

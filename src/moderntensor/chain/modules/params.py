@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from moderntensor.chain.epoch import DEFAULT_KAPPA, check_subnet_weights
 from moderntensor.chain.errors import ExecutionError, GenesisError
+from moderntensor.chain.modules.epoch_math import DEFAULT_KAPPA, check_subnet_weights
 from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.pow import (
     DEFAULT_POW_DIFFICULTY,

@@ -12,7 +12,7 @@ namespace       key                                 value
 ==============  ==================================  ==========================================
 mt.meta         b"network", b"netuids", b"block"    network params, netuid list, last block
 mt.subnet       netuid u16                          :class:`Subnet`
-mt.neuron       netuid u16 + uid u16                :class:`Neuron`
+mt.neuron       netuid u16 + uid u16                :class:`NeuronRecord`
 mt.uid          netuid u16 + address                uid (int bytes)
 mt.stake        netuid u16 + address                stake (int bytes)
 mt.unbond       release block u64 + address + u16   amount (int bytes)
@@ -104,7 +104,7 @@ class Subnet:
 
 
 @dataclass(frozen=True)
-class Neuron:
+class NeuronRecord:
     """One uid of a subnet. Endpoint fields are empty until ``serveEndpoint``."""
 
     uid: int
@@ -125,7 +125,7 @@ class Neuron:
         return dumps(astuple(self))
 
     @classmethod
-    def decode(cls, raw: bytes) -> Neuron:
+    def decode(cls, raw: bytes) -> NeuronRecord:
         return cls(*json.loads(raw))
 
 
@@ -199,15 +199,15 @@ def neuron_key(netuid: int, uid: int) -> bytes:
     return u16(netuid) + u16(uid)
 
 
-def get_neuron(state: State, netuid: int, uid: int) -> Neuron | None:
+def get_neuron(state: State, netuid: int, uid: int) -> NeuronRecord | None:
     if not 0 <= uid < 2**16:
         return None
     raw = kv_get(state, NEURON, neuron_key(netuid, uid))
-    return Neuron.decode(raw) if raw else None
+    return NeuronRecord.decode(raw) if raw else None
 
 
 def neuron_rows(state: State, netuid: int, n: int) -> list[list[Any]]:
-    """Neurons ``0..n-1`` as raw field lists (:class:`Neuron` order), decoded in one JSON
+    """Neurons ``0..n-1`` as raw field lists (:class:`NeuronRecord` order), decoded in one JSON
     parse: 4,096 records in a few ms (vs. ~30 ms one by one)."""
     table = state.kv.get(NEURON, {})
     prefix = u16(netuid)
@@ -218,7 +218,7 @@ def neuron_rows(state: State, netuid: int, n: int) -> list[list[Any]]:
 ROW_ADDRESS, ROW_ROLE, ROW_REGISTERED = 1, 2, 9   # indexes into a neuron row
 
 
-def put_neuron(state: State, netuid: int, neuron: Neuron) -> None:
+def put_neuron(state: State, netuid: int, neuron: NeuronRecord) -> None:
     kv_set(state, NEURON, neuron_key(netuid, neuron.uid), neuron.encode())
 
 

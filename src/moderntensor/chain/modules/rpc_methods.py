@@ -1,4 +1,4 @@
-"""The ``mt_*`` JSON-RPC methods: parameter checking around :mod:`.views` (docs/rpc.md).
+"""The ``mt_*`` JSON-RPC methods: parameter checking around :mod:`.rpc_json` (docs/rpc.md).
 
 Each handler is ``handler(node, params) -> JSON-able``; ``node`` gives ``state``, ``head`` and
 ``spec``. Bad params raise ``InvalidParams``; missing things raise ``NotFound`` with a precise
@@ -24,7 +24,7 @@ from moderntensor.chain.modules.records import (
     uid_of,
 )
 from moderntensor.chain.modules.registration import block_hash, latest_hashed_block
-from moderntensor.chain.modules.views import (
+from moderntensor.chain.modules.rpc_json import (
     epoch_info_json,
     metagraph_json,
     neuron_json,

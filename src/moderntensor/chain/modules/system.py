@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moderntensor.chain.modules.epochs import close_epoch
+from moderntensor.chain.modules.epoch_close import close_epoch
 from moderntensor.chain.modules.params import ModuleConfig
 from moderntensor.chain.modules.records import META, get_subnet, netuids
 from moderntensor.chain.modules.registration import (

@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_utils import to_canonical_address
 
-from moderntensor.chain.modules.epochs import epoch_emission
+from moderntensor.chain.modules.epoch_close import epoch_emission
 from moderntensor.chain.modules.neurons import permits
 from moderntensor.chain.modules.records import (
     address_bytes,

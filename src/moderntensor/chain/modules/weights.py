@@ -18,7 +18,7 @@ from moderntensor.chain.modules.records import (
     MINER,
     ROW_ROLE,
     VALIDATOR,
-    Neuron,
+    NeuronRecord,
     WeightsRow,
     neuron_rows,
     put_neuron,
@@ -76,7 +76,7 @@ def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]])
 def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
                 weights: Sequence[int], accuracy: Sequence[int], latency: Sequence[int],
                 availability: Sequence[int], consistency: Sequence[int], version_key: int
-                ) -> Neuron:
+                ) -> NeuronRecord:
     """Store the sender's weights row (replacing its previous one)."""
     neuron = require_neuron(state, netuid, sender)
     subnet = require_subnet(state, netuid)

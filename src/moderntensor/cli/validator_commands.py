@@ -34,7 +34,7 @@ from moderntensor.validator import (
     MinerEndpoint,
     RoundReport,
     StaticChainView,
-    SubnetInfo,
+    SubnetSettings,
     Validator,
 )
 from moderntensor.validator.core import DEFAULT_INTERVAL_S
@@ -85,7 +85,7 @@ def run(
     if miners_file is not None:
         chain: Any = StaticChainView(
             _read_miners(miners_file),
-            SubnetInfo(netuid=int(netuid), task_type=suite or "text-generation",
+            SubnetSettings(netuid=int(netuid), task_type=suite or "text-generation",
                        weights_rate_limit=0))
     else:
         from moderntensor.client import AsyncLuxtensorClient

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from moderntensor.chain.modules.epochs import epoch_emission, subnet_validator_emission
+from moderntensor.chain.modules.epoch_close import epoch_emission, subnet_validator_emission
 from moderntensor.chain.modules.neurons import immune_until, permits, validator_list
 from moderntensor.chain.modules.params import params_to_json
 from moderntensor.chain.modules.records import (
@@ -19,7 +19,7 @@ from moderntensor.chain.modules.records import (
     ROLE_NAMES,
     STAKE,
     VALIDATOR,
-    Neuron,
+    NeuronRecord,
     Results,
     Subnet,
     address_bytes,
@@ -97,13 +97,13 @@ def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[st
             "active": column(results.active, "u1").astype(bool), "rewards": rewards}
 
 
-def _endpoint(neuron: Neuron) -> dict[str, Any] | None:
+def _endpoint(neuron: NeuronRecord) -> dict[str, Any] | None:
     if not neuron.host:
         return None
     return {"host": neuron.host, "port": neuron.port, "protocol": neuron.protocol}
 
 
-def _model(neuron: Neuron) -> dict[str, Any] | None:
+def _model(neuron: NeuronRecord) -> dict[str, Any] | None:
     if neuron.role == VALIDATOR:
         return None
     return {"name": neuron.model_name, "type": neuron.model_type,
@@ -113,7 +113,7 @@ def _model(neuron: Neuron) -> dict[str, Any] | None:
 def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
     rows = neuron_rows(state, subnet.netuid, subnet.n)
     n = len(rows)
-    # Neuron fields: uid, address, role, model name/type/version, host, port, protocol,
+    # NeuronRecord fields: uid, address, role, model name/type/version, host, port, protocol,
     # registered block, last update, served block, weights block
     columns = list(zip(*rows, strict=True)) if rows else [()] * 13
     addresses, roles = columns[1], columns[2]
@@ -147,7 +147,7 @@ def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
     }
 
 
-def neuron_json(state: State, subnet: Subnet, neuron: Neuron) -> dict[str, Any]:
+def neuron_json(state: State, subnet: Subnet, neuron: NeuronRecord) -> dict[str, Any]:
     registered = np.zeros(subnet.n, dtype=np.int64)
     registered[neuron.uid] = neuron.registered_block
     cols = _columns(get_results(state, subnet.netuid), subnet.n, registered)

@@ -1,7 +1,7 @@
 """Epoch processing: every ``tempo`` blocks per subnet, weights -> scores -> MDT.
 
 :func:`close_epoch` gathers the active permitted validators' latest weights into the matrix W
-(validators x uids), runs :func:`moderntensor.chain.epoch.epoch_rewards` (kappa consensus,
+(validators x uids), runs :func:`.epoch_math.epoch_rewards` (kappa consensus,
 clipping, ``min_score`` cut, the guide's reward formula via ``scoring.split_rewards``), mints
 each reward to its address, adds the rounding dust to ``mt.meta/dust`` (never minted), stores
 the per-uid results and a payout record per reward, and emits ``EpochRewarded`` per payout.
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from moderntensor.chain.epoch import (
+from moderntensor.chain.modules.epoch_math import (
     EpochResult,
     epoch_rewards,
     stake_shares,
