@@ -9,7 +9,6 @@ computed without reading every neuron.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import replace
 
@@ -19,20 +18,19 @@ from moderntensor.chain.modules.records import (
     Subnet,
     address_bytes,
     checksum,
-    dumps,
     get_neuron,
     get_results,
     get_stake,
     put_neuron,
     put_subnet,
+    put_validator_list,
     set_uid,
-    u16,
     uid_of,
+    validator_list,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
-from moderntensor.chain.state import State, kv_get, kv_set
+from moderntensor.chain.state import State
 
-VALIDATORS = "mt.vals"
 PROTOCOLS = ("http", "https")
 MAX_HOST_LENGTH = 253                 # DNS names are at most 253 characters
 HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -49,11 +47,6 @@ def require_neuron(state: State, netuid: int, address: bytes) -> NeuronRecord:
     return neuron
 
 
-def validator_list(state: State, netuid: int) -> list[tuple[int, bytes]]:
-    raw = kv_get(state, VALIDATORS, u16(netuid))
-    return [(uid, bytes.fromhex(address)) for uid, address in json.loads(raw)] if raw else []
-
-
 def add_neuron(state: State, subnet: Subnet, neuron: NeuronRecord, address: bytes) -> Subnet:
     """Append ``neuron`` (its uid must be ``subnet.n``) and count it in the subnet."""
     put_neuron(state, subnet.netuid, neuron)
@@ -61,9 +54,8 @@ def add_neuron(state: State, subnet: Subnet, neuron: NeuronRecord, address: byte
     if neuron.role == MINER:
         updated = replace(subnet, n=subnet.n + 1, miners=subnet.miners + 1)
     else:
-        listed = [[uid, a.hex()] for uid, a in validator_list(state, subnet.netuid)]
-        kv_set(state, VALIDATORS, u16(subnet.netuid), dumps([*listed, [neuron.uid,
-                                                                      address.hex()]]))
+        put_validator_list(state, subnet.netuid,
+                           [*validator_list(state, subnet.netuid), (neuron.uid, address)])
         updated = replace(subnet, n=subnet.n + 1, validators=subnet.validators + 1)
     put_subnet(state, updated)
     return updated

@@ -64,8 +64,7 @@ def view_neuron(state: State, system: bytes, call: Call, args: dict[str, Any],
     results = get_results(state, subnet.netuid)
     score = 0
     if results is not None and neuron.registered_block <= results.block:
-        raw = results.scores[neuron.uid * 8:neuron.uid * 8 + 8]
-        score = int.from_bytes(raw, "big") if raw else 0
+        score = results.score_of(neuron.uid)
     account = address_bytes(neuron.address)
     return (neuron.address, neuron.role, get_stake(state, subnet.netuid, account),
             neuron.uid in permits(state, subnet), score, neuron.host, neuron.port,

@@ -16,11 +16,10 @@ import numpy as np
 from moderntensor.chain.modules.neurons import permits, require_neuron
 from moderntensor.chain.modules.records import (
     MINER,
-    ROW_ROLE,
     VALIDATOR,
     NeuronRecord,
     WeightsRow,
-    neuron_rows,
+    neuron_columns,
     put_neuron,
     put_weights,
 )
@@ -91,7 +90,7 @@ def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequ
              nextAllowedBlock=neuron.weights_block + limit)
     components = (accuracy, latency, availability, consistency)
     _check_columns(subnet.n, uids, weights, components)
-    roles = [row[ROW_ROLE] for row in neuron_rows(state, netuid, subnet.n)]
+    roles = neuron_columns(state, netuid, subnet.n).role
     not_miner = next((uid for uid in uids if roles[uid] != MINER), None)
     if not_miner is not None:
         fail("invalid_weights", f"uid {not_miner} is not a miner; weights score miners only",
