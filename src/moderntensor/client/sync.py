@@ -86,6 +86,12 @@ class LuxtensorClient:
         """Raw JSON-RPC call, for methods this client has no helper for."""
         return self._runner.run(self._async.call(method, *params))
 
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Many raw JSON-RPC calls in one HTTP request; results in call order (the first
+        error raises :class:`ChainError`).
+        """
+        return self._runner.run(self._async.batch(calls))
+
     def chain_id(self) -> int:
         return self._runner.run(self._async.chain_id())
 
