@@ -33,7 +33,8 @@ RECENT_REWARDS = 5
 
 
 def status(
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET; "
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet",
+                                      help="Subnet id (else MT_SUBNET; "
                                       "else every subnet the address is registered on)."),
     address: str | None = typer.Option(None, "--address", help="Miner address (default: the "
                                        "resolved wallet's, read without its password)."),
@@ -44,7 +45,7 @@ def status(
     """Registration, endpoint reachability, validator feedback, epoch, threshold, rewards."""
     from moderntensor.client import ChainError, LuxtensorClient  # light CLI start-up
 
-    config = resolve_config(network=network, wallet=wallet, subnet=subnet)
+    config = resolve_config(network=network, wallet=wallet, subnet=netuid)
     target = resolved_address(address, wallet)
     with LuxtensorClient(config.network.value, config=config) as client:
         try:
@@ -80,7 +81,7 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
         if exc.code != "unknown_neuron":
             raise
         report["advice"].append(f"not registered on subnet {netuid}: run `moderntensor miner "
-                                f"register --subnet {netuid} --model-name NAME`")
+                                f"register --netuid {netuid} --model-name NAME`")
         return report
     endpoint = neuron.get("endpoint")
     rewards = client.call("mt_getRewards", {"address": neuron["address"], "netuid": netuid,

@@ -15,9 +15,9 @@ from rich.table import Table
 
 from moderntensor.cli.common import (
     JSON_OPTION,
+    NETUID_OPTION,
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
-    SUBNET_OPTION,
     WALLET_OPTION,
     CliError,
     console,
@@ -25,7 +25,7 @@ from moderntensor.cli.common import (
     print_json,
     read_password,
     report_tx,
-    resolve_subnet,
+    resolve_netuid,
 )
 from moderntensor.config import resolve_config
 from moderntensor.subnets import load_suite
@@ -54,7 +54,8 @@ STORE_OPTION = typer.Option(None, "--store", help="Statistics database path.")
 
 @app.command()
 def run(
-    subnet: int | None = typer.Option(None, "--subnet", "-s", help="Subnet id (default: config)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet", "-s",
+                                      help="Subnet id (default: config)."),
     interval: float = typer.Option(DEFAULT_INTERVAL_S, "--interval", min=0.0,
                                    help="Seconds from the start of one round to the next."),
     rounds: int | None = typer.Option(None, "--rounds", min=1,
@@ -76,12 +77,12 @@ def run(
         None, "--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT."),
 ) -> None:
     """Query the subnet's miners every --interval seconds, score them, and set weights."""
-    config = resolve_config(network=network, subnet=subnet, wallet=wallet_name)
+    config = resolve_config(network=network, subnet=netuid, wallet=wallet_name)
     password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
     wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
     netuid = config.subnet.value
     if netuid is None:
-        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
+        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
     if miners_file is not None:
         chain: Any = StaticChainView(
             _read_miners(miners_file),
@@ -168,15 +169,16 @@ def _answers(verdict: MinerRound) -> str:
 
 @app.command()
 def status(
-    subnet: int | None = typer.Option(None, "--subnet", "-s", help="Subnet id (default: config)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet", "-s",
+                                      help="Subnet id (default: config)."),
     wallet_name: str | None = typer.Option(None, "--wallet", "-w", help="Wallet name."),
     store: Path | None = STORE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the statistics a validator has kept (no password, no chain needed)."""
-    config = resolve_config(subnet=subnet, wallet=wallet_name)
+    config = resolve_config(subnet=netuid, wallet=wallet_name)
     if config.subnet.value is None:
-        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
+        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
     netuid = int(config.subnet.value)
     path = store or default_store_path(
         config.home.value, netuid, keystore_address(config.wallet.value, config.home.value))
@@ -212,7 +214,7 @@ def _read_miners(path: Path) -> list[MinerEndpoint]:
 
 @app.command()
 def register(
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     stake: str = typer.Option("0", "--stake", help="MDT to stake with the registration."),
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
@@ -220,7 +222,7 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register as a validator of a subnet, staking at least its minimum validator stake."""
-    netuid = resolve_subnet(subnet)
+    netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.register_validator(netuid, stake)
     report_tx(result, as_json, f"Registered validator uid {result.uid} on subnet {netuid}")
@@ -229,32 +231,32 @@ def register(
 @app.command("stake")
 def stake_(
     amount: str = typer.Argument(..., help="MDT to add to your stake."),
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add stake on a subnet."""
-    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=True)
+    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=True)
 
 
 @app.command()
 def unstake(
     amount: str = typer.Argument(..., help="MDT to remove (returns after unbonding)."),
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove stake; it returns to your balance after the unbonding period."""
-    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=False)
+    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=False)
 
 
-def _move_stake(amount: str, subnet: int | None, wallet: str | None, network: str | None,
+def _move_stake(amount: str, netuid: int | None, wallet: str | None, network: str | None,
                 password_env: str | None, as_json: bool, *, add: bool) -> None:
-    netuid = resolve_subnet(subnet)
+    netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
         result = (client.add_stake if add else client.remove_stake)(netuid, amount)
     verb = "Staked" if add else "Unstaking"

@@ -172,7 +172,7 @@ class AsyncLuxtensorClient(EthClient):
 
     async def register_miner(
         self,
-        subnet_id: int,
+        netuid: int,
         model_info: Mapping[str, Any],
         *,
         wallet: Wallet | None = None,
@@ -186,47 +186,47 @@ class AsyncLuxtensorClient(EthClient):
         """
         signer = wallet or self.wallet
         model = _model_info(model_info)
-        challenge = await self.get_registration_challenge(subnet_id, signer.address)
+        challenge = await self.get_registration_challenge(netuid, signer.address)
         if model.type != challenge["taskType"]:
             raise InvalidInputError(
-                f"model type {model.type!r} does not match subnet {subnet_id}'s task type "
+                f"model type {model.type!r} does not match subnet {netuid}'s task type "
                 f"{challenge['taskType']!r}; pick the subnet of your task",
                 code="model_type_mismatch")
         solve = PowChallenge.from_dict(challenge).solve
         solution = await asyncio.to_thread(solve, signer.address, progress=progress,
                                            workers=workers)
-        return await self.syscall("registerMiner", _netuid(subnet_id), model.name, model.type,
+        return await self.syscall("registerMiner", _netuid(netuid), model.name, model.type,
                                   model.version, solution.nonce, solution.block_number,
                                   wallet=signer)
 
     async def register_validator(
-        self, subnet_id: int, stake: Amount = 0, *, wallet: Wallet | None = None
+        self, netuid: int, stake: Amount = 0, *, wallet: Wallet | None = None
     ) -> TxResult:
         """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
-        return await self.syscall("registerValidator", _netuid(subnet_id), value=stake,
+        return await self.syscall("registerValidator", _netuid(netuid), value=stake,
                                   wallet=wallet)
 
-    async def add_stake(self, subnet_id: int, amount: Amount, *,
+    async def add_stake(self, netuid: int, amount: Amount, *,
                         wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
-        return await self.syscall("addStake", _netuid(subnet_id), 0, value=amount,
+        return await self.syscall("addStake", _netuid(netuid), 0, value=amount,
                                   wallet=wallet)
 
-    async def remove_stake(self, subnet_id: int, amount: Amount, *,
+    async def remove_stake(self, netuid: int, amount: Amount, *,
                            wallet: Wallet | None = None) -> TxResult:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
-        return await self.syscall("removeStake", _netuid(subnet_id), to_base(amount),
+        return await self.syscall("removeStake", _netuid(netuid), to_base(amount),
                                   wallet=wallet)
 
-    async def serve(self, subnet_id: int, host: str, port: int, protocol: str = "http", *,
+    async def serve(self, netuid: int, host: str, port: int, protocol: str = "http", *,
                     wallet: Wallet | None = None) -> TxResult:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
-        return await self.syscall("serveEndpoint", _netuid(subnet_id), host, port, protocol,
+        return await self.syscall("serveEndpoint", _netuid(netuid), host, port, protocol,
                                   wallet=wallet)
 
     async def set_weights(
         self,
-        subnet_id: int,
+        netuid: int,
         uids: Sequence[int],
         weights: Sequence[int],
         accuracy: Sequence[int],
@@ -247,7 +247,7 @@ class AsyncLuxtensorClient(EthClient):
         if len({len(column) for column in columns}) != 1:
             raise InvalidInputError("uids, weights and the four components need equal lengths",
                                     code="invalid_weights")
-        return await self.syscall("setWeights", _netuid(subnet_id), *columns, version_key,
+        return await self.syscall("setWeights", _netuid(netuid), *columns, version_key,
                                   wallet=wallet)
 
     async def create_subnet(
@@ -263,8 +263,8 @@ class AsyncLuxtensorClient(EthClient):
         return await self.syscall("createSubnet", name, task_type, json.dumps(params or {}),
                                   json.dumps(metadata or {}), wallet=wallet)
 
-    async def set_subnet_params(self, subnet_id: int, params: Mapping[str, Any], *,
+    async def set_subnet_params(self, netuid: int, params: Mapping[str, Any], *,
                                 wallet: Wallet | None = None) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""
-        return await self.syscall("setSubnetParams", _netuid(subnet_id),
+        return await self.syscall("setSubnetParams", _netuid(netuid),
                                   json.dumps(dict(params)), wallet=wallet)

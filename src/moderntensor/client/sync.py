@@ -220,7 +220,7 @@ class LuxtensorClient:
 
     def register_miner(
         self,
-        subnet_id: int,
+        netuid: int,
         model_info: Mapping[str, Any],
         *,
         wallet: Wallet | None = None,
@@ -233,7 +233,7 @@ class LuxtensorClient:
         Returns the mined :class:`TxResult` with the new ``uid``.
         """
         return self._runner.run(self._async.register_miner(
-            subnet_id,
+            netuid,
             model_info,
             wallet=wallet,
             progress=progress,
@@ -242,37 +242,31 @@ class LuxtensorClient:
 
     def register_validator(
         self,
-        subnet_id: int,
+        netuid: int,
         stake: Amount = 0,
         *,
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
-        return self._runner.run(self._async.register_validator(subnet_id, stake, wallet=wallet))
+        return self._runner.run(self._async.register_validator(netuid, stake, wallet=wallet))
 
-    def add_stake(
-        self,
-        subnet_id: int,
-        amount: Amount,
-        *,
-        wallet: Wallet | None = None,
-    ) -> TxResult:
+    def add_stake(self, netuid: int, amount: Amount, *, wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
-        return self._runner.run(self._async.add_stake(subnet_id, amount, wallet=wallet))
+        return self._runner.run(self._async.add_stake(netuid, amount, wallet=wallet))
 
     def remove_stake(
         self,
-        subnet_id: int,
+        netuid: int,
         amount: Amount,
         *,
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
-        return self._runner.run(self._async.remove_stake(subnet_id, amount, wallet=wallet))
+        return self._runner.run(self._async.remove_stake(netuid, amount, wallet=wallet))
 
     def serve(
         self,
-        subnet_id: int,
+        netuid: int,
         host: str,
         port: int,
         protocol: str = "http",
@@ -280,11 +274,11 @@ class LuxtensorClient:
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
-        return self._runner.run(self._async.serve(subnet_id, host, port, protocol, wallet=wallet))
+        return self._runner.run(self._async.serve(netuid, host, port, protocol, wallet=wallet))
 
     def set_weights(
         self,
-        subnet_id: int,
+        netuid: int,
         uids: Sequence[int],
         weights: Sequence[int],
         accuracy: Sequence[int],
@@ -300,7 +294,7 @@ class LuxtensorClient:
         ``weights[i]`` must be ``scoring.combine_u16`` of the components (the chain checks).
         """
         return self._runner.run(self._async.set_weights(
-            subnet_id,
+            netuid,
             uids,
             weights,
             accuracy,
@@ -331,10 +325,10 @@ class LuxtensorClient:
 
     def set_subnet_params(
         self,
-        subnet_id: int,
+        netuid: int,
         params: Mapping[str, Any],
         *,
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""
-        return self._runner.run(self._async.set_subnet_params(subnet_id, params, wallet=wallet))
+        return self._runner.run(self._async.set_subnet_params(netuid, params, wallet=wallet))

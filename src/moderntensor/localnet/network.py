@@ -256,7 +256,7 @@ class Localnet:
         for name, wallet, netuid, task_type, model in plan:
             port = free_port()
             argv = [*CLI, "miner", "start", "--reference", task_type, "--model", model,
-                    "--port", str(port), "--subnet", str(netuid), "--wallet", name]
+                    "--port", str(port), "--netuid", str(netuid), "--wallet", name]
             started.append(self._spawn(ProcessInfo(
                 name, "miner", 0, self._log(name), argv, subnet=netuid, address=wallet.address,
                 port=port, model=model, wallet=name), self.env()))
@@ -272,7 +272,7 @@ class Localnet:
         for name, wallet in wallets:
             for netuid in self.spec.subnets:
                 label = f"{name}-subnet-{netuid}"
-                argv = [*CLI, "validator", "run", "--subnet", str(netuid), "--json",
+                argv = [*CLI, "validator", "run", "--netuid", str(netuid), "--json",
                         "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
                         "--challenges", str(self.spec.challenges)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,

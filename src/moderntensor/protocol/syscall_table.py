@@ -69,55 +69,55 @@ SYSCALLS: list[Syscall] = [
             notes="returns the new netuid (5+); locks `subnetDeposit`; `params` a JSON object "
                   "of `params` overrides (camelCase) or `\"\"`; `metadata` a JSON object or "
                   "`\"\"`"),
-    Syscall("setSubnetParams", "uint16 subnet, string params", "uint16 netuid",
+    Syscall("setSubnetParams", "uint16 netuid, string params", "uint16 netuid",
             f"{_CHAIN}.calls:set_subnet_params", caller="owner",
             notes="custom subnets only"),
-    Syscall("registerMiner", "uint16 subnet, string modelName, string modelType, "
+    Syscall("registerMiner", "uint16 netuid, string modelName, string modelType, "
             "string modelVersion, uint64 powNonce, uint64 powBlock", "uint16 uid",
             f"{_CHAIN}.calls:register_miner",
             free_check=f"{_CHAIN}.calls:check_register_miner",
             notes="gas price may be 0, works from a 0-MDT address: the proof of work is the fee; "
                   "`powBlock`/nonce from `mt_getRegistrationChallenge`"),
-    Syscall("registerValidator", "uint16 subnet", "uint16 uid",
+    Syscall("registerValidator", "uint16 netuid", "uint16 uid",
             f"{_CHAIN}.calls:register_validator", mutability="payable",
             notes="any `value` sent is staked first"),
-    Syscall("addStake", "uint16 subnet, uint256 amount", "uint256 stake",
+    Syscall("addStake", "uint16 netuid, uint256 amount", "uint256 stake",
             f"{_CHAIN}.calls:add_stake", mutability="payable",
             notes="returns the new stake; stake `amount` from the balance, or send it as "
                   "`value` with `amount` 0 (or equal)"),
-    Syscall("removeStake", "uint16 subnet, uint256 amount", "uint256 stake",
+    Syscall("removeStake", "uint16 netuid, uint256 amount", "uint256 stake",
             f"{_CHAIN}.calls:remove_stake", caller="staker",
             notes="returns the remaining stake; it stops counting at once and is back in the "
                   "balance at the end of block `now + unbondingPeriod`"),
-    Syscall("serveEndpoint", "uint16 subnet, string host, uint16 port, string protocol",
+    Syscall("serveEndpoint", "uint16 netuid, string host, uint16 port, string protocol",
             "uint16 uid", f"{_CHAIN}.calls:serve_endpoint",
             free_check=f"{_CHAIN}.calls:check_serve_endpoint", caller="neuron",
             notes="rate-limited"),
-    Syscall("setWeights", "uint16 subnet, uint16[] uids, uint16[] weights, uint16[] accuracy, "
+    Syscall("setWeights", "uint16 netuid, uint16[] uids, uint16[] weights, uint16[] accuracy, "
             "uint16[] latency, uint16[] availability, uint16[] consistency, uint64 versionKey",
             "uint16 uid", f"{_CHAIN}.calls:set_weights", caller="validator",
             notes="u16 arrays of one length (components may all be empty); `weights[i]` must be "
                   "`scoring.combine_u16` of the components (= `MinerScore.to_u16()[4]`)"),
     Syscall("getSubnets", "", "uint16[] netuids", f"{_CHAIN}.view_calls:view_subnets",
             mutability="view"),
-    Syscall("getSubnet", "uint16 subnet",
+    Syscall("getSubnet", "uint16 netuid",
             "string name, string taskType, uint256 weight, uint64 tempo, uint16 maxMiners, "
             "uint16 maxValidators, uint64 immunityPeriod, uint256 minValidatorStake, "
             "uint256 difficulty, uint16 miners, uint16 validators",
             f"{_CHAIN}.view_calls:view_subnet", mutability="view"),
-    Syscall("getUid", "uint16 subnet, address account", "bool registered, uint16 uid",
+    Syscall("getUid", "uint16 netuid, address account", "bool registered, uint16 uid",
             f"{_CHAIN}.view_calls:view_uid", mutability="view"),
-    Syscall("getStake", "uint16 subnet, address account", "uint256 stake",
+    Syscall("getStake", "uint16 netuid, address account", "uint256 stake",
             f"{_CHAIN}.view_calls:view_stake", mutability="view"),
-    Syscall("getNeuron", "uint16 subnet, uint16 uid",
+    Syscall("getNeuron", "uint16 netuid, uint16 uid",
             "address account, uint8 role, uint256 stake, bool permit, uint64 score, string host, "
             "uint16 port, uint64 registeredBlock, uint64 lastUpdate",
             f"{_CHAIN}.view_calls:view_neuron", mutability="view",
             notes="`role` 0 = miner, 1 = validator"),
-    Syscall("getEpoch", "uint16 subnet",
+    Syscall("getEpoch", "uint16 netuid",
             "uint64 epoch, uint64 nextEpochBlock, uint64 tempo, uint256 epochEmission",
             f"{_CHAIN}.view_calls:view_epoch", mutability="view"),
-    Syscall("getRegistrationChallenge", "uint16 subnet",
+    Syscall("getRegistrationChallenge", "uint16 netuid",
             "uint64 blockNumber, bytes32 blockHash, uint256 difficulty",
             f"{_CHAIN}.view_calls:view_challenge", mutability="view"),
 ]
@@ -127,16 +127,16 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("SubnetCreated", "uint16 indexed netuid, address indexed owner, string name, "
      "string taskType, uint256 deposit"),
     ("SubnetParamsSet", "uint16 indexed netuid, address indexed owner"),
-    ("MinerRegistered", "uint16 indexed subnet, uint16 uid, address indexed account, "
+    ("MinerRegistered", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "bool replaced"),
-    ("ValidatorRegistered", "uint16 indexed subnet, uint16 uid, address indexed account"),
-    ("StakeAdded", "uint16 indexed subnet, address indexed account, uint256 amount"),
-    ("StakeRemoved", "uint16 indexed subnet, address indexed account, uint256 amount, "
+    ("ValidatorRegistered", "uint16 indexed netuid, uint16 uid, address indexed account"),
+    ("StakeAdded", "uint16 indexed netuid, address indexed account, uint256 amount"),
+    ("StakeRemoved", "uint16 indexed netuid, address indexed account, uint256 amount, "
      "uint64 releaseBlock"),
-    ("StakeReleased", "uint16 indexed subnet, address indexed account, uint256 amount"),
-    ("EndpointServed", "uint16 indexed subnet, uint16 uid, address indexed account, "
+    ("StakeReleased", "uint16 indexed netuid, address indexed account, uint256 amount"),
+    ("EndpointServed", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "string host, uint16 port, string protocol"),
-    ("WeightsSet", "uint16 indexed subnet, uint16 uid, address indexed account, uint16 count"),
+    ("WeightsSet", "uint16 indexed netuid, uint16 uid, address indexed account, uint16 count"),
     ("EpochRewarded", "uint64 epoch, uint16 indexed netuid, address indexed account, "
      "uint8 role, uint256 score, uint256 totalScore, uint256 subnetWeight, uint256 emission, "
      "uint256 reward"),

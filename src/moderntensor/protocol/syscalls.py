@@ -20,9 +20,9 @@ components are u16 fixed point (65535 = 1.0); scores and subnet weights are ppb 
 ``role`` is 0 for a miner, 1 for a validator. ``params``/``metadata`` are JSON objects as
 strings ("" = defaults); their keys are in docs/rpc.md ("System calls").
 
->>> call = decode_call(encode_call("registerValidator", subnet=1))
+>>> call = decode_call(encode_call("registerValidator", netuid=1))
 >>> call.name, call.args
-('registerValidator', {'subnet': 1})
+('registerValidator', {'netuid': 1})
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ class Validator:
         config = resolve_config(network=network, subnet=subnet)
         netuid = config.subnet.value
         if netuid is None:
-            raise ValidatorError("no subnet given: pass --subnet, set MT_SUBNET or config subnet",
+            raise ValidatorError("no subnet given: pass --netuid, set MT_SUBNET or config subnet",
                                  code="no_subnet")
         wallet = wallet or Wallet.from_config(config)
         client = AsyncLuxtensorClient(config.network.value, wallet=wallet, config=config)

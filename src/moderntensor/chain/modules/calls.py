@@ -19,22 +19,22 @@ def register_miner(state: State, system: bytes, call: Call, args: dict[str, Any]
                     emit: Emit) -> int:
     neuron, replaced = registration.register_miner(
         state, chain_id=call.chain_id, block=call.block, sender=call.sender,
-        netuid=args["subnet"], model_name=args["modelName"], model_type=args["modelType"],
+        netuid=args["netuid"], model_name=args["modelName"], model_type=args["modelType"],
         model_version=args["modelVersion"], pow_nonce=args["powNonce"],
         pow_block=args["powBlock"])
-    emit("MinerRegistered", {"subnet": args["subnet"], "uid": neuron.uid,
+    emit("MinerRegistered", {"netuid": args["netuid"], "uid": neuron.uid,
                              "account": call.sender, "replaced": replaced is not None})
     return neuron.uid
 
 
 def register_validator(state: State, system: bytes, call: Call, args: dict[str, Any],
                         emit: Emit) -> int:
-    neuron = staking.register_validator(state, system, call.sender, args["subnet"], call.block,
+    neuron = staking.register_validator(state, system, call.sender, args["netuid"], call.block,
                                 call.value)
     if call.value:
-        emit("StakeAdded", {"subnet": args["subnet"], "account": call.sender,
+        emit("StakeAdded", {"netuid": args["netuid"], "account": call.sender,
                             "amount": call.value})
-    emit("ValidatorRegistered", {"subnet": args["subnet"], "uid": neuron.uid,
+    emit("ValidatorRegistered", {"netuid": args["netuid"], "uid": neuron.uid,
                                  "account": call.sender})
     return neuron.uid
 
@@ -46,27 +46,27 @@ def add_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
         fail("invalid_amount", "send the stake either as value or as amount, not both")
     if call.value:   # the core already moved the value to the system address
         amount = call.value
-        stake = staking.book_stake(state, args["subnet"], call.sender, amount)
+        stake = staking.book_stake(state, args["netuid"], call.sender, amount)
     else:
-        stake = staking.add_stake(state, system, call.sender, args["subnet"], amount)
-    emit("StakeAdded", {"subnet": args["subnet"], "account": call.sender, "amount": amount})
+        stake = staking.add_stake(state, system, call.sender, args["netuid"], amount)
+    emit("StakeAdded", {"netuid": args["netuid"], "account": call.sender, "amount": amount})
     return stake
 
 
 def remove_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
                   emit: Emit) -> int:
-    remaining, release = staking.remove_stake(state, call.sender, args["subnet"], args["amount"],
+    remaining, release = staking.remove_stake(state, call.sender, args["netuid"], args["amount"],
                                       call.block)
-    emit("StakeRemoved", {"subnet": args["subnet"], "account": call.sender,
+    emit("StakeRemoved", {"netuid": args["netuid"], "account": call.sender,
                           "amount": args["amount"], "releaseBlock": release})
     return remaining
 
 
 def serve_endpoint(state: State, system: bytes, call: Call, args: dict[str, Any],
                     emit: Emit) -> int:
-    neuron = neurons.serve_endpoint(state, args["subnet"], call.sender, call.block, args["host"],
+    neuron = neurons.serve_endpoint(state, args["netuid"], call.sender, call.block, args["host"],
                             args["port"], args["protocol"])
-    emit("EndpointServed", {"subnet": args["subnet"], "uid": neuron.uid,
+    emit("EndpointServed", {"netuid": args["netuid"], "uid": neuron.uid,
                             "account": call.sender, "host": args["host"],
                             "port": args["port"], "protocol": args["protocol"]})
     return neuron.uid
@@ -74,10 +74,10 @@ def serve_endpoint(state: State, system: bytes, call: Call, args: dict[str, Any]
 
 def set_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
                  emit: Emit) -> int:
-    neuron = weights.set_weights(state, args["subnet"], call.sender, call.block, args["uids"],
+    neuron = weights.set_weights(state, args["netuid"], call.sender, call.block, args["uids"],
                          args["weights"], args["accuracy"], args["latency"],
                          args["availability"], args["consistency"], args["versionKey"])
-    emit("WeightsSet", {"subnet": args["subnet"], "uid": neuron.uid, "account": call.sender,
+    emit("WeightsSet", {"netuid": args["netuid"], "uid": neuron.uid, "account": call.sender,
                         "count": len(args["uids"])})
     return neuron.uid
 
@@ -93,7 +93,7 @@ def create_subnet(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def set_subnet_params(state: State, system: bytes, call: Call, args: dict[str, Any],
                        emit: Emit) -> int:
-    subnet = subnets.set_subnet_params(state, call.sender, args["subnet"], args["params"])
+    subnet = subnets.set_subnet_params(state, call.sender, args["netuid"], args["params"])
     emit("SubnetParamsSet", {"netuid": subnet.netuid, "owner": call.sender})
     return subnet.netuid
 
@@ -101,11 +101,11 @@ def set_subnet_params(state: State, system: bytes, call: Call, args: dict[str, A
 def check_register_miner(state: State, call: Call, args: dict[str, Any]) -> None:
     registration.check_registration(
         state, chain_id=call.chain_id, block=call.block, sender=call.sender,
-        netuid=args["subnet"], model_name=args["modelName"], model_type=args["modelType"],
+        netuid=args["netuid"], model_name=args["modelName"], model_type=args["modelType"],
         model_version=args["modelVersion"], pow_nonce=args["powNonce"],
         pow_block=args["powBlock"])
 
 
 def check_serve_endpoint(state: State, call: Call, args: dict[str, Any]) -> None:
-    neurons.check_serve(state, args["subnet"], call.sender, call.block, args["host"], args["port"],
+    neurons.check_serve(state, args["netuid"], call.sender, call.block, args["host"], args["port"],
                 args["protocol"])

@@ -97,7 +97,7 @@ def end_block(state: State, system: bytes, number: int, parent_hash: bytes,
               emit: Emit) -> None:
     """Per block: release unbonded stake, close due epochs, adjust difficulty, keep hashes."""
     for address, netuid, amount in release_unbonded(state, system, number):
-        emit("StakeReleased", {"subnet": netuid, "account": address, "amount": amount})
+        emit("StakeReleased", {"netuid": netuid, "account": address, "amount": amount})
     for netuid in netuids(state):
         subnet = get_subnet(state, netuid)
         if subnet is None:

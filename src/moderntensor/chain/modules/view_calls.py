@@ -36,7 +36,7 @@ def view_subnets(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def view_subnet(state: State, system: bytes, call: Call, args: dict[str, Any],
                 emit: Emit) -> tuple[Any, ...]:
-    s = require_subnet(state, args["subnet"])
+    s = require_subnet(state, args["netuid"])
     p = s.params
     return (s.name, s.task_type, s.weight, p.tempo, p.max_miners, p.max_validators,
             p.immunity_period, p.min_validator_stake, s.difficulty, s.miners, s.validators)
@@ -44,20 +44,20 @@ def view_subnet(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def view_uid(state: State, system: bytes, call: Call, args: dict[str, Any],
              emit: Emit) -> tuple[bool, int]:
-    require_subnet(state, args["subnet"])
-    uid = uid_of(state, args["subnet"], to_canonical_address(args["account"]))
+    require_subnet(state, args["netuid"])
+    uid = uid_of(state, args["netuid"], to_canonical_address(args["account"]))
     return (uid is not None, uid or 0)
 
 
 def view_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
                emit: Emit) -> int:
-    require_subnet(state, args["subnet"])
-    return get_stake(state, args["subnet"], to_canonical_address(args["account"]))
+    require_subnet(state, args["netuid"])
+    return get_stake(state, args["netuid"], to_canonical_address(args["account"]))
 
 
 def view_neuron(state: State, system: bytes, call: Call, args: dict[str, Any],
                 emit: Emit) -> tuple[Any, ...]:
-    subnet = require_subnet(state, args["subnet"])
+    subnet = require_subnet(state, args["netuid"])
     neuron = get_neuron(state, subnet.netuid, args["uid"])
     if neuron is None:
         fail("unknown_neuron", f"no uid {args['uid']} on subnet {subnet.netuid}")
@@ -73,7 +73,7 @@ def view_neuron(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def view_epoch(state: State, system: bytes, call: Call, args: dict[str, Any],
                emit: Emit) -> tuple[int, int, int, int]:
-    subnet = require_subnet(state, args["subnet"])
+    subnet = require_subnet(state, args["netuid"])
     block = last_block(state) + 1
     return (epoch_index(subnet, block), next_close(subnet, block), subnet.params.tempo,
             epoch_emission(state, subnet))
@@ -81,7 +81,7 @@ def view_epoch(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def view_challenge(state: State, system: bytes, call: Call, args: dict[str, Any],
                    emit: Emit) -> tuple[int, bytes, int]:
-    subnet = require_subnet(state, args["subnet"])
+    subnet = require_subnet(state, args["netuid"])
     number = latest_hashed_block(state, last_block(state))
     if number is None:
         fail("not_ready", "no block hash to work on yet; retry after block 2")
