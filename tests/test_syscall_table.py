@@ -12,6 +12,7 @@ import made_up_syscall
 from chain_support import DEV, running_node
 from moderntensor.chain.modules.system import resolve
 from moderntensor.client import LuxtensorClient, TxResult
+from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.syscall_table import SYSCALLS, reference_markdown
 from moderntensor.protocol.syscalls import (
     FUNCTIONS,
@@ -85,3 +86,13 @@ def test_an_unknown_call_is_refused_before_anything_is_sent() -> None:
     with LuxtensorClient("http://127.0.0.1:9") as client, \
             pytest.raises(UnknownSyscallError, match="noSuchCall"):
         client.syscall("noSuchCall")
+
+
+def test_the_former_argument_name_subnet_still_encodes_netuid() -> None:
+    assert encode_call("registerValidator", subnet=3) == encode_call("registerValidator", netuid=3)
+
+
+def test_subnet_id_is_an_alias_of_netuid_but_not_a_second_one() -> None:
+    with LuxtensorClient("http://127.0.0.1:9") as client, \
+            pytest.raises(InvalidInputError, match="give the subnet once"):
+        client.register_validator(1, subnet_id=1)

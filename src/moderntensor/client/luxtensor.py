@@ -10,10 +10,12 @@ Written once, async; :class:`moderntensor.client.LuxtensorClient` is generated f
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from moderntensor.client.eth import EthClient, checksum
 from moderntensor.client.types import (
@@ -38,6 +40,36 @@ from moderntensor.protocol.syscalls import (
 from moderntensor.scoring import U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def netuid_alias(method: F) -> F:
+    """Accept ``subnet_id=`` for ``netuid=``: the miner guide's spelling, kept as an alias.
+
+    Works on the async client's coroutines and on the sync client's twins alike."""
+    def rename(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if "subnet_id" in kwargs:
+            if "netuid" in kwargs or len(args) > 1:
+                raise InvalidInputError("give the subnet once: netuid= (or its alias subnet_id=)",
+                                        code="invalid_subnet")
+            kwargs["netuid"] = kwargs.pop("subnet_id")
+        return kwargs
+
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def coroutine(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **rename(args, kwargs))
+
+        wrapped: Any = coroutine
+    else:
+        @functools.wraps(method)
+        def function(*args: Any, **kwargs: Any) -> Any:
+            return method(*args, **rename(args, kwargs))
+
+        wrapped = function
+    wrapped.netuid_alias = True
+    return wrapped
 
 
 def _netuid(netuid: int) -> int:
@@ -170,6 +202,7 @@ class AsyncLuxtensorClient(EthClient):
                 uid = int(args["uid"])
         return replace(result, logs=logs, uid=uid)
 
+    @netuid_alias
     async def register_miner(
         self,
         netuid: int,
@@ -199,6 +232,7 @@ class AsyncLuxtensorClient(EthClient):
                                   model.version, solution.nonce, solution.block_number,
                                   wallet=signer)
 
+    @netuid_alias
     async def register_validator(
         self, netuid: int, stake: Amount = 0, *, wallet: Wallet | None = None
     ) -> TxResult:
@@ -206,24 +240,28 @@ class AsyncLuxtensorClient(EthClient):
         return await self.syscall("registerValidator", _netuid(netuid), value=stake,
                                   wallet=wallet)
 
+    @netuid_alias
     async def add_stake(self, netuid: int, amount: Amount, *,
                         wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
         return await self.syscall("addStake", _netuid(netuid), 0, value=amount,
                                   wallet=wallet)
 
+    @netuid_alias
     async def remove_stake(self, netuid: int, amount: Amount, *,
                            wallet: Wallet | None = None) -> TxResult:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
         return await self.syscall("removeStake", _netuid(netuid), to_base(amount),
                                   wallet=wallet)
 
+    @netuid_alias
     async def serve(self, netuid: int, host: str, port: int, protocol: str = "http", *,
                     wallet: Wallet | None = None) -> TxResult:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
         return await self.syscall("serveEndpoint", _netuid(netuid), host, port, protocol,
                                   wallet=wallet)
 
+    @netuid_alias
     async def set_weights(
         self,
         netuid: int,
@@ -263,6 +301,7 @@ class AsyncLuxtensorClient(EthClient):
         return await self.syscall("createSubnet", name, task_type, json.dumps(params or {}),
                                   json.dumps(metadata or {}), wallet=wallet)
 
+    @netuid_alias
     async def set_subnet_params(self, netuid: int, params: Mapping[str, Any], *,
                                 wallet: Wallet | None = None) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from moderntensor.client.luxtensor import AsyncLuxtensorClient
+from moderntensor.client.luxtensor import AsyncLuxtensorClient, netuid_alias
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -218,6 +218,7 @@ class LuxtensorClient:
             **kwargs,
         ))
 
+    @netuid_alias
     def register_miner(
         self,
         netuid: int,
@@ -240,6 +241,7 @@ class LuxtensorClient:
             workers=workers,
         ))
 
+    @netuid_alias
     def register_validator(
         self,
         netuid: int,
@@ -250,10 +252,12 @@ class LuxtensorClient:
         """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
         return self._runner.run(self._async.register_validator(netuid, stake, wallet=wallet))
 
+    @netuid_alias
     def add_stake(self, netuid: int, amount: Amount, *, wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
         return self._runner.run(self._async.add_stake(netuid, amount, wallet=wallet))
 
+    @netuid_alias
     def remove_stake(
         self,
         netuid: int,
@@ -264,6 +268,7 @@ class LuxtensorClient:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
         return self._runner.run(self._async.remove_stake(netuid, amount, wallet=wallet))
 
+    @netuid_alias
     def serve(
         self,
         netuid: int,
@@ -276,6 +281,7 @@ class LuxtensorClient:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
         return self._runner.run(self._async.serve(netuid, host, port, protocol, wallet=wallet))
 
+    @netuid_alias
     def set_weights(
         self,
         netuid: int,
@@ -323,6 +329,7 @@ class LuxtensorClient:
             wallet=wallet,
         ))
 
+    @netuid_alias
     def set_subnet_params(
         self,
         netuid: int,

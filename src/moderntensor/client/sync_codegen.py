@@ -41,7 +41,7 @@ import threading
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from moderntensor.client.luxtensor import AsyncLuxtensorClient
+from moderntensor.client.luxtensor import AsyncLuxtensorClient, netuid_alias
 
 if TYPE_CHECKING:
 {imports}
@@ -192,6 +192,8 @@ def _method(name: str, fn: object) -> tuple[str, set[str]]:
     head = f"    def {name}("
     if len(lines[0]) > 100:   # wrap the parameters, one per line
         lines = [head] + [f"        {p}," for p in params] + [f"    ){ret}:"]
+    if getattr(fn, "netuid_alias", False):
+        lines.insert(0, "    @netuid_alias")
     if doc:
         body = textwrap.indent(doc, "        ").replace("\\", "\\\\")
         lines.append(f'        """{body.strip()}\n        """' if "\n" in doc

@@ -18,7 +18,8 @@ range sits far above Ethereum's precompiles (``0x01``-``0x11``) and no key can o
 Units on the wire: MDT amounts are uint256 base units (18 decimals); weights and the four score
 components are u16 fixed point (65535 = 1.0); scores and subnet weights are ppb (10**9 = 1.0);
 ``role`` is 0 for a miner, 1 for a validator. ``params``/``metadata`` are JSON objects as
-strings ("" = defaults); their keys are in docs/rpc.md ("System calls").
+strings ("" = defaults); their keys are in docs/rpc.md ("System calls"). A subnet id is
+``netuid`` everywhere; :func:`encode_call` still accepts its former name ``subnet=``.
 
 >>> call = decode_call(encode_call("registerValidator", netuid=1))
 >>> call.name, call.args
@@ -200,6 +201,8 @@ def _bind(names: Sequence[str], args: Sequence[Any], kwargs: Mapping[str, Any],
           what: str) -> list[Any]:
     if args and kwargs:
         raise SyscallDataError(f"{what}: pass arguments by position or by name, not both")
+    if "subnet" in kwargs and "netuid" in names and "netuid" not in kwargs:
+        kwargs = {("netuid" if key == "subnet" else key): value for key, value in kwargs.items()}
     if kwargs:
         if set(kwargs) != set(names):
             raise SyscallDataError(f"{what} takes {list(names)}, got {sorted(kwargs)}")

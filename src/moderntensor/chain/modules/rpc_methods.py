@@ -200,7 +200,8 @@ def get_registration_challenge(node: Any, params: list[Any]) -> dict[str, Any]:
     in_block = subnet.regs_in_block if subnet.regs_block == block else 0
     full = subnet.miners >= subnet.params.max_miners
     replaceable = replacement_candidate(state, subnet, block)[0] if full else None
-    return {"chainId": node.spec.chain_id, "subnet": subnet.netuid,
+    return {"chainId": node.spec.chain_id, "netuid": subnet.netuid,
+            "subnet": subnet.netuid,   # the former name of netuid, kept as an alias
             "blockNumber": pow_block, "blockHash": "0x" + seed.hex(),
             "difficulty": subnet.difficulty,
             "address": None if address is None else _checksum(address),
