@@ -69,3 +69,44 @@ def test_ruff_is_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+PACKAGE = ROOT / "src" / "moderntensor"
+# Basenames several packages use for the same kind of thing: each package's error classes,
+# Prometheus metrics, SQLite store, and the application object its server runs.
+SAME_KIND_BASENAMES = {"__init__.py", "errors.py", "metrics.py", "store.py", "app.py"}
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_two_modules_share_a_basename_for_different_things() -> None:
+    seen: dict[str, list[str]] = {}
+    for path in _modules():
+        seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    shared = {name: paths for name, paths in seen.items()
+              if len(paths) > 1 and name not in SAME_KIND_BASENAMES}
+    assert shared == {}
+
+
+def test_no_two_public_classes_share_a_name() -> None:
+    import ast
+
+    seen: dict[str, list[str]] = {}
+    for path in _modules():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                seen.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
+def test_each_shared_constant_is_defined_once() -> None:
+    import re
+
+    text = {path: path.read_text() for path in _modules()}
+    for name in ("COMPONENTS", "COMPONENT_TENTHS", "U16_MAX", "PPB", "MAX_MODEL_FIELD"):
+        homes = [p.name for p, t in text.items() if re.search(rf"^{name}\s*[:=]", t, re.M)]
+        assert len(homes) == 1, f"{name} is defined in {homes}"
+    literal = '"accuracy", "latency", "availability", "consistency"'
+    assert sum(t.count(literal) for t in text.values()) == 1, "name the components once"

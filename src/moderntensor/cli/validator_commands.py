@@ -28,6 +28,7 @@ from moderntensor.cli.common import (
     resolve_netuid,
 )
 from moderntensor.config import resolve_config
+from moderntensor.scoring import COMPONENTS
 from moderntensor.subnets import load_suite
 from moderntensor.validator import (
     ClientChainView,
@@ -145,8 +146,8 @@ def stats_table(stats: list[MinerStats], title: str,
                 verdicts: dict[int, MinerRound] | None = None) -> Table:
     """Moving scores per miner, best first; with ``verdicts``, also the last round's answers."""
     table = Table(title=title)
-    columns = ["uid", "miner", "score", "accuracy", "latency", "availability", "consistency",
-               "latency ms", "rounds"] + (["this round"] if verdicts is not None else [])
+    columns = ["uid", "miner", "score", *COMPONENTS, "latency ms", "rounds"]
+    columns += ["this round"] if verdicts is not None else []
     for column in columns:
         table.add_column(column, justify="left" if column in ("miner", "this round") else "right")
     for row in sorted(stats, key=lambda s: -s.score.total):
