@@ -36,12 +36,12 @@ def build(validators: int, miners: int) -> Sim:
     sim = Sim(config=config, funded={account(i): 10**6 * MDT for i in range(validators)})
     sim.next_block(2)
     for i in range(validators):
-        sim.call(account(i), "addStake", subnet=1, amount=(1000 + i) * MDT)
-        sim.call(account(i), "registerValidator", subnet=1)
+        sim.call(account(i), "addStake", netuid=1, amount=(1000 + i) * MDT)
+        sim.call(account(i), "registerValidator", netuid=1)
     for i in range(miners):
         if i % 256 == 0:
             sim.next_block()
-        sim.call(account(10**6 + i), "registerMiner", subnet=1, modelName="m",
+        sim.call(account(10**6 + i), "registerMiner", netuid=1, modelName="m",
                  modelType="text-generation", modelVersion="1", powNonce=0,
                  powBlock=sim.block - 1)
     sim.next_block()
@@ -49,7 +49,7 @@ def build(validators: int, miners: int) -> Sim:
     uids = list(range(validators, validators + miners))
     for i in range(validators):
         values = rng.integers(0, 65536, size=miners).tolist()
-        sim.call(account(i), "setWeights", subnet=1, uids=uids, weights=values,
+        sim.call(account(i), "setWeights", netuid=1, uids=uids, weights=values,
                  accuracy=values, latency=values, availability=values, consistency=values,
                  versionKey=0)
     sim.next_block()
