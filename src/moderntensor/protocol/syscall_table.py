@@ -11,7 +11,9 @@ Handlers are named by import path (``"package.module:function"``) because this l
 import the chain; the chain resolves them when it runs a call, and a test resolves them all.
 A handler is ``handler(state, system_address, call, args, emit) -> result``; a fee-free call
 also names ``free_check(state, call, args)``, which raises what the handler would raise, so a
-free call that would fail is refused at submission and never takes block space.
+free call that would fail is refused at submission and never takes block space. ``caller``
+says who may call; the handler refuses anyone else with its own stable code
+(``tests/test_syscall_callers.py`` checks each restricted entry against a stranger).
 """
 
 from __future__ import annotations
