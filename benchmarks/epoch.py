@@ -1,4 +1,4 @@
-"""Epoch computation (chain/epoch.py) against a naive per-miner loop, in the same run.
+"""Epoch computation (chain/modules/epoch_math.py) against a naive per-miner loop, in the same run.
 
     python benchmarks/epoch.py [--repeats 5] [--sizes 64x4096,256x16384]
 
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from moderntensor.chain.epoch import DEFAULT_KAPPA, epoch_rewards, stake_shares
+from moderntensor.chain.modules.epoch_math import DEFAULT_KAPPA, epoch_rewards, stake_shares
 from moderntensor.scoring import PPB, U16_MAX, split_rewards
 
 MDT = 10**18

@@ -1,6 +1,6 @@
 """End-of-epoch processing on chain state: V validators x N miners (default 64 x 4,096).
 
-Measures :func:`moderntensor.chain.modules.epochs.close_epoch` - reading every neuron and
+Measures :func:`moderntensor.chain.modules.epoch_close.close_epoch` - reading every neuron and
 weights row from module state, the numpy epoch, minting, payout records and logs - which is
 what the end-block hook adds to a closing block. State is built directly (no PoW, no node).
 Usage: ``python benchmarks/epoch_close.py [--validators 64] [--miners 4096] [--runs 5]``.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from moderntensor.chain.modules.epochs import close_epoch
+from moderntensor.chain.modules.epoch_close import close_epoch
 from moderntensor.chain.modules.params import dev_config
 from moderntensor.chain.modules.records import get_subnet
 from moderntensor.chain.state import checkpoint, rollback
@@ -36,12 +36,12 @@ def build(validators: int, miners: int) -> Sim:
     sim = Sim(config=config, funded={account(i): 10**6 * MDT for i in range(validators)})
     sim.next_block(2)
     for i in range(validators):
-        sim.call(account(i), "addStake", subnet=1, amount=(1000 + i) * MDT)
-        sim.call(account(i), "registerValidator", subnet=1)
+        sim.call(account(i), "addStake", netuid=1, amount=(1000 + i) * MDT)
+        sim.call(account(i), "registerValidator", netuid=1)
     for i in range(miners):
         if i % 256 == 0:
             sim.next_block()
-        sim.call(account(10**6 + i), "registerMiner", subnet=1, modelName="m",
+        sim.call(account(10**6 + i), "registerMiner", netuid=1, modelName="m",
                  modelType="text-generation", modelVersion="1", powNonce=0,
                  powBlock=sim.block - 1)
     sim.next_block()
@@ -49,7 +49,7 @@ def build(validators: int, miners: int) -> Sim:
     uids = list(range(validators, validators + miners))
     for i in range(validators):
         values = rng.integers(0, 65536, size=miners).tolist()
-        sim.call(account(i), "setWeights", subnet=1, uids=uids, weights=values,
+        sim.call(account(i), "setWeights", netuid=1, uids=uids, weights=values,
                  accuracy=values, latency=values, availability=values, consistency=values,
                  versionKey=0)
     sim.next_block()

@@ -13,7 +13,7 @@ import os
 import random
 import time
 
-from moderntensor.subnets.image import TASK, ImageSuite, NoiseModel, RendererModel
+from moderntensor.subnets.image import TASK, ImageNoiseModel, ImageSuite, RendererModel
 from moderntensor.subnets.pixels import decode_png
 
 
@@ -24,7 +24,7 @@ def main() -> None:
     suite = ImageSuite()
     rng = random.Random(2026)
     cases = []
-    for model in (RendererModel(), NoiseModel()):
+    for model in (RendererModel(), ImageNoiseModel()):
         for _ in range(args.images // 2):
             challenge = suite.make_challenge(rng)
             cases.append((challenge, model.generate(TASK, challenge.input, {})))

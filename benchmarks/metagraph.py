@@ -67,13 +67,13 @@ def populate(client: httpx.Client, url: str, neurons: int) -> None:
         chunk = keys[start:start + PER_BLOCK]
         challenge = rpc(client, url, "mt_getRegistrationChallenge", 1, "0x" + "11" * 20)
         raws = [sign(k, "registerMiner", {
-            "subnet": 1, "modelName": "bench", "modelType": "text-generation",
+            "netuid": 1, "modelName": "bench", "modelType": "text-generation",
             "modelVersion": "1.0.0", "powNonce": 0, "powBlock": challenge["blockNumber"]}, 0)
             for k in chunk]
         batch(client, url, raws)
         head = int(rpc(client, url, "eth_blockNumber"), 16)
         wait_block(client, url, head + 2)
-        raws = [sign(k, "serveEndpoint", {"subnet": 1, "host": f"10.0.{(start + i) // 250}."
+        raws = [sign(k, "serveEndpoint", {"netuid": 1, "host": f"10.0.{(start + i) // 250}."
                                           f"{(start + i) % 250 + 1}", "port": 5000,
                                           "protocol": "http"}, 1)
                 for i, k in enumerate(chunk)]

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from moderntensor.protocol.auth import ReplayCache, sign_response, verify_request
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
-from moderntensor.validator import MinerEndpoint, StaticChainView, SubnetInfo, Validator
+from moderntensor.validator import MinerEndpoint, StaticChainView, SubnetSettings, Validator
 from moderntensor.wallet import Wallet
 
 
@@ -116,7 +116,7 @@ def process_cpu_s(pid: int) -> float:
 
 async def bench(miners: list[MinerEndpoint], args: argparse.Namespace,
                 miners_pid: int) -> list[dict[str, Any]]:
-    info = SubnetInfo(netuid=1, task_type="echo", weights_rate_limit=0)
+    info = SubnetSettings(netuid=1, task_type="echo", weights_rate_limit=0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         validator = Validator(Wallet.create(num_words=12), StaticChainView(miners, info),

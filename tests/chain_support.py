@@ -79,9 +79,10 @@ class NodeProcess:
 
 
 def start_node(data_dir: Path, *, block_time: float = 0.2, dev: bool = True,
-               extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> NodeProcess:
+               extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
+               node_cmd: tuple[str, ...] = tuple(NODE_CMD)) -> NodeProcess:
     port = free_port()
-    args = [*NODE_CMD, "--data-dir", str(data_dir), "--rpc-port", str(port),
+    args = [*node_cmd, "--data-dir", str(data_dir), "--rpc-port", str(port),
             "--block-time", str(block_time), *extra]
     if dev:
         args.append("--dev")

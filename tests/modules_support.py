@@ -100,7 +100,7 @@ class Sim:
         nonce, pow_block = self.pow(sender, netuid)
         subnet = get_subnet(self.state, netuid)
         assert subnet is not None
-        return self.call(sender, "registerMiner", subnet=netuid, modelName=name,
+        return self.call(sender, "registerMiner", netuid=netuid, modelName=name,
                          modelType=model_type or subnet.task_type, modelVersion=version,
                          powNonce=nonce, powBlock=pow_block)
 

@@ -1,4 +1,4 @@
-"""mtauth/1 as DESIGN.md specifies it: exact signed lines, every rejection, bounded replay cache."""
+"""mtauth/1 as docs/protocol.md specifies it: signed lines, every rejection, bounded replay."""
 
 from __future__ import annotations
 

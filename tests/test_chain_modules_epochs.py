@@ -28,8 +28,8 @@ def validators(sim: Sim, netuid: int, count: int, stake: int = 200 * MDT,
                first: int = 0) -> list[bytes]:
     out = []
     for i in range(first, first + count):
-        sim.call(account(i), "addStake", subnet=netuid, amount=stake)
-        sim.call(account(i), "registerValidator", subnet=netuid)
+        sim.call(account(i), "addStake", netuid=netuid, amount=stake)
+        sim.call(account(i), "registerValidator", netuid=netuid)
         out.append(account(i))
     return out
 
@@ -44,7 +44,7 @@ def miners(sim: Sim, netuid: int, count: int, first: int = 1000) -> list[int]:
 def set_weights(sim: Sim, validator: bytes, netuid: int, weights: dict[int, int]) -> None:
     uids = sorted(weights)
     values = [weights[u] for u in uids]
-    sim.call(validator, "setWeights", subnet=netuid, uids=uids, weights=values,
+    sim.call(validator, "setWeights", netuid=netuid, uids=uids, weights=values,
              accuracy=values, latency=values, availability=values, consistency=values,
              versionKey=1)
 
@@ -140,14 +140,14 @@ def test_supply_after_any_epoch_is_before_plus_emission_minus_burns(
     sim = Sim(config=config, funded={account(i): 10**25 for i in range(4)})
     sim.next_block(2)
     for i, stake in enumerate(stakes):
-        sim.call(account(i), "addStake", subnet=1, amount=stake)
-        sim.call(account(i), "registerValidator", subnet=1)
+        sim.call(account(i), "addStake", netuid=1, amount=stake)
+        sim.call(account(i), "registerValidator", netuid=1)
     uids = miners(sim, 1, 5)
     sim.next_block()
     for i in range(len(stakes)):
         set_weights(sim, account(i), 1, dict(zip(uids, weights[i], strict=True)))
     if unstake < len(stakes):
-        sim.call(account(unstake), "removeStake", subnet=1, amount=stakes[unstake])
+        sim.call(account(unstake), "removeStake", netuid=1, amount=stakes[unstake])
     state = sim.state
     minted = kv_get_int(state, SUPPLY_NS, b"minted")
     burned = kv_get_int(state, SUPPLY_NS, b"burned")

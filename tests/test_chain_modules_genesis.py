@@ -63,3 +63,13 @@ def test_the_dev_spec_uses_the_dev_preset_on_any_chain_id() -> None:
     assert config_from_spec(spec.chain_id, spec.modules) == dev_config()
     with pytest.raises(GenesisError):
         config_from_spec(1, {"moderntensor": {"preset": "fast"}})
+
+
+def test_dev_accounts_are_the_dev_mnemonics_first_ten_keys() -> None:
+    from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+
+    from moderntensor.chain.genesis import DEV_MNEMONIC, dev_accounts
+
+    seed = seed_from_mnemonic(DEV_MNEMONIC, passphrase="")
+    derived = ["0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex() for i in range(10)]
+    assert [account.private_key for account in dev_accounts()] == derived

@@ -53,7 +53,7 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         assert info["subnets"] == [1, 2, 3, 4] and info["chainId"] == DEV_CHAIN_ID
         challenge = node.rpc("mt_getRegistrationChallenge", 1, fresh.address)
         solution = PowChallenge.from_dict(challenge).solve(fresh.address)
-        args = {"subnet": 1, "modelName": "smollm2", "modelType": "text-generation",
+        args = {"netuid": 1, "modelName": "smollm2", "modelType": "text-generation",
                 "modelVersion": "1.0.0", "powNonce": solution.nonce,
                 "powBlock": solution.block_number}
         # wrong task type: refused at submission, nothing enters a block
@@ -69,17 +69,17 @@ def test_zero_mdt_miner_registers_and_is_paid_through_a_real_node(tmp_path: Path
         assert mined["status"] == "0x1"
         assert int(node.rpc("eth_getBalance", fresh.address, "latest"), 16) == 0
         served = receipt(node, send(node, fresh.key.hex(), "serveEndpoint", {
-            "subnet": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"}, nonce=1,
+            "netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"}, nonce=1,
             gas_price=0))
         assert served["status"] == "0x1"
         # a dev account stakes, registers as validator and scores the miner
         key = DEV[0].private_key
-        receipt(node, send(node, key, "addStake", {"subnet": 1, "amount": 500 * 10**18},
+        receipt(node, send(node, key, "addStake", {"netuid": 1, "amount": 500 * 10**18},
                            nonce=0))
-        receipt(node, send(node, key, "registerValidator", {"subnet": 1}, nonce=1))
+        receipt(node, send(node, key, "registerValidator", {"netuid": 1}, nonce=1))
         a, lat, av, c, total = MinerScore(1.0, 1.0, 1.0, 1.0).to_u16()
         weights = receipt(node, send(node, key, "setWeights", {
-            "subnet": 1, "uids": [0], "weights": [total], "accuracy": [a], "latency": [lat],
+            "netuid": 1, "uids": [0], "weights": [total], "accuracy": [a], "latency": [lat],
             "availability": [av], "consistency": [c], "versionKey": 1}, nonce=2))
         assert weights["status"] == "0x1", weights
         epoch = node.rpc("mt_getEpochInfo", 1)
@@ -147,14 +147,14 @@ def test_guide_worked_example_on_a_real_node(tmp_path: Path) -> None:
         miners = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(11)]
         challenge = node.rpc("mt_getRegistrationChallenge", 1, miners[0].address)
         hashes = [send(node, m.key.hex(), "registerMiner", {
-            "subnet": 1, "modelName": "m", "modelType": "text-generation",
+            "netuid": 1, "modelName": "m", "modelType": "text-generation",
             "modelVersion": "1", "powNonce": 0, "powBlock": challenge["blockNumber"]},
             nonce=0, gas_price=0) for m in miners]
         uids = [int(receipt(node, h)["logs"][0]["data"][2:66], 16) for h in hashes]
         ours, low, full = uids[0], uids[1], uids[2:]
         for i in range(4):
-            send(node, DEV[i].private_key, "addStake", {"subnet": 1, "amount": 10**20}, nonce=0)
-            receipt(node, send(node, DEV[i].private_key, "registerValidator", {"subnet": 1},
+            send(node, DEV[i].private_key, "addStake", {"netuid": 1, "amount": 10**20}, nonce=0)
+            receipt(node, send(node, DEV[i].private_key, "registerValidator", {"netuid": 1},
                                nonce=1))
         ours_by_validator = [55705, 55705, 55705, 55704]    # mean 0.85 exactly (ppb)
         low_by_validator = [9831, 9831, 9831, 9828]         # mean 0.15 exactly
@@ -165,7 +165,7 @@ def test_guide_worked_example_on_a_real_node(tmp_path: Path) -> None:
             order = sorted(values)
             weights = [values[u] for u in order]
             last = receipt(node, send(node, DEV[i].private_key, "setWeights", {
-                "subnet": 1, "uids": order, "weights": weights, "accuracy": weights,
+                "netuid": 1, "uids": order, "weights": weights, "accuracy": weights,
                 "latency": weights, "availability": weights, "consistency": weights,
                 "versionKey": 1}, nonce=2))
             assert last["status"] == "0x1", last
@@ -203,7 +203,7 @@ def test_registrations_over_the_per_block_cap_wait_for_a_later_block(tmp_path: P
         challenge = node.rpc("mt_getRegistrationChallenge", 1, DEV[0].address)
         miners = [Account.from_key((i + 1).to_bytes(32, "big")) for i in range(6)]
         hashes = [send(node, m.key.hex(), "registerMiner", {
-            "subnet": 1, "modelName": "m", "modelType": "text-generation",
+            "netuid": 1, "modelName": "m", "modelType": "text-generation",
             "modelVersion": "1", "powNonce": 0, "powBlock": challenge["blockNumber"]},
             nonce=0, gas_price=0) for m in miners]
         mined = [receipt(node, h, timeout=20) for h in hashes]

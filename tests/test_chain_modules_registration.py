@@ -35,13 +35,13 @@ def test_a_zero_mdt_address_registers_with_proof_of_work_and_the_call_is_free() 
     miner = account(1000)
     assert sim.balance(miner) == 0
     nonce, pow_block = sim.pow(miner, 1)
-    args = {"subnet": 1, "modelName": "smollm2", "modelType": "text-generation",
+    args = {"netuid": 1, "modelName": "smollm2", "modelType": "text-generation",
             "modelVersion": "1.0.0", "powNonce": nonce, "powBlock": pow_block}
     assert sim.fee_free(miner, "registerMiner", **args) is True
     assert sim.call(miner, "registerMiner", **args) == 0
     assert uid_of(sim.state, 1, miner) == 0
     assert sim.balance(miner) == 0
-    assert sim.events[-1][1:] == ("MinerRegistered", {"subnet": 1, "uid": 0, "account": miner,
+    assert sim.events[-1][1:] == ("MinerRegistered", {"netuid": 1, "uid": 0, "account": miner,
                                                       "replaced": False})
 
 
@@ -50,7 +50,7 @@ def test_bad_input_is_rejected_with_a_stable_code_and_never_changes_state() -> N
     sim.next_block(2)
     miner = account(1000)
     nonce, pow_block = sim.pow(miner, 1)
-    good = {"subnet": 1, "modelName": "m", "modelType": "text-generation",
+    good = {"netuid": 1, "modelName": "m", "modelType": "text-generation",
             "modelVersion": "1", "powNonce": nonce, "powBlock": pow_block}
     bad_nonce = next(n for n in range(10**6) if not verify_pow(
         chain_id=CHAIN_ID, subnet=1, address=miner,
@@ -60,9 +60,9 @@ def test_bad_input_is_rejected_with_a_stable_code_and_never_changes_state() -> N
     cases = [
         ("model_type_mismatch", {**good, "modelType": "image-generation"}),
         ("pow_invalid", {**good, "powNonce": bad_nonce}),
-        ("pow_invalid", {**good, "subnet": 2, "modelType": "image-generation"}),  # other subnet
+        ("pow_invalid", {**good, "netuid": 2, "modelType": "image-generation"}),  # other subnet
         ("pow_stale", {**good, "powBlock": sim.block + 5}),
-        ("unknown_subnet", {**good, "subnet": 99}),
+        ("unknown_subnet", {**good, "netuid": 99}),
         ("invalid_model_info", {**good, "modelName": ""}),
     ]
     for code, args in cases:
@@ -77,7 +77,7 @@ def test_a_used_proof_cannot_be_replayed() -> None:
     sim.next_block(2)
     miner = account(1000)
     nonce, pow_block = sim.pow(miner, 1)
-    args = {"subnet": 1, "modelName": "m", "modelType": "text-generation",
+    args = {"netuid": 1, "modelName": "m", "modelType": "text-generation",
             "modelVersion": "1", "powNonce": nonce, "powBlock": pow_block}
     sim.call(miner, "registerMiner", **args)
     expect("pow_reused", sim.fee_free, miner, "registerMiner", **args)
@@ -151,7 +151,7 @@ def test_deposit_creates_a_custom_subnet_from_netuid_5() -> None:
            taskType="translation", params='{"tempo": 0}', metadata="")
     expect("insufficient_funds", sim.call, account(500), "createSubnet", name="t3",
            taskType="translation", params="", metadata="")
-    assert sim.call(owner, "setSubnetParams", subnet=5, params='{"tempo": 30}') == 5
-    expect("not_subnet_owner", sim.call, account(1), "setSubnetParams", subnet=5, params="{}")
-    expect("not_subnet_owner", sim.call, owner, "setSubnetParams", subnet=1, params="{}")
+    assert sim.call(owner, "setSubnetParams", netuid=5, params='{"tempo": 30}') == 5
+    expect("not_subnet_owner", sim.call, account(1), "setSubnetParams", netuid=5, params="{}")
+    expect("not_subnet_owner", sim.call, owner, "setSubnetParams", netuid=1, params="{}")
     assert sim.register_miner(account(1000), 5, model_type="translation") == 0

@@ -15,12 +15,12 @@ from test_chain_modules_registration import expect
 def test_validator_registration_needs_min_stake() -> None:
     sim = Sim(config=easy_config(), funded=funded())
     sim.next_block(2)
-    expect("insufficient_stake", sim.call, account(0), "registerValidator", subnet=1)
-    sim.call(account(0), "addStake", subnet=1, amount=99 * MDT)
-    expect("insufficient_stake", sim.call, account(0), "registerValidator", subnet=1)
-    assert sim.call(account(0), "registerValidator", subnet=1, value=1 * MDT) == 0
+    expect("insufficient_stake", sim.call, account(0), "registerValidator", netuid=1)
+    sim.call(account(0), "addStake", netuid=1, amount=99 * MDT)
+    expect("insufficient_stake", sim.call, account(0), "registerValidator", netuid=1)
+    assert sim.call(account(0), "registerValidator", netuid=1, value=1 * MDT) == 0
     assert get_stake(sim.state, 1, account(0)) == 100 * MDT
-    expect("already_registered", sim.call, account(0), "registerValidator", subnet=1)
+    expect("already_registered", sim.call, account(0), "registerValidator", netuid=1)
 
 
 def test_permit_is_lost_when_outstaked() -> None:
@@ -31,7 +31,7 @@ def test_permit_is_lost_when_outstaked() -> None:
     subnet = get_subnet(sim.state, 1)
     assert subnet is not None
     assert permits(sim.state, subnet) == {0: 200 * MDT}          # tie: lower uid first
-    sim.call(second, "addStake", subnet=1, amount=1 * MDT)
+    sim.call(second, "addStake", netuid=1, amount=1 * MDT)
     assert permits(sim.state, subnet) == {1: 201 * MDT}
     expect("no_validator_permit", set_weights, sim, first, 1, {miner: 100})
     set_weights(sim, second, 1, {miner: 100})
@@ -67,7 +67,7 @@ def test_weights_are_checked_and_must_match_their_components() -> None:
     root = state_root(sim.state)
 
     def send(**overrides):
-        args = {"subnet": 1, "uids": [miner], "weights": [58982], "accuracy": [65535],
+        args = {"netuid": 1, "uids": [miner], "weights": [58982], "accuracy": [65535],
                 "latency": [52428], "availability": [65535], "consistency": [45874],
                 "versionKey": 0, **overrides}
         return sim.call(validator, "setWeights", **args)
@@ -89,16 +89,16 @@ def test_removed_stake_unbonds_after_the_unbonding_period() -> None:
     sim.next_block(2)
     (validator,) = validators(sim, 1, 1, stake=300 * MDT)
     before = sim.balance(validator)
-    expect("insufficient_unstaked", sim.call, validator, "removeStake", subnet=1,
+    expect("insufficient_unstaked", sim.call, validator, "removeStake", netuid=1,
            amount=301 * MDT)
-    sim.call(validator, "removeStake", subnet=1, amount=100 * MDT)
+    sim.call(validator, "removeStake", netuid=1, amount=100 * MDT)
     removed_at = sim.block + 1
     assert get_stake(sim.state, 1, validator) == 200 * MDT
     sim.run_to(removed_at + 19)
     assert sim.balance(validator) == before
     sim.next_block()
     assert sim.balance(validator) == before + 100 * MDT
-    assert ("StakeReleased", {"subnet": 1, "account": validator, "amount": 100 * MDT}) in [
+    assert ("StakeReleased", {"netuid": 1, "account": validator, "amount": 100 * MDT}) in [
         e[1:] for e in sim.events]
     assert sim.total_balances() == sim.supply()
 
@@ -112,7 +112,7 @@ def test_endpoints_are_validated(host: str, port: int, protocol: str) -> None:
     sim = Sim(config=easy_config())
     sim.next_block(2)
     sim.register_miner(account(1000), 1)
-    expect("invalid_endpoint", sim.fee_free, account(1000), "serveEndpoint", subnet=1,
+    expect("invalid_endpoint", sim.fee_free, account(1000), "serveEndpoint", netuid=1,
            host=host, port=port, protocol=protocol)
 
 
@@ -120,10 +120,10 @@ def test_serving_is_free_for_neurons_and_rate_limited() -> None:
     sim = Sim(config=easy_config(serving_rate_limit=3))
     sim.next_block(2)
     miner = account(1000)
-    expect("not_registered", sim.fee_free, miner, "serveEndpoint", subnet=1, host="127.0.0.1",
+    expect("not_registered", sim.fee_free, miner, "serveEndpoint", netuid=1, host="127.0.0.1",
            port=5000, protocol="http")
     sim.register_miner(miner, 1)
-    args = {"subnet": 1, "host": "miner.example.org", "port": 5000, "protocol": "https"}
+    args = {"netuid": 1, "host": "miner.example.org", "port": 5000, "protocol": "https"}
     assert sim.fee_free(miner, "serveEndpoint", **args) is True
     sim.call(miner, "serveEndpoint", **args)
     expect("serving_rate_limited", sim.fee_free, miner, "serveEndpoint", **args)

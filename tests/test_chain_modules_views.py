@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from moderntensor.chain.errors import ChainError
+from moderntensor.chain.errors import RpcError
 from moderntensor.chain.modules.rpc_methods import make_methods
 from moderntensor.chain.state import state_root
 from modules_support import MDT, Sim, account
@@ -21,12 +21,12 @@ def scenario(sim: Sim) -> None:
     sim.next_block(2)
     vals = validators(sim, 1, 2)
     uids = miners(sim, 1, 3)
-    sim.call(account(1000), "serveEndpoint", subnet=1, host="10.0.0.1", port=5000,
+    sim.call(account(1000), "serveEndpoint", netuid=1, host="10.0.0.1", port=5000,
              protocol="http")
     sim.next_block()
     set_weights(sim, vals[0], 1, {uids[0]: 65535, uids[1]: 32768})
     set_weights(sim, vals[1], 1, {uids[0]: 65535, uids[1]: 16384, uids[2]: 100})
-    sim.call(vals[1], "removeStake", subnet=1, amount=50 * MDT)
+    sim.call(vals[1], "removeStake", netuid=1, amount=50 * MDT)
     sim.run_to(21)
 
 
@@ -113,6 +113,6 @@ def test_rewards_epoch_info_and_weights() -> None:
 def test_bad_params_answer_stable_reasons(method: str, params: list, reason: str) -> None:
     sim = Sim(config=easy_config(), funded=funded())
     sim.next_block(2)
-    with pytest.raises(ChainError) as info:
+    with pytest.raises(RpcError) as info:
         rpc(sim, method, *params)
     assert info.value.to_rpc()["data"]["reason"] == reason

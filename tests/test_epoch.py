@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moderntensor.chain.epoch import (
+from moderntensor.chain.modules.epoch_math import (
     EpochInputError,
     check_subnet_weights,
     epoch_rewards,

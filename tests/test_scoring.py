@@ -1,4 +1,4 @@
-"""Scoring rules of DESIGN.md "Scoring" and the miner guide's formulas, as specifications."""
+"""Scoring rules of docs/validator.md and the miner guide's formulas, as specifications."""
 
 from __future__ import annotations
 

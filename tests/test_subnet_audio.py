@@ -17,10 +17,10 @@ from moderntensor.subnets import load_suite
 from moderntensor.subnets.audio import (
     STT,
     TTS,
+    AudioNoiseModel,
     AudioOutput,
     AudioSuite,
     EspeakModel,
-    NoiseModel,
     PocketsphinxModel,
     SpeechModel,
     word_accuracy,
@@ -175,7 +175,7 @@ def test_every_word_is_in_the_recogniser_dictionary() -> None:
 @needs_espeak
 @needs_pocketsphinx
 def test_reference_models_beat_noise_on_both_tasks() -> None:
-    suite, reference, noise = AudioSuite(), SpeechModel(), NoiseModel()
+    suite, reference, noise = AudioSuite(), SpeechModel(), AudioNoiseModel()
     scores: dict[str, list[tuple[float, float]]] = {STT: [], TTS: []}
     for seed in range(16):
         challenge = suite.make_challenge(random.Random(seed))
@@ -202,7 +202,7 @@ def test_stt_challenge_is_a_16khz_wav_of_the_sentence() -> None:
 @needs_espeak
 @needs_pocketsphinx
 def test_tts_consistency_rewards_the_same_speech_not_noise() -> None:
-    suite, espeak, noise = AudioSuite(), EspeakModel(), NoiseModel()
+    suite, espeak, noise = AudioSuite(), EspeakModel(), AudioNoiseModel()
     a = espeak.generate(TTS, {"text": SENTENCE}, {})
     assert suite.consistency(a, espeak.generate(TTS, {"text": SENTENCE}, {})) == 1.0
     n = noise.generate(TTS, {"text": SENTENCE}, {})
@@ -236,7 +236,7 @@ def test_stt_challenges_come_clean_and_noisy() -> None:
 @needs_espeak
 @needs_pocketsphinx
 def test_reference_margin_holds_over_many_challenges() -> None:
-    suite, reference, noise = AudioSuite(), SpeechModel(), NoiseModel()
+    suite, reference, noise = AudioSuite(), SpeechModel(), AudioNoiseModel()
     good, bad = [], []
     for seed in range(100, 160):
         challenge = suite.make_challenge(random.Random(seed))

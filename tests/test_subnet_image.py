@@ -16,9 +16,9 @@ from moderntensor.errors import InvalidInputError
 from moderntensor.subnets import load_suite
 from moderntensor.subnets.image import (
     TASK,
+    ImageNoiseModel,
     ImageSpec,
     ImageSuite,
-    NoiseModel,
     RendererModel,
     ShapeGroup,
     parse_prompt,
@@ -70,7 +70,7 @@ def test_unparseable_prompt_is_a_typed_error() -> None:
 
 
 def test_renderer_scores_full_marks_and_noise_scores_low() -> None:
-    renderer, noise = RendererModel(), NoiseModel()
+    renderer, noise = RendererModel(), ImageNoiseModel()
     good, bad = [], []
     for seed in range(40):
         c = challenge(seed)
@@ -124,7 +124,7 @@ def test_renderer_is_deterministic_and_consistent() -> None:
     renderer = RendererModel()
     a, b = renderer.generate(TASK, c.input, {}), renderer.generate(TASK, c.input, {})
     assert a == b and SUITE.consistency(a, b) == 1.0
-    noise = NoiseModel()
+    noise = ImageNoiseModel()
     n1, n2 = noise.generate(TASK, c.input, {}), noise.generate(TASK, c.input, {})
     assert SUITE.consistency(n1, n2) < 0.3
     assert SUITE.consistency(a, {"image_png_b64": "!!"}) == 0.0

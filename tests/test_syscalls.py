@@ -87,14 +87,14 @@ EVENT_SAMPLES: dict[str, dict] = {
     "SubnetCreated": {"netuid": 5, "owner": ACCOUNT, "name": "n", "taskType": "audio",
                       "deposit": 10**20},
     "SubnetParamsSet": {"netuid": 5, "owner": ACCOUNT},
-    "MinerRegistered": {"subnet": 1, "uid": 3, "account": ACCOUNT, "replaced": True},
-    "ValidatorRegistered": {"subnet": 1, "uid": 0, "account": ACCOUNT},
-    "StakeAdded": {"subnet": 1, "account": ACCOUNT, "amount": 5},
-    "StakeRemoved": {"subnet": 1, "account": ACCOUNT, "amount": 5, "releaseBlock": 99},
-    "StakeReleased": {"subnet": 1, "account": ACCOUNT, "amount": 5},
-    "EndpointServed": {"subnet": 1, "uid": 3, "account": ACCOUNT, "host": "127.0.0.1",
+    "MinerRegistered": {"netuid": 1, "uid": 3, "account": ACCOUNT, "replaced": True},
+    "ValidatorRegistered": {"netuid": 1, "uid": 0, "account": ACCOUNT},
+    "StakeAdded": {"netuid": 1, "account": ACCOUNT, "amount": 5},
+    "StakeRemoved": {"netuid": 1, "account": ACCOUNT, "amount": 5, "releaseBlock": 99},
+    "StakeReleased": {"netuid": 1, "account": ACCOUNT, "amount": 5},
+    "EndpointServed": {"netuid": 1, "uid": 3, "account": ACCOUNT, "host": "127.0.0.1",
                        "port": 5000, "protocol": "http"},
-    "WeightsSet": {"subnet": 1, "uid": 0, "account": ACCOUNT, "count": 12},
+    "WeightsSet": {"netuid": 1, "uid": 0, "account": ACCOUNT, "count": 12},
     "EpochRewarded": {"epoch": 9, "netuid": 1, "account": ACCOUNT, "role": 0,
                       "score": 850_000_000, "totalScore": 10 * 10**9,
                       "subnetWeight": 150_000_000, "emission": 10**21,
@@ -137,9 +137,9 @@ def test_bad_calldata_raises_a_typed_error() -> None:
     with pytest.raises(SyscallDataError):
         encode_call("registerValidator", 2**16)           # out of u16 range
     with pytest.raises(SyscallDataError):
-        encode_call("registerValidator", 1, subnet=1)
+        encode_call("registerValidator", 1, netuid=1)
     with pytest.raises(SyscallDataError):
-        encode_event("StakeAdded", {"subnet": 1})
+        encode_event("StakeAdded", {"netuid": 1})
 
 
 def test_the_system_range_is_reserved() -> None:

@@ -18,7 +18,7 @@ from moderntensor.validator import (
     ClientChainView,
     MinerEndpoint,
     StaticChainView,
-    SubnetInfo,
+    SubnetSettings,
     Validator,
     ValidatorError,
 )
@@ -30,7 +30,7 @@ MINERS = {w.address.lower(): w for w in (Wallet.from_private_key("0x" + f"{i:02x
                                          for i in (0x11, 0x12))}
 ENDPOINTS = [MinerEndpoint(uid, address, "127.0.0.1", 6000 + uid)
              for uid, address in enumerate(MINERS)]
-CUSTOM = SubnetInfo(netuid=7, task_type="custom", weights_rate_limit=3,
+CUSTOM = SubnetSettings(netuid=7, task_type="custom", weights_rate_limit=3,
                     suite="validator_suite:SumSuite")
 
 
@@ -65,7 +65,7 @@ class ManualChain(StaticChainView):
         self.fail_sync: Exception | None = None
         self.fail_submit: Exception | None = None
 
-    async def subnet_info(self) -> SubnetInfo:
+    async def subnet_info(self) -> SubnetSettings:
         if self.fail_sync is not None:
             raise self.fail_sync
         return await super().subnet_info()
@@ -135,8 +135,8 @@ def test_chain_failures_never_crash_the_loop(tmp_path: Path) -> None:
 
 
 def test_the_clients_metagraph_and_subnet_views_are_read() -> None:
-    from moderntensor.client.views import Metagraph
-    from moderntensor.client.views import SubnetInfo as ClientSubnet
+    from moderntensor.client.types import Metagraph
+    from moderntensor.client.types import SubnetInfo as ClientSubnet
 
     rpc_metagraph = {
         "netuid": 1, "block": 9, "n": 2, "uids": [0, 1],
@@ -155,7 +155,7 @@ def test_the_clients_metagraph_and_subnet_views_are_read() -> None:
                   "weightsRateLimit": 5}, "miners": 1, "validators": 1, "epoch": 0,
                   "nextEpochBlock": 20, "epochEmission": "0", "metadata": {}}
     info = subnet_info_from(ClientSubnet.from_json(rpc_subnet))
-    assert info == SubnetInfo(1, "text-generation", 20, 5, None)
+    assert info == SubnetSettings(1, "text-generation", 20, 5, None)
     custom = {**rpc_subnet, "metadata": {"suite": "pkg.mod:Suite"}}
     assert subnet_info_from(ClientSubnet.from_json(custom)).suite == "pkg.mod:Suite"
     with pytest.raises(InvalidInputError, match="names suite"):

@@ -23,7 +23,7 @@ from moderntensor.validator import (
     ClientChainView,
     MinerEndpoint,
     StaticChainView,
-    SubnetInfo,
+    SubnetSettings,
     Validator,
 )
 from moderntensor.wallet import Wallet
@@ -115,7 +115,7 @@ def miners(validator_wallet: Wallet, tmp_path_factory: pytest.TempPathFactory
 
 
 def make_validator(wallet: Wallet, miners: list[MinerEndpoint], store: Path) -> Validator:
-    view = StaticChainView(miners, SubnetInfo(netuid=1, task_type="sum", weights_rate_limit=0))
+    view = StaticChainView(miners, SubnetSettings(netuid=1, task_type="sum", weights_rate_limit=0))
     return Validator(wallet, view, suite=SumSuite(), store=store, challenges_per_miner=6,
                      repeat_share=0.5, ema_alpha=0.5)
 
@@ -293,7 +293,7 @@ def score_suite_miners(wallet: Wallet, home: Path, task_type: str, models: tuple
     try:
         wait_ready(started)
         view = StaticChainView([m.endpoint for m in started],
-                               SubnetInfo(netuid=1, task_type=task_type, weights_rate_limit=0))
+                               SubnetSettings(netuid=1, task_type=task_type, weights_rate_limit=0))
         validator = Validator(wallet, view, store=home / f"{task_type}.sqlite",
                               challenges_per_miner=challenges, ema_alpha=ema_alpha)
         reports = asyncio.run(run_rounds(validator, rounds))

@@ -27,20 +27,21 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from moderntensor.errors import InvalidInputError
 
-ACCURACY_WEIGHT = 0.4       # the miner guide's weights; they sum to 1
-LATENCY_WEIGHT = 0.2
-AVAILABILITY_WEIGHT = 0.2
-CONSISTENCY_WEIGHT = 0.2
+# The four components, in the order of every column, tuple and ABI argument list.
+COMPONENTS = ("accuracy", "latency", "availability", "consistency")
+# The miner guide's weights of each component, in tenths (they sum to 10): integers, so the
+# chain combines u16 components exactly; the float weights below are derived from them.
+COMPONENT_TENTHS = (4, 2, 2, 2)
+ACCURACY_WEIGHT, LATENCY_WEIGHT, AVAILABILITY_WEIGHT, CONSISTENCY_WEIGHT = (
+    tenths / 10 for tenths in COMPONENT_TENTHS)
 
 U16_MAX = 65_535            # on-chain weights: u16 fixed point, U16_MAX = 1.0
 PPB = 1_000_000_000         # subnet weights: parts per billion, PPB = 1.0 (0.15 is exact)
 DEFAULT_EMA_ALPHA = 0.1     # weight of the newest sample: ~10 samples of memory
-
-# Integer weights of the combination in tenths, so the chain can combine u16 components exactly.
-_TENTHS = (4, 2, 2, 2)
 
 
 def _check_unit(name: str, value: float) -> float:
@@ -203,7 +204,14 @@ def combine_u16(accuracy: int, latency: int, availability: int, consistency: int
     ``(4 A + 2 L + 2 Av + 2 C) / 10``, rounded to nearest with ties up (``+ 5 // 10``).
     """
     parts = (accuracy, latency, availability, consistency)
-    weighted = sum(tenths * _check_u16(part) for tenths, part in zip(_TENTHS, parts, strict=True))
+    return combine_u16_columns(*(_check_u16(part) for part in parts))
+
+
+def combine_u16_columns(accuracy: Any, latency: Any, availability: Any, consistency: Any) -> Any:
+    """:func:`combine_u16` without the range checks, for ints or whole numpy ``int64`` columns
+    at once (the chain checks a validator's row with it; the caller checks the range)."""
+    parts = (accuracy, latency, availability, consistency)
+    weighted = sum(tenths * part for tenths, part in zip(COMPONENT_TENTHS, parts, strict=True))
     return (weighted + 5) // 10
 
 

@@ -21,7 +21,7 @@ BLOOM_BYTES = 256
 
 
 @dataclass(frozen=True, slots=True)
-class Log:
+class ReceiptLog:
     address: bytes
     topics: tuple[bytes, ...]
     data: bytes
@@ -35,7 +35,7 @@ class Receipt:
     gas_used: int
     cumulative_gas_used: int
     effective_gas_price: int
-    logs: tuple[Log, ...] = ()
+    logs: tuple[ReceiptLog, ...] = ()
     error: tuple[str, str] | None = None
 
 
@@ -75,7 +75,7 @@ class Block:
     header: Header
     transactions: tuple[SignedTx, ...] = ()
     receipts: tuple[Receipt, ...] = field(default=(), compare=False)
-    end_block_logs: tuple[Log, ...] = field(default=(), compare=False)
+    end_block_logs: tuple[ReceiptLog, ...] = field(default=(), compare=False)
 
     @property
     def number(self) -> int:
@@ -98,7 +98,7 @@ def receipts_root(receipts: tuple[Receipt, ...] | list[Receipt]) -> bytes:
     ]))
 
 
-def logs_bloom(logs: list[Log] | tuple[Log, ...]) -> bytes:
+def logs_bloom(logs: list[ReceiptLog] | tuple[ReceiptLog, ...]) -> bytes:
     """Ethereum's 2048-bit log bloom (yellow paper M3:2048) over addresses and topics."""
     bits = 0
     for log in logs:

@@ -29,7 +29,7 @@ from typing import Any
 from moderntensor.errors import ModernTensorError
 
 
-class ChainError(ModernTensorError):
+class RpcError(ModernTensorError):
     """Base of every chain error; ``rpc_code`` is the JSON-RPC error number."""
 
     code = "chain_error"
@@ -45,32 +45,32 @@ class ChainError(ModernTensorError):
         return {"code": self.rpc_code, "message": self.message, "data": data}
 
 
-class ParseError(ChainError):
+class ParseError(RpcError):
     code = "parse_error"
     rpc_code = -32700
 
 
-class InvalidRequest(ChainError):  # noqa: N818 - named like the JSON-RPC error it is
+class InvalidRequest(RpcError):  # noqa: N818 - named like the JSON-RPC error it is
     code = "invalid_request"
     rpc_code = -32600
 
 
-class MethodNotFound(ChainError):  # noqa: N818 - named like the JSON-RPC error it is
+class MethodNotFound(RpcError):  # noqa: N818 - named like the JSON-RPC error it is
     code = "method_not_found"
     rpc_code = -32601
 
 
-class InvalidParams(ChainError):  # noqa: N818 - named like the JSON-RPC error it is
+class InvalidParams(RpcError):  # noqa: N818 - named like the JSON-RPC error it is
     code = "invalid_params"
     rpc_code = -32602
 
 
-class NotFound(ChainError):  # noqa: N818 - named like the JSON-RPC error it is
+class NotFound(RpcError):  # noqa: N818 - named like the JSON-RPC error it is
     code = "not_found"
     rpc_code = -32001
 
 
-class TxRejected(ChainError):  # noqa: N818 - named like the JSON-RPC error it is
+class TxRejected(RpcError):  # noqa: N818 - named like the JSON-RPC error it is
     """A transaction that cannot enter the mempool or a block; nothing about state changed."""
 
     code = "tx_rejected"
@@ -84,7 +84,7 @@ class LimitExceeded(TxRejected):
     rpc_code = -32005
 
 
-class ExecutionError(ChainError):
+class ExecutionError(RpcError):
     """A system call failed while executing: its state changes are reverted (status 0).
 
     System-call handlers raise this (or a subclass) with their own stable ``code``, e.g.
@@ -95,13 +95,13 @@ class ExecutionError(ChainError):
     rpc_code = 3
 
 
-class StoreError(ChainError):
+class StoreError(RpcError):
     """The data directory is unusable (corrupt, another chain, unwritable)."""
 
     code = "store_error"
 
 
-class GenesisError(ChainError):
+class GenesisError(RpcError):
     """A genesis file is malformed or inconsistent."""
 
     code = "invalid_genesis"

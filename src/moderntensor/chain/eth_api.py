@@ -9,9 +9,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from moderntensor.chain.blocks import Log
+from moderntensor.chain.blocks import ReceiptLog
 from moderntensor.chain.errors import InvalidParams, LimitExceeded, NotFound, TxRejected
-from moderntensor.chain.params import (
+from moderntensor.chain.eth_json import address, block_json, log_json, receipt_json, tx_json
+from moderntensor.chain.rpc_params import (
     data,
     expect_count,
     param,
@@ -26,7 +27,6 @@ from moderntensor.chain.params import (
     require_latest,
 )
 from moderntensor.chain.txs import TX_BASE_GAS, TX_DATA_NONZERO_GAS, TX_DATA_ZERO_GAS
-from moderntensor.chain.views import address, block_json, log_json, receipt_json, tx_json
 
 try:
     CLIENT_VERSION = f"Luxtensor/v{version('moderntensor')}/python"
@@ -217,7 +217,7 @@ def get_logs(node: Any, params: list) -> list[dict[str, Any]]:
     for number, index, tx_index, tx_hash, addr, *topic_cols, payload in rows:
         if number not in headers:
             headers[number] = node.header(number)
-        entry = Log(bytes(addr), tuple(bytes(t) for t in topic_cols if t is not None),
+        entry = ReceiptLog(bytes(addr), tuple(bytes(t) for t in topic_cols if t is not None),
                     bytes(payload))
         header = headers[number]
         result.append(log_json(entry, header, header.hash, bytes(tx_hash), tx_index, index))

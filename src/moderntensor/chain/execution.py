@@ -1,4 +1,4 @@
-"""The state transition: ``check_tx``, ``apply_tx`` and ``apply_block`` over a :class:`State`.
+"""The state transition: ``validate_tx``, ``apply_tx`` and ``apply_block`` over a :class:`State`.
 
 Fee policy (EIP-1559 shaped): a transaction pays ``gas_used x effective_gas_price``; the base-fee
 part (``gas_used x base_fee``) is burned (counted in ``supply/burned``) and the tip part goes to
@@ -19,8 +19,8 @@ from eth_utils import to_checksum_address
 from moderntensor.chain.blocks import (
     Block,
     Header,
-    Log,
     Receipt,
+    ReceiptLog,
     logs_bloom,
     receipts_root,
     transactions_root,
@@ -85,7 +85,7 @@ def gas_required(ext: Extensions, tx: SignedTx) -> int:
     return intrinsic_gas(tx) + (contract.gas if contract else 0)
 
 
-def check_tx(state: State, ext: Extensions, tx: SignedTx, *, base_fee: int, gas_limit: int,
+def validate_tx(state: State, ext: Extensions, tx: SignedTx, *, base_fee: int, gas_limit: int,
              nonce: int | None, reserved: int = 0) -> bool:
     """Raise :class:`TxRejected` unless ``tx`` can execute now; return whether it is fee-free.
 
@@ -122,7 +122,7 @@ def check_tx(state: State, ext: Extensions, tx: SignedTx, *, base_fee: int, gas_
 def apply_tx(state: State, ext: Extensions, env: BlockEnv, tx: SignedTx,
              cumulative_gas: int) -> Receipt:
     """Execute one transaction; raises :class:`TxRejected` (state untouched) if invalid."""
-    fee_free = check_tx(state, ext, tx, base_fee=env.base_fee, gas_limit=env.gas_limit,
+    fee_free = validate_tx(state, ext, tx, base_fee=env.base_fee, gas_limit=env.gas_limit,
                         nonce=get_account(state, tx.sender).nonce)
     gas_used = gas_required(ext, tx)
     price = 0 if fee_free else effective_gas_price(tx, env.base_fee)
@@ -188,9 +188,9 @@ def apply_block(state: State, ext: Extensions, env: BlockEnv,
     return BlockResult(block, tuple(rejected), tuple(deferred))
 
 
-def run_end_block(state: State, ext: Extensions, env: BlockEnv) -> list[Log]:
+def run_end_block(state: State, ext: Extensions, env: BlockEnv) -> list[ReceiptLog]:
     """Run every end-block hook; a crashing hook's changes are reverted and logged."""
-    logs: list[Log] = []
+    logs: list[ReceiptLog] = []
     for hook in ext.end_block:
         ctx = BlockContext(number=env.number, timestamp=env.timestamp,
                            parent_hash=env.parent_hash, chain_id=env.chain_id,

@@ -1,6 +1,6 @@
 """Extension points: how ModernTensor modules plug into the Luxtensor core.
 
-A module (issue #5: subnets, registration, stake, weights, epochs) is installed into an
+A module (ModernTensor's: subnets, registration, stake, weights, epochs) is installed into an
 :class:`Extensions` object that the :class:`~moderntensor.chain.app.App` is built with; nothing is
 global. The node's installers are listed in :data:`moderntensor.chain.installed.DEFAULT_MODULES`
 (an installer is ``install(extensions) -> None``). Four hooks:
@@ -13,7 +13,7 @@ global. The node's installers are listed in :data:`moderntensor.chain.installed.
    stable code: all its state changes and logs are reverted, the receipt has status 0 and
    ``error = (code, message)``, and gas is still charged (unless fee-free).
    ``view(state, ctx, calldata) -> bytes`` answers ``eth_call`` (state changes are discarded).
-   ``fee_free(state, tx) -> bool`` is asked at submission (``check_tx``) and at execution: True
+   ``fee_free(state, tx) -> bool`` is asked at submission (``App.check_tx``) and at execution: True
    makes the transaction pay no gas at all (gas price 0 accepted, no balance needed), e.g. a
    ``registerMiner`` with a valid proof of work; it may raise
    :class:`~moderntensor.chain.errors.TxRejected` to refuse the transaction at submission
@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moderntensor.chain.blocks import Log
+from moderntensor.chain.blocks import ReceiptLog
 from moderntensor.chain.state import State
 from moderntensor.chain.txs import SignedTx
 
@@ -60,13 +60,13 @@ class TxContext:
     timestamp: int
     chain_id: int
     parent_hash: bytes
-    logs: list[Log] = field(default_factory=list)
+    logs: list[ReceiptLog] = field(default_factory=list)
 
     def emit(self, topics: list[bytes] | tuple[bytes, ...], data: bytes = b"") -> None:
         """Record a log from this system contract (``to``); reverted if the call fails."""
         if len(topics) > 4 or any(len(t) != 32 for t in topics):
             raise ValueError("a log has at most 4 topics of 32 bytes each")
-        self.logs.append(Log(self.to, tuple(topics), bytes(data)))
+        self.logs.append(ReceiptLog(self.to, tuple(topics), bytes(data)))
 
 
 @dataclass
@@ -78,13 +78,13 @@ class BlockContext:
     parent_hash: bytes
     chain_id: int
     coinbase: bytes
-    logs: list[Log] = field(default_factory=list)
+    logs: list[ReceiptLog] = field(default_factory=list)
 
     def emit(self, address: bytes, topics: list[bytes] | tuple[bytes, ...],
              data: bytes = b"") -> None:
         if len(topics) > 4 or any(len(t) != 32 for t in topics):
             raise ValueError("a log has at most 4 topics of 32 bytes each")
-        self.logs.append(Log(address, tuple(topics), bytes(data)))
+        self.logs.append(ReceiptLog(address, tuple(topics), bytes(data)))
 
 
 SystemCall = Callable[[State, TxContext, bytes], bytes]

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_utils import is_address, to_canonical_address, to_checksum_address
 
 from moderntensor.chain.errors import GenesisError
@@ -32,7 +31,6 @@ from moderntensor.units import BASE_PER_MDT
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_ID = 1337  # the conventional local-dev chain id (MetaMask's "localhost")
-DEV_ACCOUNTS = 10
 DEV_BALANCE = 10_000 * BASE_PER_MDT
 DEFAULT_GAS_LIMIT = 60_000_000  # ~2,850 transfers per block: headroom over 1,000 tx/s at 1 s
 DEFAULT_MIN_BASE_FEE = 10**9  # 1 gwei floor; the base fee never drops below it
@@ -84,14 +82,6 @@ DEV_PRIVATE_KEYS = (
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 )
-
-
-def derive_dev_accounts(count: int = DEV_ACCOUNTS,
-                        mnemonic: str = DEV_MNEMONIC) -> tuple[DevAccount, ...]:
-    """Accounts of ``mnemonic`` at m/44'/60'/0'/0/i (BIP-39 seed computed once)."""
-    seed = seed_from_mnemonic(mnemonic, passphrase="")
-    return tuple(_dev_account("0x" + key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex())
-                 for i in range(count))
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""Which modules a node runs: issue #5 adds its installers to :data:`DEFAULT_MODULES`.
+"""Which modules a node runs: every installer is listed in :data:`DEFAULT_MODULES`.
 
 An installer is ``install(extensions: Extensions) -> None``: it registers system contracts,
 end-block hooks, genesis hooks and ``mt_*`` RPC methods (see :mod:`.extensions`).

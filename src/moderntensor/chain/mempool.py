@@ -20,7 +20,7 @@ import itertools
 from dataclasses import dataclass
 
 from moderntensor.chain.errors import LimitExceeded, TxRejected
-from moderntensor.chain.execution import check_tx
+from moderntensor.chain.execution import validate_tx
 from moderntensor.chain.extensions import Extensions
 from moderntensor.chain.state import State, get_account
 from moderntensor.chain.txs import SignedTx
@@ -83,7 +83,7 @@ class Mempool:
                 f">= {PRICE_BUMP_PERCENT}% over the pending tx 0x{old.tx.hash.hex()}",
                 code="replacement_underpriced")
         reserved = self.reserved.get(tx.sender, 0) - (old.cost if old else 0)
-        fee_free = check_tx(state, ext, tx, base_fee=base_fee, gas_limit=gas_limit, nonce=None,
+        fee_free = validate_tx(state, ext, tx, base_fee=base_fee, gas_limit=gas_limit, nonce=None,
                             reserved=reserved)
         if old is None:
             if len(queue) >= self.max_per_sender:

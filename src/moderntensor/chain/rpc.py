@@ -20,11 +20,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from moderntensor.chain.errors import (
-    ChainError,
     InvalidParams,
     InvalidRequest,
     MethodNotFound,
     ParseError,
+    RpcError,
 )
 
 try:  # orjson is optional ("fast" extra): several times faster on big batches
@@ -54,7 +54,7 @@ MAX_BATCH = 1_000  # geth's BatchRequestLimit
 Handler = Callable[[Any, list[Any]], Any]
 
 
-def error_response(exc: ChainError, request_id: Any = None) -> dict[str, Any]:
+def error_response(exc: RpcError, request_id: Any = None) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_rpc()}
 
 
@@ -101,7 +101,7 @@ class JsonRpcDispatcher:
                 raise InvalidParams("params must be an array (by-position parameters)")
             result = handler(self.node, params)
             response = {"jsonrpc": "2.0", "id": request_id, "result": result}
-        except ChainError as exc:
+        except RpcError as exc:
             self.node.metrics.rpc_errors.labels(str(exc.rpc_code)).inc()
             response = error_response(exc, request_id)
         except Exception:  # a bug must answer an error, never kill the request with a 500

@@ -5,7 +5,7 @@ per block. Every change goes through a function here that takes the :class:`Stat
 every change is journaled (for reverting a failed transaction) and marked dirty (for the
 write-back and the root).
 
-Module state (issue #5: subnets, neurons, stakes, weights...) lives in the key-value layer under
+Module state (subnets, neurons, stakes, weights...) lives in the key-value layer under
 its own namespace; it is covered by the same root and persisted in the same DB transaction:
 
 >>> state = State()
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import rlp
 from eth_utils import keccak
 
-from moderntensor.chain.errors import ChainError
+from moderntensor.chain.errors import RpcError
 
 BUCKET_BITS = 12  # 4,096 buckets: a few hundred leaves each at 10^6 leaves, cheap to rehash
 BUCKETS = 1 << BUCKET_BITS
@@ -63,7 +63,7 @@ class State:
     _bucket_hashes: list[bytes] = field(default_factory=lambda: [EMPTY_BUCKET] * BUCKETS)
 
 
-class InsufficientBalance(ChainError):  # noqa: N818 - reads as the condition
+class InsufficientBalance(RpcError):  # noqa: N818 - reads as the condition
     code = "insufficient_funds"
 
 
@@ -110,12 +110,6 @@ def sub_balance(state: State, address: bytes, amount: int) -> None:
 def transfer(state: State, sender: bytes, recipient: bytes, amount: int) -> None:
     sub_balance(state, sender, amount)
     add_balance(state, recipient, amount)
-
-
-def mint(state: State, address: bytes, amount: int) -> None:
-    """Create ``amount`` new MDT at ``address`` and count it in the supply (emission)."""
-    add_balance(state, address, amount)
-    kv_add_int(state, SUPPLY_NS, b"minted", amount)
 
 
 def burn(state: State, address: bytes, amount: int) -> None:

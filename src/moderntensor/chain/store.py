@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from moderntensor.chain.blocks import Block, Header, Log, Receipt
+from moderntensor.chain.blocks import Block, Header, Receipt, ReceiptLog
 from moderntensor.chain.errors import StoreError
 
 DB_FILE = "chain.sqlite3"
@@ -54,7 +54,7 @@ def decode_receipt(data: bytes) -> Receipt:
     return Receipt(
         status=status, gas_used=gas_used, cumulative_gas_used=cumulative,
         effective_gas_price=price,
-        logs=tuple(Log(bytes.fromhex(a), tuple(bytes.fromhex(t) for t in topics),
+        logs=tuple(ReceiptLog(bytes.fromhex(a), tuple(bytes.fromhex(t) for t in topics),
                        bytes.fromhex(d)) for a, topics, d in logs),
         error=(code, message) if code else None)
 
@@ -160,7 +160,7 @@ class Store:
 
     def logs(self, first: int, last: int, addresses: list[bytes],
              topics: list[list[bytes] | None], limit: int) -> list[tuple]:
-        """Log rows in [first, last] matching the eth_getLogs filter, in chain order."""
+        """ReceiptLog rows in [first, last] matching the eth_getLogs filter, in chain order."""
         sql = ["SELECT block, idx, tx_idx, tx_hash, address, topic0, topic1, topic2, topic3, "
                "data FROM logs WHERE block BETWEEN ? AND ?"]
         args: list = [first, last]
@@ -176,7 +176,7 @@ class Store:
         return self.db.execute(" ".join(sql), args).fetchall()
 
 
-def _log_row(number: int, index: int, tx_idx: int, tx_hash: bytes, entry: Log) -> tuple:
+def _log_row(number: int, index: int, tx_idx: int, tx_hash: bytes, entry: ReceiptLog) -> tuple:
     topics = list(entry.topics) + [None] * (4 - len(entry.topics))
     return (number, index, tx_idx, tx_hash, entry.address, *topics, entry.data)
 

@@ -65,14 +65,15 @@ def read_password(password_env: str | None, *, confirm: bool, fallback: str | No
 
 NETWORK_OPTION = typer.Option(None, "--network", help="Node RPC URL (else MT_NETWORK/config).")
 WALLET_OPTION = typer.Option(None, "--wallet", "-w", help="Wallet name (else MT_WALLET/config).")
-SUBNET_OPTION = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET/config).")
+NETUID_OPTION = typer.Option(None, "--netuid", "--subnet",
+                             help="Subnet id (else MT_SUBNET/config).")
 
 
-def resolve_subnet(subnet: int | None) -> int:
-    """The subnet to act on: --subnet, else MT_SUBNET / config.toml; none is a clear error."""
-    netuid = subnet if subnet is not None else resolve_config().subnet.value
+def resolve_netuid(netuid: int | None) -> int:
+    """The subnet to act on: --netuid, else MT_SUBNET / config.toml; none is a clear error."""
+    netuid = netuid if netuid is not None else resolve_config().subnet.value
     if netuid is None:
-        raise CliError("which subnet? pass --subnet N or set MT_SUBNET")
+        raise CliError("which subnet? pass --netuid N or set MT_SUBNET")
     return int(netuid)
 
 

@@ -8,14 +8,14 @@ import typer
 from rich.markup import escape
 
 from moderntensor import __version__
-from moderntensor.cli import config as config_cli
-from moderntensor.cli import epoch as epoch_cli
-from moderntensor.cli import localnet as localnet_cli
-from moderntensor.cli import miner as miner_cli
-from moderntensor.cli import node as node_cli
-from moderntensor.cli import subnet as subnet_cli
-from moderntensor.cli import validator as validator_cli
-from moderntensor.cli import wallet as wallet_cli
+from moderntensor.cli import config_commands as config_cli
+from moderntensor.cli import epoch_commands as epoch_cli
+from moderntensor.cli import localnet_commands as localnet_cli
+from moderntensor.cli import miner_commands as miner_cli
+from moderntensor.cli import node_commands as node_cli
+from moderntensor.cli import subnet_commands as subnet_cli
+from moderntensor.cli import validator_commands as validator_cli
+from moderntensor.cli import wallet_commands as wallet_cli
 from moderntensor.cli.common import err_console
 from moderntensor.errors import ModernTensorError
 

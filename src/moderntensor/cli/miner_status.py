@@ -23,19 +23,18 @@ from moderntensor.cli.common import (
     resolved_address,
 )
 from moderntensor.config import resolve_config
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 
 if TYPE_CHECKING:
     from moderntensor.client import LuxtensorClient
 
-U16 = 65535
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 HEALTH_TIMEOUT_S = 3.0
 RECENT_REWARDS = 5
 
 
 def status(
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET; "
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet",
+                                      help="Subnet id (else MT_SUBNET; "
                                       "else every subnet the address is registered on)."),
     address: str | None = typer.Option(None, "--address", help="Miner address (default: the "
                                        "resolved wallet's, read without its password)."),
@@ -46,7 +45,7 @@ def status(
     """Registration, endpoint reachability, validator feedback, epoch, threshold, rewards."""
     from moderntensor.client import ChainError, LuxtensorClient  # light CLI start-up
 
-    config = resolve_config(network=network, wallet=wallet, subnet=subnet)
+    config = resolve_config(network=network, wallet=wallet, subnet=netuid)
     target = resolved_address(address, wallet)
     with LuxtensorClient(config.network.value, config=config) as client:
         try:
@@ -82,7 +81,7 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
         if exc.code != "unknown_neuron":
             raise
         report["advice"].append(f"not registered on subnet {netuid}: run `moderntensor miner "
-                                f"register --subnet {netuid} --model-name NAME`")
+                                f"register --netuid {netuid} --model-name NAME`")
         return report
     endpoint = neuron.get("endpoint")
     rewards = client.call("mt_getRewards", {"address": neuron["address"], "netuid": netuid,
@@ -92,7 +91,7 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
         "registered": True, "uid": neuron["uid"], "role": neuron["role"],
         "model": neuron.get("model"), "registeredBlock": neuron["registeredBlock"],
         "endpoint": endpoint, "reachable": _health(endpoint),
-        "score": neuron["score"] / PPB, "components": {c: neuron[c] / U16 for c in COMPONENTS},
+        "score": neuron["score"] / PPB, "components": {c: neuron[c] / U16_MAX for c in COMPONENTS},
         "feedback": [_feedback(row, epoch["blockNumber"]) for row in rows],
         "recentRewards": [{"epoch": r["epoch"], "block": r["block"], "score": r["score"] / PPB,
                            "reward": r["reward"]} for r in rewards["rewards"]],
@@ -130,8 +129,8 @@ def _feedback(row: dict[str, Any], block: int) -> dict[str, Any]:
     """One validator's latest weights for this miner, per component, and their age."""
     return {"validator": row["address"], "uid": row["uid"], "block": row["block"],
             "age": block - row["block"], "permit": row["validatorPermit"],
-            "score": row["weights"][0] / U16 if row["weights"] else None,
-            **{c: (row[c][0] / U16 if row[c] else None) for c in COMPONENTS}}
+            "score": row["weights"][0] / U16_MAX if row["weights"] else None,
+            **{c: (row[c][0] / U16_MAX if row[c] else None) for c in COMPONENTS}}
 
 
 def _advice(report: dict[str, Any]) -> list[str]:

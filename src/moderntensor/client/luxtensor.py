@@ -10,22 +10,66 @@ Written once, async; :class:`moderntensor.client.LuxtensorClient` is generated f
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
-from moderntensor.client.core import EthClient, checksum
-from moderntensor.client.types import Log, TxResult
-from moderntensor.client.views import Metagraph, ModelInfo, Neuron, Reward, SubnetInfo
+from moderntensor.client.eth import EthClient, checksum
+from moderntensor.client.types import (
+    Log,
+    Metagraph,
+    ModelInfo,
+    Neuron,
+    Reward,
+    SubnetInfo,
+    TxResult,
+)
 from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.pow import PowChallenge
-from moderntensor.protocol.syscalls import SYSTEM_ADDRESS, decode_event, encode_call
+from moderntensor.protocol.syscalls import (
+    MAX_MODEL_FIELD,
+    SYSTEM_ADDRESS,
+    decode_event,
+    decode_result,
+    encode_call,
+    syscall_entry,
+)
+from moderntensor.scoring import U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
 
-MAX_MODEL_FIELD = 128  # bytes of a model name, type or version the client will send
-U16_MAX = 65535
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def netuid_alias(method: F) -> F:
+    """Accept ``subnet_id=`` for ``netuid=``: the miner guide's spelling, kept as an alias.
+
+    Works on the async client's coroutines and on the sync client's twins alike."""
+    def rename(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if "subnet_id" in kwargs:
+            if "netuid" in kwargs or len(args) > 1:
+                raise InvalidInputError("give the subnet once: netuid= (or its alias subnet_id=)",
+                                        code="invalid_subnet")
+            kwargs["netuid"] = kwargs.pop("subnet_id")
+        return kwargs
+
+    if inspect.iscoroutinefunction(method):
+        @functools.wraps(method)
+        async def coroutine(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **rename(args, kwargs))
+
+        wrapped: Any = coroutine
+    else:
+        @functools.wraps(method)
+        def function(*args: Any, **kwargs: Any) -> Any:
+            return method(*args, **rename(args, kwargs))
+
+        wrapped = function
+    wrapped.netuid_alias = True
+    return wrapped
 
 
 def _netuid(netuid: int) -> int:
@@ -120,11 +164,26 @@ class AsyncLuxtensorClient(EthClient):
         target = checksum(address) if address else self.wallet.address
         return await self.call("mt_getRegistrationChallenge", _netuid(netuid), target)
 
-    # -- writes (system calls, protocol/syscalls.py) ------------------------------------
-    async def _syscall(self, name: str, *args: Any, value: int = 0, fee_free: bool = False,
-                       wallet: Wallet | None = None) -> TxResult:
-        result = await self.send_transaction(SYSTEM_ADDRESS, value=value, fee_free=fee_free,
-                                             data=encode_call(name, *args), wallet=wallet)
+    # -- system calls (protocol/syscall_table.py) ---------------------------------------
+    async def syscall(self, name: str, /, *args: Any, value: Amount = 0,
+                      wallet: Wallet | None = None, **kwargs: Any) -> Any:
+        """Any system call of the table by name, arguments by position or by ABI name.
+
+        A view (``getStake``...) is answered by ``eth_call``: its outputs by name. Any other
+        call is signed and sent (fee-free where the table says so; ``value`` MDT with it) and
+        the mined :class:`TxResult` returned; a revert raises :class:`ChainError`.
+
+        >>> await client.syscall("getStake", 1, address)  # doctest: +SKIP
+        {'stake': 1000000000000000000000}
+        """
+        entry = syscall_entry(name)
+        data = encode_call(name, *args, **kwargs)
+        if entry.is_view:
+            raw = await self.call("eth_call", {"to": SYSTEM_ADDRESS, "data": "0x" + data.hex()},
+                                  "latest")
+            return decode_result(name, bytes.fromhex(raw[2:]))
+        result = await self.send_transaction(SYSTEM_ADDRESS, value=to_base(value), data=data,
+                                             fee_free=entry.fee_free, wallet=wallet)
         assert isinstance(result, TxResult)
         return result
 
@@ -143,9 +202,10 @@ class AsyncLuxtensorClient(EthClient):
                 uid = int(args["uid"])
         return replace(result, logs=logs, uid=uid)
 
+    @netuid_alias
     async def register_miner(
         self,
-        subnet_id: int,
+        netuid: int,
         model_info: Mapping[str, Any],
         *,
         wallet: Wallet | None = None,
@@ -159,47 +219,52 @@ class AsyncLuxtensorClient(EthClient):
         """
         signer = wallet or self.wallet
         model = _model_info(model_info)
-        challenge = await self.get_registration_challenge(subnet_id, signer.address)
+        challenge = await self.get_registration_challenge(netuid, signer.address)
         if model.type != challenge["taskType"]:
             raise InvalidInputError(
-                f"model type {model.type!r} does not match subnet {subnet_id}'s task type "
+                f"model type {model.type!r} does not match subnet {netuid}'s task type "
                 f"{challenge['taskType']!r}; pick the subnet of your task",
                 code="model_type_mismatch")
         solve = PowChallenge.from_dict(challenge).solve
         solution = await asyncio.to_thread(solve, signer.address, progress=progress,
                                            workers=workers)
-        return await self._syscall("registerMiner", _netuid(subnet_id), model.name, model.type,
-                                   model.version, solution.nonce, solution.block_number,
-                                   fee_free=True, wallet=signer)
+        return await self.syscall("registerMiner", _netuid(netuid), model.name, model.type,
+                                  model.version, solution.nonce, solution.block_number,
+                                  wallet=signer)
 
+    @netuid_alias
     async def register_validator(
-        self, subnet_id: int, stake: Amount = 0, *, wallet: Wallet | None = None
+        self, netuid: int, stake: Amount = 0, *, wallet: Wallet | None = None
     ) -> TxResult:
         """Register as a validator, staking ``stake`` MDT with the registration (or before)."""
-        return await self._syscall("registerValidator", _netuid(subnet_id),
-                                   value=to_base(stake), wallet=wallet)
+        return await self.syscall("registerValidator", _netuid(netuid), value=stake,
+                                  wallet=wallet)
 
-    async def add_stake(self, subnet_id: int, amount: Amount, *,
+    @netuid_alias
+    async def add_stake(self, netuid: int, amount: Amount, *,
                         wallet: Wallet | None = None) -> TxResult:
         """Stake ``amount`` MDT on a subnet (sent as the transaction's value)."""
-        return await self._syscall("addStake", _netuid(subnet_id), 0, value=to_base(amount),
-                                   wallet=wallet)
+        return await self.syscall("addStake", _netuid(netuid), 0, value=amount,
+                                  wallet=wallet)
 
-    async def remove_stake(self, subnet_id: int, amount: Amount, *,
+    @netuid_alias
+    async def remove_stake(self, netuid: int, amount: Amount, *,
                            wallet: Wallet | None = None) -> TxResult:
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
-        return await self._syscall("removeStake", _netuid(subnet_id), to_base(amount),
-                                   wallet=wallet)
+        return await self.syscall("removeStake", _netuid(netuid), to_base(amount),
+                                  wallet=wallet)
 
-    async def serve(self, subnet_id: int, host: str, port: int, protocol: str = "http", *,
+    @netuid_alias
+    async def serve(self, netuid: int, host: str, port: int, protocol: str = "http", *,
                     wallet: Wallet | None = None) -> TxResult:
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
-        return await self._syscall("serveEndpoint", _netuid(subnet_id), host, port, protocol,
-                                   fee_free=True, wallet=wallet)
+        return await self.syscall("serveEndpoint", _netuid(netuid), host, port, protocol,
+                                  wallet=wallet)
 
+    @netuid_alias
     async def set_weights(
         self,
-        subnet_id: int,
+        netuid: int,
         uids: Sequence[int],
         weights: Sequence[int],
         accuracy: Sequence[int],
@@ -220,8 +285,8 @@ class AsyncLuxtensorClient(EthClient):
         if len({len(column) for column in columns}) != 1:
             raise InvalidInputError("uids, weights and the four components need equal lengths",
                                     code="invalid_weights")
-        return await self._syscall("setWeights", _netuid(subnet_id), *columns, version_key,
-                                   wallet=wallet)
+        return await self.syscall("setWeights", _netuid(netuid), *columns, version_key,
+                                  wallet=wallet)
 
     async def create_subnet(
         self,
@@ -233,11 +298,12 @@ class AsyncLuxtensorClient(EthClient):
         wallet: Wallet | None = None,
     ) -> TxResult:
         """Create a custom subnet (netuid 5+), locking the chain's subnet deposit."""
-        return await self._syscall("createSubnet", name, task_type, json.dumps(params or {}),
-                                   json.dumps(metadata or {}), wallet=wallet)
+        return await self.syscall("createSubnet", name, task_type, json.dumps(params or {}),
+                                  json.dumps(metadata or {}), wallet=wallet)
 
-    async def set_subnet_params(self, subnet_id: int, params: Mapping[str, Any], *,
+    @netuid_alias
+    async def set_subnet_params(self, netuid: int, params: Mapping[str, Any], *,
                                 wallet: Wallet | None = None) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""
-        return await self._syscall("setSubnetParams", _netuid(subnet_id), json.dumps(dict(params)),
-                                   wallet=wallet)
+        return await self.syscall("setSubnetParams", _netuid(netuid),
+                                  json.dumps(dict(params)), wallet=wallet)

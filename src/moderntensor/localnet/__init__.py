@@ -1,6 +1,6 @@
 """One command, the whole network on this machine: a dev node, validators and miners.
 
-``moderntensor localnet up`` (see :mod:`moderntensor.cli.localnet`) drives :class:`Localnet`;
+``moderntensor localnet up`` (:mod:`moderntensor.cli.localnet_commands`) drives :class:`Localnet`;
 tests and benchmarks use it directly::
 
     net = Localnet(LocalnetSpec(miners=4, validators=2, block_time=0.3, tempo=10), data_dir)
@@ -20,7 +20,7 @@ from moderntensor.localnet.network import (
     stop_state,
 )
 from moderntensor.localnet.spec import LocalnetSpec, LocalnetState, ProcessInfo, miner_models
-from moderntensor.localnet.view import render, snapshot
+from moderntensor.localnet.status import render, snapshot
 
 __all__ = [
     "Localnet",

@@ -21,12 +21,9 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from moderntensor.chain.genesis import dev_accounts
-from moderntensor.client import AsyncLuxtensorClient
+from moderntensor.client import AsyncLuxtensorClient, LuxtensorClient
 from moderntensor.errors import ModernTensorError
 from moderntensor.localnet.processes import (
     CLI,
@@ -97,6 +94,7 @@ class Localnet:
         self.children: dict[int, subprocess.Popen[bytes]] = {}
         self.state = LocalnetState(str(self.data_dir), "", spec.to_json())
         self._phase_started = time.monotonic()
+        self._client: LuxtensorClient | None = None
 
     # -- paths and environment ----------------------------------------------------------
     @property
@@ -186,10 +184,15 @@ class Localnet:
                            self.env())
         self._wait(lambda: self._block_number() >= 1, f"node (log: {node.log})", node)
 
+    @property
+    def client(self) -> LuxtensorClient:
+        """A read client of this localnet's node (opened on first use, closed by stop)."""
+        if self._client is None or self._client.url != self.url:
+            self._client = LuxtensorClient(self.url, timeout=5)
+        return self._client
+
     def _block_number(self) -> int:
-        body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber",
-                                          "params": []}, timeout=2).json()
-        return int(body["result"], 16)
+        return self.client.block_number()
 
     def _wait(self, ready: Callable[[], bool], what: str, info: ProcessInfo) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -199,7 +202,7 @@ class Localnet:
             try:
                 if ready():
                     return
-            except (httpx.HTTPError, ValueError, KeyError):
+            except ModernTensorError:   # not up yet, or not registered yet
                 pass
             if time.monotonic() > deadline:
                 raise LocalnetError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
@@ -253,7 +256,7 @@ class Localnet:
         for name, wallet, netuid, task_type, model in plan:
             port = free_port()
             argv = [*CLI, "miner", "start", "--reference", task_type, "--model", model,
-                    "--port", str(port), "--subnet", str(netuid), "--wallet", name]
+                    "--port", str(port), "--netuid", str(netuid), "--wallet", name]
             started.append(self._spawn(ProcessInfo(
                 name, "miner", 0, self._log(name), argv, subnet=netuid, address=wallet.address,
                 port=port, model=model, wallet=name), self.env()))
@@ -261,16 +264,15 @@ class Localnet:
             self._wait(lambda info=info: self._endpoint_on_chain(info), f"miner {info.name}", info)
 
     def _endpoint_on_chain(self, info: ProcessInfo) -> bool:
-        body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "mt_getNeuron",
-                                          "params": [info.subnet, info.address]}, timeout=2).json()
-        endpoint = body.get("result", {}).get("endpoint") or {}
-        return endpoint.get("port") == info.port
+        assert info.subnet is not None and info.address is not None
+        endpoint = self.client.get_neuron(info.subnet, info.address).endpoint
+        return endpoint is not None and endpoint.port == info.port
 
     def _start_validators(self, wallets: list[tuple[str, Wallet]]) -> None:
         for name, wallet in wallets:
             for netuid in self.spec.subnets:
                 label = f"{name}-subnet-{netuid}"
-                argv = [*CLI, "validator", "run", "--subnet", str(netuid), "--json",
+                argv = [*CLI, "validator", "run", "--netuid", str(netuid), "--json",
                         "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
                         "--challenges", str(self.spec.challenges)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,
@@ -282,10 +284,8 @@ class Localnet:
         """Block until a miner reward is on chain; returns the seconds waited."""
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "mt_getRewards",
-                                              "params": [{"limit": 1000}]}, timeout=5).json()
-            rewards: list[dict[str, Any]] = body.get("result", {}).get("rewards", [])
-            if any(r["role"] == "miner" and int(r["reward"]) > 0 for r in rewards):
+            rewards = self.client.get_rewards(limit=1000)
+            if any(r.role == "miner" and r.reward > 0 for r in rewards):
                 waited = time.monotonic() - started
                 self._phase("first reward")
                 return waited
@@ -328,6 +328,9 @@ class Localnet:
                                 children=self.children)
         survivors += stop_groups([p.pid for p in procs if p.role == "node"],
                                  children=self.children)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         return survivors
 
 

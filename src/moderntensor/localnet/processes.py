@@ -42,11 +42,6 @@ def spawn(argv: list[str], log_path: Path, env: dict[str, str], *,
         )
 
 
-def group_members(pgid: int) -> list[int]:
-    """Pids of live (non-zombie) processes in process group ``pgid``, read from /proc."""
-    return live_groups().get(pgid, [])
-
-
 def live_groups() -> dict[int, list[int]]:
     """Process group id -> pids of its live (non-zombie) processes, from one /proc scan."""
     groups: dict[int, list[int]] = {}

@@ -1,6 +1,6 @@
 """mtauth/1: signed HTTP requests from validators to miners, and signed answers back.
 
-The wire format is DESIGN.md's, exactly: an EIP-191 personal message over seven lines joined
+The wire format is docs/protocol.md's, exactly: an EIP-191 personal message over seven lines joined
 by ``"\\n"`` (no trailing newline), carried in ``X-MT-*`` headers. This module is pure: no I/O,
 no logging; the clock is a parameter (``now_ns``) that defaults to the wall clock.
 
@@ -231,7 +231,7 @@ def verify_request(
     Order: headers, version, receiver, freshness, replay, signature, then ``check_sender``
     (the caller's permit check; it raises to refuse), and only then is the nonce recorded:
     a forged or refused request never takes a slot in the replay cache. The freshness window
-    (``max_age_ns``, ``max_skew_ns``) defaults to DESIGN.md's 10 s / 2 s; keep the replay
+    (``max_age_ns``, ``max_skew_ns``) defaults to docs/protocol.md's 10 s / 2 s; keep the replay
     cache's ``max_age_ns`` equal to ``max_age_ns`` here.
     """
     now_ns = time.time_ns() if now_ns is None else now_ns

@@ -88,7 +88,8 @@ class PowChallenge:
     def from_dict(cls, data: dict[str, Any]) -> PowChallenge:
         """Read :meth:`to_dict`'s form back (as the client receives it over JSON-RPC)."""
         try:
-            return cls(chain_id=int(data["chainId"]), subnet=int(data["subnet"]),
+            netuid = data["netuid"] if "netuid" in data else data["subnet"]   # either name
+            return cls(chain_id=int(data["chainId"]), subnet=int(netuid),
                        block_number=int(data["blockNumber"]),
                        block_hash=_block_hash(data["blockHash"]),
                        difficulty=_difficulty(int(data["difficulty"])))

@@ -1,5 +1,7 @@
 """System calls: the reserved address, the ABI of every chain operation, and its codec.
 
+The calls themselves are declared in :mod:`.syscall_table`; everything here derives from it.
+
 ModernTensor operations are transactions to :data:`SYSTEM_ADDRESS` with ABI-encoded calldata,
 like EVM precompiles; views answer ``eth_call``; state changes emit logs. :data:`SYSTEM_ABI` is
 the JSON ABI a web3.py ``Contract`` takes (also shipped as ``abi/ModernTensor.json``)::
@@ -16,11 +18,12 @@ range sits far above Ethereum's precompiles (``0x01``-``0x11``) and no key can o
 Units on the wire: MDT amounts are uint256 base units (18 decimals); weights and the four score
 components are u16 fixed point (65535 = 1.0); scores and subnet weights are ppb (10**9 = 1.0);
 ``role`` is 0 for a miner, 1 for a validator. ``params``/``metadata`` are JSON objects as
-strings ("" = defaults); their keys are in docs/rpc.md ("System calls").
+strings ("" = defaults); their keys are in docs/rpc.md ("System calls"). A subnet id is
+``netuid`` everywhere; :func:`encode_call` still accepts its former name ``subnet=``.
 
->>> call = decode_call(encode_call("registerValidator", subnet=1))
+>>> call = decode_call(encode_call("registerValidator", netuid=1))
 >>> call.name, call.args
-('registerValidator', {'subnet': 1})
+('registerValidator', {'netuid': 1})
 """
 
 from __future__ import annotations
@@ -35,66 +38,13 @@ from eth_abi.exceptions import DecodingError, EncodingError
 from eth_utils import is_address, keccak, to_canonical_address, to_checksum_address
 
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.syscall_table import EVENTS_TABLE, SYSCALLS, Syscall
 
 SYSTEM_ADDRESS = "0x0000000000000000000000000000000000000800"  # the system contract
 SYSTEM_ADDRESS_BYTES = bytes.fromhex(SYSTEM_ADDRESS[2:])
 RESERVED_FIRST = 0x0800             # reserved system range, first address (as an integer)
 RESERVED_LAST = 0x08FF              # ... and last: room for future system contracts
-ROLE_MINER = 0                      # ``role`` in getNeuron and EpochRewarded
-ROLE_VALIDATOR = 1
-ABI_FILE = "abi/ModernTensor.json"  # package-relative path of the shipped JSON ABI
-
-# Solidity-like signatures: "type [indexed] name, ..." (inputs), "type name, ..." (outputs).
-_FUNCTIONS: tuple[tuple[str, str, str, str], ...] = (
-    # name, inputs, outputs, stateMutability
-    ("createSubnet", "string name, string taskType, string params, string metadata",
-     "uint16 netuid", "nonpayable"),
-    ("setSubnetParams", "uint16 subnet, string params", "uint16 netuid", "nonpayable"),
-    ("registerMiner", "uint16 subnet, string modelName, string modelType, string modelVersion, "
-     "uint64 powNonce, uint64 powBlock", "uint16 uid", "nonpayable"),
-    ("registerValidator", "uint16 subnet", "uint16 uid", "payable"),
-    ("addStake", "uint16 subnet, uint256 amount", "uint256 stake", "payable"),
-    ("removeStake", "uint16 subnet, uint256 amount", "uint256 stake", "nonpayable"),
-    ("serveEndpoint", "uint16 subnet, string host, uint16 port, string protocol", "uint16 uid",
-     "nonpayable"),
-    ("setWeights", "uint16 subnet, uint16[] uids, uint16[] weights, uint16[] accuracy, "
-     "uint16[] latency, uint16[] availability, uint16[] consistency, uint64 versionKey",
-     "uint16 uid", "nonpayable"),
-    ("getSubnets", "", "uint16[] netuids", "view"),
-    ("getSubnet", "uint16 subnet",
-     "string name, string taskType, uint256 weight, uint64 tempo, uint16 maxMiners, "
-     "uint16 maxValidators, uint64 immunityPeriod, uint256 minValidatorStake, "
-     "uint256 difficulty, uint16 miners, uint16 validators", "view"),
-    ("getUid", "uint16 subnet, address account", "bool registered, uint16 uid", "view"),
-    ("getStake", "uint16 subnet, address account", "uint256 stake", "view"),
-    ("getNeuron", "uint16 subnet, uint16 uid",
-     "address account, uint8 role, uint256 stake, bool permit, uint64 score, string host, "
-     "uint16 port, uint64 registeredBlock, uint64 lastUpdate", "view"),
-    ("getEpoch", "uint16 subnet",
-     "uint64 epoch, uint64 nextEpochBlock, uint64 tempo, uint256 epochEmission", "view"),
-    ("getRegistrationChallenge", "uint16 subnet",
-     "uint64 blockNumber, bytes32 blockHash, uint256 difficulty", "view"),
-)
-
-_EVENTS: tuple[tuple[str, str], ...] = (
-    ("SubnetCreated", "uint16 indexed netuid, address indexed owner, string name, "
-     "string taskType, uint256 deposit"),
-    ("SubnetParamsSet", "uint16 indexed netuid, address indexed owner"),
-    ("MinerRegistered", "uint16 indexed subnet, uint16 uid, address indexed account, "
-     "bool replaced"),
-    ("ValidatorRegistered", "uint16 indexed subnet, uint16 uid, address indexed account"),
-    ("StakeAdded", "uint16 indexed subnet, address indexed account, uint256 amount"),
-    ("StakeRemoved", "uint16 indexed subnet, address indexed account, uint256 amount, "
-     "uint64 releaseBlock"),
-    ("StakeReleased", "uint16 indexed subnet, address indexed account, uint256 amount"),
-    ("EndpointServed", "uint16 indexed subnet, uint16 uid, address indexed account, "
-     "string host, uint16 port, string protocol"),
-    ("WeightsSet", "uint16 indexed subnet, uint16 uid, address indexed account, uint16 count"),
-    ("EpochRewarded", "uint64 epoch, uint16 indexed netuid, address indexed account, "
-     "uint8 role, uint256 score, uint256 totalScore, uint256 subnetWeight, uint256 emission, "
-     "uint256 reward"),
-)
-
+MAX_MODEL_FIELD = 64                # characters of registerMiner's model name, type, version
 
 class UnknownSyscallError(InvalidInputError):
     """Calldata names no system call (its 4-byte selector is unknown), or a name is unknown."""
@@ -117,16 +67,6 @@ def _params(text: str, *, event: bool = False) -> list[dict[str, Any]]:
             param["indexed"] = "indexed" in words[1:-1]
         out.append(param)
     return out
-
-
-SYSTEM_ABI: list[dict[str, Any]] = [
-    {"type": "function", "name": name, "stateMutability": mutability,
-     "inputs": _params(inputs), "outputs": _params(outputs)}
-    for name, inputs, outputs, mutability in _FUNCTIONS
-] + [
-    {"type": "event", "name": name, "anonymous": False, "inputs": _params(inputs, event=True)}
-    for name, inputs in _EVENTS
-]
 
 
 def abi_json() -> str:
@@ -188,13 +128,50 @@ def _event(item: dict[str, Any]) -> EventSpec:
     return EventSpec(item["name"], keccak(text=signature), fields)
 
 
-FUNCTIONS: dict[str, FunctionSpec] = {
-    item["name"]: _function(item) for item in SYSTEM_ABI if item["type"] == "function"}
-SELECTORS: dict[bytes, FunctionSpec] = {spec.selector: spec for spec in FUNCTIONS.values()}
-EVENTS: dict[str, EventSpec] = {
-    item["name"]: _event(item) for item in SYSTEM_ABI if item["type"] == "event"}
-EVENT_TOPICS: dict[str, bytes] = {name: spec.topic for name, spec in EVENTS.items()}
-_BY_TOPIC: dict[bytes, EventSpec] = {spec.topic: spec for spec in EVENTS.values()}
+SYSTEM_ABI: list[dict[str, Any]] = []              # the web3.py JSON ABI
+TABLE: dict[str, Syscall] = {}                      # the table's entries by name
+FUNCTIONS: dict[str, FunctionSpec] = {}
+SELECTORS: dict[bytes, FunctionSpec] = {}
+EVENTS: dict[str, EventSpec] = {}
+EVENT_TOPICS: dict[str, bytes] = {}
+_BY_TOPIC: dict[bytes, EventSpec] = {}
+
+
+def _derive() -> None:
+    """Fill the indexes above from the table, in place (importers hold these very objects)."""
+    abi = [{"type": "function", "name": entry.name, "stateMutability": entry.mutability,
+            "inputs": _params(entry.inputs), "outputs": _params(entry.outputs)}
+           for entry in SYSCALLS] + [
+        {"type": "event", "name": name, "anonymous": False, "inputs": _params(inputs, event=True)}
+        for name, inputs in EVENTS_TABLE]
+    SYSTEM_ABI[:] = abi
+    for index in (TABLE, FUNCTIONS, SELECTORS, EVENTS, EVENT_TOPICS, _BY_TOPIC):
+        index.clear()
+    TABLE.update((entry.name, entry) for entry in SYSCALLS)
+    FUNCTIONS.update((item["name"], _function(item)) for item in abi if item["type"] == "function")
+    SELECTORS.update((spec.selector, spec) for spec in FUNCTIONS.values())
+    EVENTS.update((item["name"], _event(item)) for item in abi if item["type"] == "event")
+    EVENT_TOPICS.update((name, spec.topic) for name, spec in EVENTS.items())
+    _BY_TOPIC.update((spec.topic, spec) for spec in EVENTS.values())
+
+
+def add_syscall(entry: Syscall) -> None:
+    """Add a call to the table at run time (a plug-in module, a test): every index follows.
+
+    The node and its clients must add the same entry, as they must share one ABI."""
+    if entry.name in TABLE:
+        raise ValueError(f"a system call named {entry.name!r} exists already")
+    SYSCALLS.append(entry)
+    _derive()
+
+
+def remove_syscall(name: str) -> None:
+    """Undo :func:`add_syscall`."""
+    SYSCALLS[:] = [entry for entry in SYSCALLS if entry.name != name]
+    _derive()
+
+
+_derive()
 
 
 def is_system_address(address: str | bytes) -> bool:
@@ -214,10 +191,18 @@ def function_spec(name: str) -> FunctionSpec:
     return spec
 
 
+def syscall_entry(name: str) -> Syscall:
+    """The table's entry of a system call; :class:`UnknownSyscallError` if there is none."""
+    function_spec(name)
+    return TABLE[name]
+
+
 def _bind(names: Sequence[str], args: Sequence[Any], kwargs: Mapping[str, Any],
           what: str) -> list[Any]:
     if args and kwargs:
         raise SyscallDataError(f"{what}: pass arguments by position or by name, not both")
+    if "subnet" in kwargs and "netuid" in names and "netuid" not in kwargs:
+        kwargs = {("netuid" if key == "subnet" else key): value for key, value in kwargs.items()}
     if kwargs:
         if set(kwargs) != set(names):
             raise SyscallDataError(f"{what} takes {list(names)}, got {sorted(kwargs)}")

@@ -98,13 +98,6 @@ class AudioOutput(_OneOf):
     audio_wav_b64: str | None = Field(default=None, min_length=1, max_length=MAX_WAV_B64)
 
 
-# The exact models per wire task; AudioInput/AudioOutput accept either for the one-model slot.
-TASK_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
-    STT: (SpeechToTextInput, SpeechToTextOutput),
-    TTS: (TextToSpeechInput, TextToSpeechOutput),
-}
-
-
 @dataclass(frozen=True)
 class AudioScore:
     """Accuracy with its evidence: what was heard or read, or why the output was rejected."""
@@ -221,7 +214,7 @@ class AudioSuite(TaskSuite):
 
     def reference_models(self) -> dict[str, type[ReferenceModel]]:
         return {"reference": SpeechModel, "pocketsphinx": PocketsphinxModel,
-                "espeak": EspeakModel, "noise": NoiseModel}
+                "espeak": EspeakModel, "noise": AudioNoiseModel}
 
 
 def _unsupported(model: str, task: str) -> InvalidInputError:
@@ -267,7 +260,7 @@ class SpeechModel(ReferenceModel):
         return (self._stt if task == STT else self._tts).generate(task, input, params)
 
 
-class NoiseModel(ReferenceModel):
+class AudioNoiseModel(ReferenceModel):
     """Test-quality miner: random grammar words for STT, two seconds of white noise for TTS."""
 
     name: ClassVar[str] = "noise"

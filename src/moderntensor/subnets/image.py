@@ -273,7 +273,7 @@ class ImageSuite(TaskSuite):
             return 0.0
 
     def reference_models(self) -> dict[str, type[ReferenceModel]]:
-        return {"renderer": RendererModel, "noise": NoiseModel}
+        return {"renderer": RendererModel, "noise": ImageNoiseModel}
 
 
 def _decode(output: Any) -> np.ndarray:
@@ -335,7 +335,7 @@ def _draw_shape(draw: ImageDraw.ImageDraw, group: ShapeGroup,
         draw.polygon([(x0, y1), (x1, y1), ((x0 + x1) / 2, y0)], fill=colour)
 
 
-class NoiseModel(ReferenceModel):
+class ImageNoiseModel(ReferenceModel):
     """Test-quality miner: uniform random pixels at the prompt's size (or 256x256)."""
 
     name: ClassVar[str] = "noise"

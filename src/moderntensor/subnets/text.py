@@ -31,9 +31,6 @@ import json
 import random
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -41,6 +38,16 @@ from rapidfuzz import fuzz
 
 from moderntensor.errors import InvalidInputError
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
+from moderntensor.subnets.text_data import (
+    CATEGORIES,
+    EXACT_WORD_SHORT,
+    FORBIDDEN_WORD,
+    KEY_PAIRS,
+    TOPICS,
+    WORDS,
+    facts,
+)
+from moderntensor.subnets.text_models import MODELS
 
 TASK = "text-generation"
 MAX_TEXT_CHARS = 16_000
@@ -48,20 +55,6 @@ FACT_WINDOW_WORDS = 20   # an answer must come early: a reply that lists guesses
 KINDS = ("fact", "arithmetic", "exact_word", "item_count", "json", "length")
 MAX_TOKENS = {"fact": 32, "arithmetic": 32, "exact_word": 16, "item_count": 128, "json": 96,
               "length": 128}
-
-WORDS = ("apple", "river", "silver", "garden", "window", "orange", "planet", "forest", "bridge",
-         "candle", "mirror", "pencil", "rocket", "violet", "harbor", "meadow")
-CATEGORIES = ("fruits", "colors", "animals", "countries", "vegetables", "musical instruments",
-              "sports", "metals")
-# (topic, the word that shows a reply is on topic)
-TOPICS = (("the ocean", "ocean"), ("a city at night", "city"), ("the winter season", "winter"),
-          ("a mountain hike", "mountain"), ("how rain forms", "rain"), ("a busy market", "market"),
-          ("the night sky", "sky"), ("a public library", "library"))
-FORBIDDEN_WORD = "describe"   # the length prompt forbids it, so echoing the prompt scores 0
-EXACT_WORD_SHORT = 5          # partial credit for the exact word only inside a short reply
-KEY_PAIRS = (("name", "age"), ("city", "population"), ("title", "year"), ("product", "price"),
-             ("language", "version"), ("team", "score"))
-
 
 class TextInput(BaseModel):
     """A prompt for the model."""
@@ -73,22 +66,6 @@ class TextOutput(BaseModel):
     """The model's reply."""
 
     text: str = Field(max_length=MAX_TEXT_CHARS)
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A question with every accepted answer."""
-
-    question: str
-    answers: tuple[str, ...]
-
-
-@cache
-def facts() -> tuple[Fact, ...]:
-    """The factual questions shipped in ``moderntensor/subnets/data/facts.json``."""
-    source = resources.files("moderntensor.subnets").joinpath("data/facts.json")
-    data = json.loads(source.read_text(encoding="utf-8"))
-    return tuple(Fact(item["question"], tuple(item["answers"])) for item in data["facts"])
 
 
 # Punctuation, except a point or comma inside a number and a leading minus: "3.5", "1,000", "-12".
@@ -248,7 +225,4 @@ class TextSuite(TaskSuite):
         return fuzz.ratio(normalize(text_a), normalize(text_b)) / 100.0
 
     def reference_models(self) -> dict[str, type[ReferenceModel]]:
-        # Imported here: the models module imports this one for its data and templates.
-        from moderntensor.subnets.text_models import MODELS
-
         return dict(MODELS)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from moderntensor.subnets.base import ReferenceModel
 from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model
-from moderntensor.subnets.text import TOPICS, WORDS, facts
+from moderntensor.subnets.text_data import TOPICS, WORDS, facts
 
 
 def prompt_of(input: Any) -> str:

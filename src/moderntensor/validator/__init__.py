@@ -5,13 +5,16 @@ from moderntensor.validator.chainview import (
     ClientChainView,
     MinerEndpoint,
     StaticChainView,
-    SubnetInfo,
+    SubnetSettings,
     WeightSubmission,
 )
 from moderntensor.validator.core import RoundReport, Validator, ValidatorError
 from moderntensor.validator.metrics import ValidatorMetrics
 from moderntensor.validator.query import MinerQuerier, Outcome, QueryResult
 from moderntensor.validator.store import MinerStats, ValidatorStore
+
+# The name before SubnetSettings (a client type is called SubnetInfo); kept for existing code.
+SubnetInfo = SubnetSettings
 
 __all__ = [
     "ChainView",
@@ -23,7 +26,7 @@ __all__ = [
     "QueryResult",
     "RoundReport",
     "StaticChainView",
-    "SubnetInfo",
+    "SubnetSettings",
     "Validator",
     "ValidatorError",
     "ValidatorMetrics",

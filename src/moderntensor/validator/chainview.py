@@ -23,7 +23,7 @@ from moderntensor.client import SubnetInfo as ChainSubnet
 from moderntensor.errors import InvalidInputError
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
-DEFAULT_TEMPO = 75                 # DESIGN.md production default: 75 blocks = one epoch
+DEFAULT_TEMPO = 75                 # production default: 75 blocks = one epoch
 _SUITE_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
 
 
@@ -47,7 +47,7 @@ class MinerEndpoint:
 
 
 @dataclass(frozen=True)
-class SubnetInfo:
+class SubnetSettings:
     """The subnet parameters a validator acts on."""
 
     netuid: int
@@ -87,7 +87,7 @@ class WeightSubmission:
 class ChainView(Protocol):
     """The chain as one validator of one subnet sees it."""
 
-    async def subnet_info(self) -> SubnetInfo: ...
+    async def subnet_info(self) -> SubnetSettings: ...
 
     async def miners(self) -> list[MinerEndpoint]: ...
 
@@ -107,12 +107,12 @@ class StaticChainView:
     def __init__(
         self,
         miners: Iterable[MinerEndpoint],
-        info: SubnetInfo | None = None,
+        info: SubnetSettings | None = None,
         *,
         block_time_s: float = 1.0,
     ) -> None:
         self._miners = list(miners)
-        self.info = info or SubnetInfo(netuid=1, task_type="text-generation",
+        self.info = info or SubnetSettings(netuid=1, task_type="text-generation",
                                        weights_rate_limit=0)
         self.block_time_s = block_time_s
         self._start = time.monotonic()
@@ -121,7 +121,7 @@ class StaticChainView:
     def set_miners(self, miners: Iterable[MinerEndpoint]) -> None:
         self._miners = list(miners)
 
-    async def subnet_info(self) -> SubnetInfo:
+    async def subnet_info(self) -> SubnetSettings:
         return self.info
 
     async def miners(self) -> list[MinerEndpoint]:
@@ -145,9 +145,9 @@ class ClientChainView:
 
     client: AsyncLuxtensorClient
     netuid: int
-    _info: SubnetInfo | None = field(default=None, repr=False)
+    _info: SubnetSettings | None = field(default=None, repr=False)
 
-    async def subnet_info(self) -> SubnetInfo:
+    async def subnet_info(self) -> SubnetSettings:
         self._info = subnet_info_from(await self.client.get_subnet(self.netuid))
         return self._info
 
@@ -167,14 +167,14 @@ class ClientChainView:
         return result.tx_hash
 
 
-def subnet_info_from(subnet: ChainSubnet) -> SubnetInfo:
+def subnet_info_from(subnet: ChainSubnet) -> SubnetSettings:
     """The parameters a validator acts on, from the client's subnet view."""
     suite = subnet.metadata.get("suite")
     if suite is not None and not (isinstance(suite, str) and _SUITE_PATH.match(suite)):
         raise InvalidInputError(
             f"subnet {subnet.netuid}'s metadata names suite {suite!r}, not 'package.module:Class'",
             code="invalid_subnet")
-    return SubnetInfo(netuid=subnet.netuid, task_type=subnet.task_type, tempo=subnet.tempo,
+    return SubnetSettings(netuid=subnet.netuid, task_type=subnet.task_type, tempo=subnet.tempo,
                       weights_rate_limit=subnet.weights_rate_limit, suite=suite)
 
 

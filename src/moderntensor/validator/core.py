@@ -33,7 +33,7 @@ from moderntensor.validator.chainview import (
     ChainView,
     ClientChainView,
     MinerEndpoint,
-    SubnetInfo,
+    SubnetSettings,
     WeightSubmission,
 )
 from moderntensor.validator.metrics import ValidatorMetrics
@@ -48,7 +48,7 @@ from moderntensor.validator.rounds import (
     score_miner,
 )
 from moderntensor.validator.store import MinerStats, ValidatorStore, default_store_path
-from moderntensor.validator.weights import build_submission
+from moderntensor.validator.weight_rows import build_submission
 
 log = logging.getLogger("moderntensor.validator")
 
@@ -139,7 +139,7 @@ class Validator:
         self._transport = transport
         self.store: ValidatorStore | None = store if isinstance(store, ValidatorStore) else None
         self._querier: MinerQuerier | None = None
-        self.info: SubnetInfo | None = None
+        self.info: SubnetSettings | None = None
         self.miners: list[MinerEndpoint] = []
         self._stop = asyncio.Event()
         self._owns_chain = owns_chain   # close the chain's client with the validator
@@ -158,7 +158,7 @@ class Validator:
         config = resolve_config(network=network, subnet=subnet)
         netuid = config.subnet.value
         if netuid is None:
-            raise ValidatorError("no subnet given: pass --subnet, set MT_SUBNET or config subnet",
+            raise ValidatorError("no subnet given: pass --netuid, set MT_SUBNET or config subnet",
                                  code="no_subnet")
         wallet = wallet or Wallet.from_config(config)
         client = AsyncLuxtensorClient(config.network.value, wallet=wallet, config=config)

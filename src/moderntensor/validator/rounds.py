@@ -5,7 +5,7 @@ gets its own challenges that no one outside the validator can predict, and a rep
 same round (tests) plans the same questions. A share of each miner's challenges is asked twice
 (identical requests, separately signed) to measure consistency.
 
-Scoring follows DESIGN.md "Scoring", from the validator's own measurements only:
+Scoring follows docs/validator.md, from the validator's own measurements only:
 accuracy = mean suite score over all queries (failures 0); latency = mean latency score of the
 valid answers; availability = valid / queried; consistency = mean suite similarity of the
 repeated pairs that both answered (0 when none did: a failure is charged to availability once).

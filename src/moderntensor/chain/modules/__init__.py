@@ -1,4 +1,4 @@
-"""ModernTensor on the Luxtensor chain (issue #5): subnets, neurons, stake, weights, epochs.
+"""ModernTensor on the Luxtensor chain: subnets, neurons, stake, weights, epochs.
 
 Plain functions over small dataclasses, one concern a module; all state lives in the core's
 namespaced key-value store (see :mod:`.records`). :func:`.install.install` plugs them into a

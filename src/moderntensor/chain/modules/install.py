@@ -1,8 +1,9 @@
 """Plug the ModernTensor modules into the Luxtensor core (see :mod:`moderntensor.chain.extensions`).
 
-``install(extensions)`` registers the system contract (calls, ``eth_call`` views, the fee-free
-policy), the end-block hook (unbonding, epochs, difficulty, PoW block hashes), the genesis hook
-(network params and subnets from ``spec.modules["moderntensor"]``) and the ``mt_*`` methods.
+``install(extensions)`` registers the system contract (calls and ``eth_call`` views dispatched
+by the table of ``protocol/syscall_table.py``, the fee-free policy), the end-block hook
+(unbonding, epochs, difficulty, PoW block hashes), the genesis hook (network params and
+subnets from ``spec.modules["moderntensor"]``) and the ``mt_*`` methods.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from moderntensor.chain.modules import system
 from moderntensor.chain.modules.params import config_from_spec
 from moderntensor.chain.modules.records import current_block
 from moderntensor.chain.modules.rpc_methods import make_methods
-from moderntensor.chain.modules.view_calls import run_view
 from moderntensor.chain.state import State
 from moderntensor.chain.txs import SignedTx
 from moderntensor.errors import InvalidInputError
@@ -44,13 +44,11 @@ def encode_result(name: str, value: Any) -> bytes:
 
 
 def install(extensions: Extensions) -> None:
-    """Register everything of issue #5 on ``extensions``."""
+    """Register the ModernTensor modules on ``extensions``."""
     address = SYSTEM_ADDRESS
 
     def execute(state: State, ctx: TxContext, data: bytes) -> bytes:
         call_ = decode(data)
-        if syscalls.FUNCTIONS[call_.name].is_view:
-            return encode_result(call_.name, run_view(state, address, call_.name, call_.args))
         call = system.Call(sender=ctx.sender, block=ctx.block_number, chain_id=ctx.chain_id,
                            value=ctx.value)
 
@@ -69,7 +67,7 @@ def install(extensions: Extensions) -> None:
             call_ = decode(tx.data)
         except ExecutionError as exc:   # it could only revert: refuse it, say why
             raise TxRejected(exc.message, code=exc.code, data=exc.data) from None
-        if call_.name not in system.FEE_FREE_CALLS:
+        if not syscalls.TABLE[call_.name].fee_free:
             return False
         call = system.Call(sender=tx.sender, block=current_block(state), chain_id=tx.chain_id,
                            value=tx.value)

@@ -9,36 +9,34 @@ computed without reading every neuron.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from dataclasses import replace
 
 from moderntensor.chain.modules.records import (
     MINER,
-    Neuron,
+    NeuronRecord,
     Subnet,
     address_bytes,
     checksum,
-    dumps,
     get_neuron,
     get_results,
     get_stake,
     put_neuron,
     put_subnet,
+    put_validator_list,
     set_uid,
-    u16,
     uid_of,
+    validator_list,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
-from moderntensor.chain.state import State, kv_get, kv_set
+from moderntensor.chain.state import State
 
-VALIDATORS = "mt.vals"
 PROTOCOLS = ("http", "https")
 MAX_HOST_LENGTH = 253                 # DNS names are at most 253 characters
 HOST_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
-def require_neuron(state: State, netuid: int, address: bytes) -> Neuron:
+def require_neuron(state: State, netuid: int, address: bytes) -> NeuronRecord:
     """The sender's neuron on ``netuid``, or revert with ``not_registered``."""
     require_subnet(state, netuid)
     uid = uid_of(state, netuid, address)
@@ -49,27 +47,21 @@ def require_neuron(state: State, netuid: int, address: bytes) -> Neuron:
     return neuron
 
 
-def validator_list(state: State, netuid: int) -> list[tuple[int, bytes]]:
-    raw = kv_get(state, VALIDATORS, u16(netuid))
-    return [(uid, bytes.fromhex(address)) for uid, address in json.loads(raw)] if raw else []
-
-
-def add_neuron(state: State, subnet: Subnet, neuron: Neuron, address: bytes) -> Subnet:
+def add_neuron(state: State, subnet: Subnet, neuron: NeuronRecord, address: bytes) -> Subnet:
     """Append ``neuron`` (its uid must be ``subnet.n``) and count it in the subnet."""
     put_neuron(state, subnet.netuid, neuron)
     set_uid(state, subnet.netuid, address, neuron.uid)
     if neuron.role == MINER:
         updated = replace(subnet, n=subnet.n + 1, miners=subnet.miners + 1)
     else:
-        listed = [[uid, a.hex()] for uid, a in validator_list(state, subnet.netuid)]
-        kv_set(state, VALIDATORS, u16(subnet.netuid), dumps([*listed, [neuron.uid,
-                                                                      address.hex()]]))
+        put_validator_list(state, subnet.netuid,
+                           [*validator_list(state, subnet.netuid), (neuron.uid, address)])
         updated = replace(subnet, n=subnet.n + 1, validators=subnet.validators + 1)
     put_subnet(state, updated)
     return updated
 
 
-def replace_miner(state: State, subnet: Subnet, neuron: Neuron, address: bytes) -> None:
+def replace_miner(state: State, subnet: Subnet, neuron: NeuronRecord, address: bytes) -> None:
     """Give the uid of a replaced miner to ``neuron`` (same uid); the old address leaves."""
     old = get_neuron(state, subnet.netuid, neuron.uid)
     if old is not None:
@@ -78,7 +70,7 @@ def replace_miner(state: State, subnet: Subnet, neuron: Neuron, address: bytes) 
     set_uid(state, subnet.netuid, address, neuron.uid)
 
 
-def immune_until(subnet: Subnet, neuron: Neuron) -> int:
+def immune_until(subnet: Subnet, neuron: NeuronRecord) -> int:
     """The last block at which ``neuron`` cannot be replaced."""
     return neuron.registered_block + subnet.params.immunity_period
 
@@ -148,7 +140,7 @@ def _valid_host(host: str) -> bool:
 
 
 def check_serve(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,
-                protocol: str) -> Neuron:
+                protocol: str) -> NeuronRecord:
     """Every check of ``serveEndpoint`` without changing state; returns the neuron."""
     neuron = require_neuron(state, netuid, sender)
     check_endpoint(host, port, protocol)
@@ -162,7 +154,7 @@ def check_serve(state: State, netuid: int, sender: bytes, block: int, host: str,
 
 
 def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,
-                   protocol: str) -> Neuron:
+                   protocol: str) -> NeuronRecord:
     """Publish where the neuron answers; rate-limited to one per ``serving_rate_limit``."""
     neuron = check_serve(state, netuid, sender, block, host, port, protocol)
     updated = replace(neuron, host=host, port=port, protocol=protocol, served_block=block,

@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from moderntensor.chain.epoch import DEFAULT_KAPPA, check_subnet_weights
 from moderntensor.chain.errors import ExecutionError, GenesisError
+from moderntensor.chain.modules.epoch_math import DEFAULT_KAPPA, check_subnet_weights
 from moderntensor.errors import InvalidInputError
 from moderntensor.protocol.pow import (
     DEFAULT_POW_DIFFICULTY,
@@ -28,7 +28,6 @@ from moderntensor.scoring import PPB
 from moderntensor.units import BASE_PER_MDT
 
 DEV_CHAIN_ID = 1337                  # same as genesis.DEV_CHAIN_ID (not imported: no cycle)
-MAX_UIDS = 65_535                    # uids are u16 on the wire (setWeights)
 MAX_MINERS = 16_384                  # the largest subnet the epoch is benchmarked for
 MAX_VALIDATORS = 256
 VALIDATOR_SLOTS_FACTOR = 2           # registered validators <= 2 x maxValidators (permit waitlist)

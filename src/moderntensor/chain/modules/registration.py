@@ -15,7 +15,7 @@ from moderntensor.chain.modules.records import (
     HASH,
     MINER,
     SEAL,
-    Neuron,
+    NeuronRecord,
     Subnet,
     checksum,
     get_neuron,
@@ -27,8 +27,7 @@ from moderntensor.chain.modules.records import (
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State, kv_delete, kv_get, kv_items, kv_set
 from moderntensor.protocol.pow import POW_MAX_BLOCK_AGE, adjust_difficulty, verify_pow
-
-MAX_MODEL_FIELD = 64              # model name/version: short printable strings
+from moderntensor.protocol.syscalls import MAX_MODEL_FIELD
 
 
 def record_block_hash(state: State, number: int, block_hash: bytes) -> None:
@@ -114,7 +113,7 @@ def check_registration(state: State, *, chain_id: int, block: int, sender: bytes
 
 def register_miner(state: State, *, chain_id: int, block: int, sender: bytes, netuid: int,
                    model_name: str, model_type: str, model_version: str, pow_nonce: int,
-                   pow_block: int) -> tuple[Neuron, int | None]:
+                   pow_block: int) -> tuple[NeuronRecord, int | None]:
     """Register ``sender`` as a miner; returns the neuron and the replaced address's uid."""
     subnet, replaced = check_registration(
         state, chain_id=chain_id, block=block, sender=sender, netuid=netuid,
@@ -122,7 +121,7 @@ def register_miner(state: State, *, chain_id: int, block: int, sender: bytes, ne
         pow_nonce=pow_nonce, pow_block=pow_block)
     kv_set(state, SEAL, _seal_key(pow_block, netuid, sender, pow_nonce), b"\x01")
     uid = subnet.n if replaced is None else replaced
-    neuron = Neuron(uid=uid, address=checksum(sender), role=MINER, model_name=model_name,
+    neuron = NeuronRecord(uid=uid, address=checksum(sender), role=MINER, model_name=model_name,
                     model_type=model_type, model_version=model_version, host="", port=0,
                     protocol="", registered_block=block, last_update=block, served_block=0,
                     weights_block=0)

@@ -1,4 +1,4 @@
-"""The ``mt_*`` JSON-RPC methods: parameter checking around :mod:`.views` (docs/rpc.md).
+"""The ``mt_*`` JSON-RPC methods: parameter checking around :mod:`.rpc_json` (docs/rpc.md).
 
 Each handler is ``handler(node, params) -> JSON-able``; ``node`` gives ``state``, ``head`` and
 ``spec``. Bad params raise ``InvalidParams``; missing things raise ``NotFound`` with a precise
@@ -24,7 +24,7 @@ from moderntensor.chain.modules.records import (
     uid_of,
 )
 from moderntensor.chain.modules.registration import block_hash, latest_hashed_block
-from moderntensor.chain.modules.views import (
+from moderntensor.chain.modules.rpc_json import (
     epoch_info_json,
     metagraph_json,
     neuron_json,
@@ -200,7 +200,8 @@ def get_registration_challenge(node: Any, params: list[Any]) -> dict[str, Any]:
     in_block = subnet.regs_in_block if subnet.regs_block == block else 0
     full = subnet.miners >= subnet.params.max_miners
     replaceable = replacement_candidate(state, subnet, block)[0] if full else None
-    return {"chainId": node.spec.chain_id, "subnet": subnet.netuid,
+    return {"chainId": node.spec.chain_id, "netuid": subnet.netuid,
+            "subnet": subnet.netuid,   # the former name of netuid, kept as an alias
             "blockNumber": pow_block, "blockHash": "0x" + seed.hex(),
             "difficulty": subnet.difficulty,
             "address": None if address is None else _checksum(address),

@@ -13,7 +13,7 @@ from moderntensor.chain.modules.params import VALIDATOR_SLOTS_FACTOR
 from moderntensor.chain.modules.records import (
     UNBOND,
     VALIDATOR,
-    Neuron,
+    NeuronRecord,
     checksum,
     get_network,
     get_stake,
@@ -106,7 +106,7 @@ def unbonding_of(state: State, address: bytes, netuid: int | None = None
 
 
 def register_validator(state: State, system: bytes, sender: bytes, netuid: int, block: int,
-                       value: int = 0) -> Neuron:
+                       value: int = 0) -> NeuronRecord:
     """Register ``sender`` as a validator of ``netuid`` (any ``value`` sent is staked first).
 
     Needs stake >= ``min_validator_stake``; at most ``2 x max_validators`` validators are
@@ -128,7 +128,7 @@ def register_validator(state: State, system: bytes, sender: bytes, netuid: int, 
     if subnet.validators >= slots:
         fail("subnet_full", f"subnet {netuid} has {subnet.validators} validators registered, "
              f"the maximum ({slots})")
-    neuron = Neuron(uid=subnet.n, address=checksum(sender), role=VALIDATOR, model_name="",
+    neuron = NeuronRecord(uid=subnet.n, address=checksum(sender), role=VALIDATOR, model_name="",
                     model_type="", model_version="", host="", port=0, protocol="",
                     registered_block=block, last_update=block, served_block=0, weights_block=0)
     add_neuron(state, subnet, neuron, sender)

@@ -100,7 +100,7 @@ def create_subnet(state: State, system: bytes, owner: bytes, block: int, name: s
     deposit = get_network(state).subnet_deposit
     try:
         transfer(state, owner, system, deposit)
-    except InsufficientBalance as exc:   # a ChainError of the core: revert with our reason
+    except InsufficientBalance as exc:   # a RpcError of the core: revert with our reason
         fail("insufficient_funds", f"creating a subnet locks {deposit} base units: "
              f"{exc.message}", deposit=str(deposit))
     netuid = max([FIRST_CUSTOM_NETUID - 1, *existing]) + 1

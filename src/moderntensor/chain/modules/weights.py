@@ -16,17 +16,16 @@ import numpy as np
 from moderntensor.chain.modules.neurons import permits, require_neuron
 from moderntensor.chain.modules.records import (
     MINER,
-    ROW_ROLE,
     VALIDATOR,
-    Neuron,
+    NeuronRecord,
     WeightsRow,
-    neuron_rows,
+    neuron_columns,
     put_neuron,
     put_weights,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State
-from moderntensor.scoring import U16_MAX
+from moderntensor.scoring import COMPONENTS, U16_MAX, combine_u16_columns
 
 
 def _pack(values: Sequence[int]) -> bytes:
@@ -50,7 +49,7 @@ def _check_columns(n: int, uids: Sequence[int], weights: Sequence[int],
     if len(uids) > n:
         fail("invalid_weights", f"{len(uids)} weights for a subnet of {n} uids")
     for name, column in (("uids", uids), ("weights", weights), *zip(
-            ("accuracy", "latency", "availability", "consistency"), components, strict=True)):
+            COMPONENTS, components, strict=True)):
         if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= U16_MAX
                for v in column):
             fail("invalid_weights", f"{name} must be u16 integers (0..{U16_MAX})")
@@ -64,8 +63,7 @@ def _check_columns(n: int, uids: Sequence[int], weights: Sequence[int],
 def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]]) -> None:
     if not components[0]:
         return
-    a, lat, av, c = (np.asarray(x, dtype=np.int64) for x in components)
-    combined = (4 * a + 2 * lat + 2 * av + 2 * c + 5) // 10      # scoring.combine_u16, vectorised
+    combined = combine_u16_columns(*(np.asarray(x, dtype=np.int64) for x in components))
     mismatch = np.flatnonzero(combined != np.asarray(weights, dtype=np.int64))
     if mismatch.size:
         i = int(mismatch[0])
@@ -77,7 +75,7 @@ def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]])
 def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
                 weights: Sequence[int], accuracy: Sequence[int], latency: Sequence[int],
                 availability: Sequence[int], consistency: Sequence[int], version_key: int
-                ) -> Neuron:
+                ) -> NeuronRecord:
     """Store the sender's weights row (replacing its previous one)."""
     neuron = require_neuron(state, netuid, sender)
     subnet = require_subnet(state, netuid)
@@ -92,7 +90,7 @@ def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequ
              nextAllowedBlock=neuron.weights_block + limit)
     components = (accuracy, latency, availability, consistency)
     _check_columns(subnet.n, uids, weights, components)
-    roles = [row[ROW_ROLE] for row in neuron_rows(state, netuid, subnet.n)]
+    roles = neuron_columns(state, netuid, subnet.n).role
     not_miner = next((uid for uid in uids if roles[uid] != MINER), None)
     if not_miner is not None:
         fail("invalid_weights", f"uid {not_miner} is not a miner; weights score miners only",

@@ -1,7 +1,7 @@
 """Epoch: turn the validators' weights of one subnet into scores and MDT rewards.
 
 Pure, deterministic, integer only (numpy ``int64`` plus Python ints for amounts), vectorised.
-The procedure is DESIGN.md's "Subnets, neurons, epochs":
+The procedure (docs/validator.md, "How validators are paid"):
 
 1. ``weights`` is the matrix W of the active validators' latest weights, u16 fixed point
    (``65535`` = 1.0), one row per validator, one column per miner uid.
@@ -212,7 +212,7 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
                   subnet_weight: int, kappa: int = DEFAULT_KAPPA,
                   min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0
                   ) -> EpochResult:
-    """Run one epoch of one subnet (DESIGN.md steps 1-5). See the module docstring.
+    """Run one epoch of one subnet (steps 1-5). See the module docstring.
 
     ``weights``: active validators x miners, u16. ``stakes``: the active validators' stakes in
     base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,

@@ -79,7 +79,7 @@ def up(
         first = next((p for p in net.state.processes if p.role == "miner"), None)
         if first is not None:
             console.print(f"Inspect a miner from another shell: eval \"$(moderntensor localnet "
-                          f"env)\" && moderntensor miner status --wallet {first.wallet} --subnet "
+                          f"env)\" && moderntensor miner status --wallet {first.wallet} --netuid "
                           f"{first.subnet}", soft_wrap=True, highlight=False)
         if detach:
             console.print("Running in the background: `moderntensor localnet status`, "

@@ -15,7 +15,8 @@ app = typer.Typer(help="Epochs: progress, emission and the last payout.", no_arg
 
 @app.command()
 def info(
-    subnet: int | None = typer.Option(None, "--subnet", help="One subnet (default: all)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet",
+                                      help="One subnet (default: all)."),
     network: str | None = NETWORK_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -25,12 +26,12 @@ def info(
     config = resolve_config(network=network)
     with LuxtensorClient(config.network.value, config=config) as client:
         try:
-            netuids = [subnet] if subnet is not None else [s.netuid for s in client.get_subnets()]
+            netuids = [netuid] if netuid is not None else [s.netuid for s in client.get_subnets()]
             infos = [client.get_epoch_info(n) for n in netuids]
         except ChainError as exc:
             raise CliError(exc.message, code=exc.code) from None
     if as_json:
-        print_json(infos[0] if subnet is not None else infos)
+        print_json(infos[0] if netuid is not None else infos)
         return
     for data in infos:
         _print(data)

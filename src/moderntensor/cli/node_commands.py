@@ -36,7 +36,7 @@ from moderntensor.units import format_mdt, to_base
 app = typer.Typer(help="Run and inspect a Luxtensor node.", no_args_is_help=True)
 
 GENESIS_FILE = "genesis.json"
-PRODUCTION_BLOCK_TIME = 12.0  # DESIGN.md: 12 s blocks in production, 1 s on dev chains
+PRODUCTION_BLOCK_TIME = 12.0  # 12 s blocks in production, 1 s on dev chains
 DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Chain data directory "
                                "(default: <MT_HOME>/node; a temp dir with --dev).")
 

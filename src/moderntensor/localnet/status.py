@@ -8,25 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from moderntensor.client import LuxtensorClient
 from moderntensor.localnet.processes import alive
 from moderntensor.localnet.spec import LocalnetState
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 from moderntensor.units import BASE_PER_MDT
-
-U16 = 65535
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
-
-
-def _batch(url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-    payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p}
-               for i, (m, p) in enumerate(calls)]
-    answers = {a["id"]: a for a in httpx.post(url, json=payload, timeout=10).json()}
-    return [answers[i].get("result") for i in range(len(calls))]
 
 
 def snapshot(state: LocalnetState) -> dict[str, Any]:
@@ -39,7 +29,8 @@ def snapshot(state: LocalnetState) -> dict[str, Any]:
                   ("mt_getRewards", [{"netuid": netuid, "limit": 1000}])]
     neurons = [p for p in state.processes if p.address]
     calls += [("eth_getBalance", [p.address, "latest"]) for p in neurons]
-    results = _batch(state.url, calls)
+    with LuxtensorClient(state.url, timeout=10) as client:
+        results = client.batch(calls)
     block = int(results[0], 16)
     balances = {(p.address or "").lower(): int(r, 16)
                 for p, r in zip(neurons, results[1 + 4 * len(subnets):], strict=True)}
@@ -72,7 +63,7 @@ def _subnet_view(state: LocalnetState, netuid: int, block: int, epoch: dict[str,
         if graph["roles"][uid] == "miner":
             miners.append({**common, "model": proc.model if proc else None,
                            "score": graph["scores"][uid] / PPB,
-                           **{c: graph[c][uid] / U16 for c in COMPONENTS}})
+                           **{c: graph[c][uid] / U16_MAX for c in COMPONENTS}})
         else:
             row = rows.get(key)
             validators.append({**common, "stake": graph["stakes"][uid],

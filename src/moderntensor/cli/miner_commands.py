@@ -13,15 +13,15 @@ import typer
 
 from moderntensor.cli.common import (
     JSON_OPTION,
+    NETUID_OPTION,
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
-    SUBNET_OPTION,
     WALLET_OPTION,
     CliError,
     err_console,
     open_client,
     report_tx,
-    resolve_subnet,
+    resolve_netuid,
 )
 from moderntensor.cli.miner_status import status as miner_status
 
@@ -41,7 +41,8 @@ def start(
                              help="Interface to bind; 0.0.0.0 exposes the miner on every one."),
     external_host: str | None = typer.Option(
         None, "--external-host", help="Host validators should use (published on chain)."),
-    subnet: int | None = typer.Option(None, "--subnet", help="Subnet id (else MT_SUBNET/config)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet",
+                                      help="Subnet id (else MT_SUBNET/config)."),
     wallet: str | None = typer.Option(None, "--wallet",
                                       help="Wallet name (else MT_WALLET/config)."),
     network: str | None = typer.Option(None, "--network", help="Chain RPC URL (else config)."),
@@ -65,7 +66,7 @@ def start(
         raise typer.Exit(supervise(argv, initial_delay_s=restart_delay))
     # MinerServer() takes no arguments (the seed API), so flags reach it as the environment
     # variables of the config rules; this keeps `moderntensor config show` truthful for it.
-    for variable, value in (("MT_SUBNET", subnet), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
+    for variable, value in (("MT_SUBNET", netuid), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
         if value is not None:
             os.environ[variable] = str(value)
     if reference is not None:
@@ -110,7 +111,7 @@ def register(
     model_type: str | None = typer.Option(
         None, "--model-type", help="Task type (default: the subnet's)."),
     model_version: str = typer.Option("1.0.0", "--model-version"),
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
@@ -119,7 +120,7 @@ def register(
     """Register as a miner with 0 MDT: solves the subnet's proof of work (progress shown)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    netuid = resolve_subnet(subnet)
+    netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
         task_type = model_type or client.get_subnet(int(netuid)).task_type
         model = {"name": model_name, "type": task_type, "version": model_version}

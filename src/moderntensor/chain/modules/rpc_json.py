@@ -11,36 +11,38 @@ from typing import Any
 
 import numpy as np
 
-from moderntensor.chain.modules.epochs import epoch_emission, subnet_validator_emission
-from moderntensor.chain.modules.neurons import immune_until, permits, validator_list
+from moderntensor.chain.modules.epoch_close import epoch_emission, subnet_validator_emission
+from moderntensor.chain.modules.neurons import immune_until, permits
 from moderntensor.chain.modules.params import params_to_json
 from moderntensor.chain.modules.records import (
     REWARD,
     ROLE_NAMES,
     STAKE,
     VALIDATOR,
-    Neuron,
+    NeuronRecord,
     Results,
+    RewardRecord,
     Subnet,
     address_bytes,
     checksum,
+    get_epoch_payouts,
     get_network,
     get_results,
     get_stake,
     get_weights,
     last_block,
-    neuron_rows,
+    neuron_columns,
+    reward_key,
     u16,
-    u64,
+    validator_list,
 )
 from moderntensor.chain.modules.staking import unbonding_of
 from moderntensor.chain.modules.subnets import epoch_index, next_close
 from moderntensor.chain.modules.weights import unpack
-from moderntensor.chain.state import State, kv_get
-from moderntensor.scoring import PPB, U16_MAX
+from moderntensor.chain.state import State
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 
 ZERO_ADDRESS = "0x" + "00" * 20
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 
 
 def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:
@@ -98,13 +100,13 @@ def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[st
             "active": column(results.active, "u1").astype(bool), "rewards": rewards}
 
 
-def _endpoint(neuron: Neuron) -> dict[str, Any] | None:
+def _endpoint(neuron: NeuronRecord) -> dict[str, Any] | None:
     if not neuron.host:
         return None
     return {"host": neuron.host, "port": neuron.port, "protocol": neuron.protocol}
 
 
-def _model(neuron: Neuron) -> dict[str, Any] | None:
+def _model(neuron: NeuronRecord) -> dict[str, Any] | None:
     if neuron.role == VALIDATOR:
         return None
     return {"name": neuron.model_name, "type": neuron.model_type,
@@ -112,13 +114,10 @@ def _model(neuron: Neuron) -> dict[str, Any] | None:
 
 
 def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
-    rows = neuron_rows(state, subnet.netuid, subnet.n)
-    n = len(rows)
-    # Neuron fields: uid, address, role, model name/type/version, host, port, protocol,
-    # registered block, last update, served block, weights block
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 13
-    addresses, roles = columns[1], columns[2]
-    registered = np.array(columns[9], dtype=np.int64)
+    neurons = neuron_columns(state, subnet.netuid, subnet.n)
+    n = subnet.n
+    addresses, roles = neurons.address, neurons.role
+    registered = np.array(neurons.registered_block, dtype=np.int64)
     cols = _columns(get_results(state, subnet.netuid), n, registered)
     held = permits(state, subnet)
     stake_table = state.kv.get(STAKE, {})
@@ -138,17 +137,21 @@ def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
         "scores": cols["scores"].tolist(),
         "consensus": cols["consensus"].tolist(),
         **{name: cols[name].tolist() for name in COMPONENTS},
-        "endpoints": [{"host": r[6], "port": r[7], "protocol": r[8]} if r[6] else None
-                      for r in rows],
-        "models": [None if r[2] == VALIDATOR else
-                   {"name": r[3], "type": r[4], "version": r[5]} for r in rows],
+        "endpoints": [{"host": host, "port": port, "protocol": protocol} if host else None
+                      for host, port, protocol in zip(neurons.host, neurons.port,
+                                                      neurons.protocol, strict=True)],
+        "models": [None if role == VALIDATOR else {"name": name, "type": kind,
+                                                   "version": version}
+                   for role, name, kind, version in zip(roles, neurons.model_name,
+                                                        neurons.model_type,
+                                                        neurons.model_version, strict=True)],
         "registeredBlocks": registered.tolist(),
-        "lastUpdates": list(columns[10]),
+        "lastUpdates": list(neurons.last_update),
         "lastRewards": [str(r) for r in cols["rewards"].tolist()],
     }
 
 
-def neuron_json(state: State, subnet: Subnet, neuron: Neuron) -> dict[str, Any]:
+def neuron_json(state: State, subnet: Subnet, neuron: NeuronRecord) -> dict[str, Any]:
     registered = np.zeros(subnet.n, dtype=np.int64)
     registered[neuron.uid] = neuron.registered_block
     cols = _columns(get_results(state, subnet.netuid), subnet.n, registered)
@@ -221,10 +224,12 @@ def epoch_info_json(state: State, subnet: Subnet) -> dict[str, Any]:
 
 
 def reward_json(netuid: int, epoch: int, address: bytes, raw: bytes) -> dict[str, Any]:
-    role, score, total, weight, emission, reward, block = json.loads(raw)
-    return {"epoch": epoch, "netuid": netuid, "block": block, "address": checksum(address),
-            "role": ROLE_NAMES[role], "score": score, "totalScore": total,
-            "subnetWeight": weight, "emission": str(emission), "reward": str(reward)}
+    record = RewardRecord.decode(raw)
+    return {"epoch": epoch, "netuid": netuid, "block": record.block,
+            "address": checksum(address), "role": ROLE_NAMES[record.role],
+            "score": record.score, "totalScore": record.total_score,
+            "subnetWeight": record.subnet_weight, "emission": str(record.emission),
+            "reward": str(record.reward)}
 
 
 def rewards_json(state: State, subnets: list[Subnet], address: bytes | None, from_epoch: int,
@@ -243,17 +248,15 @@ def rewards_json(state: State, subnets: list[Subnet], address: bytes | None, fro
         for epoch in range(top, low - 1, -1):
             if len(mine) >= limit:
                 break
-            prefix = u16(subnet.netuid) + u64(epoch)
             if address is not None:
-                raw = table.get(prefix + address)
+                raw = table.get(reward_key(subnet.netuid, epoch, address))
                 if raw is not None:
                     mine.append(reward_json(subnet.netuid, epoch, address, raw))
                 continue
-            summary = kv_get(state, "mt.epoch", prefix)
-            joined = json.loads(summary)[1] if summary else ""
-            for i in range(0, len(joined), 40):
-                who = bytes.fromhex(joined[i:i + 40])
-                mine.append(reward_json(subnet.netuid, epoch, who, table[prefix + who]))
+            payouts = get_epoch_payouts(state, subnet.netuid, epoch)
+            for who in payouts.paid_to if payouts else ():
+                raw = table[reward_key(subnet.netuid, epoch, who)]
+                mine.append(reward_json(subnet.netuid, epoch, who, raw))
         found.extend(mine)
     found.sort(key=lambda r: (-r["block"], r["netuid"]))
     found = found[:limit]

@@ -1,7 +1,7 @@
 """Epoch processing: every ``tempo`` blocks per subnet, weights -> scores -> MDT.
 
 :func:`close_epoch` gathers the active permitted validators' latest weights into the matrix W
-(validators x uids), runs :func:`moderntensor.chain.epoch.epoch_rewards` (kappa consensus,
+(validators x uids), runs :func:`.epoch_math.epoch_rewards` (kappa consensus,
 clipping, ``min_score`` cut, the guide's reward formula via ``scoring.split_rewards``), mints
 each reward to its address, adds the rounding dust to ``mt.meta/dust`` (never minted), stores
 the per-uid results and a payout record per reward, and emits ``EpochRewarded`` per payout.
@@ -13,13 +13,12 @@ holder of uid j registered (a replaced miner's weights do not pass to the newcom
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from moderntensor.chain.epoch import (
+from moderntensor.chain.modules.epoch_math import (
     EpochResult,
     epoch_rewards,
     stake_shares,
@@ -31,20 +30,18 @@ from moderntensor.chain.modules.records import (
     META,
     MINER,
     REWARD,
-    ROW_ADDRESS,
-    ROW_REGISTERED,
-    ROW_ROLE,
     VALIDATOR,
+    EpochPayouts,
     Results,
+    RewardRecord,
     Subnet,
     address_bytes,
-    dumps,
+    get_epoch_payouts,
     get_network,
     get_weights,
-    neuron_rows,
+    neuron_columns,
     put_results,
-    u16,
-    u64,
+    reward_key,
 )
 from moderntensor.chain.modules.subnets import epoch_index
 from moderntensor.chain.state import (
@@ -53,13 +50,11 @@ from moderntensor.chain.state import (
     add_balance,
     kv_add_int,
     kv_delete,
-    kv_get,
     kv_set,
 )
-from moderntensor.scoring import PPB
+from moderntensor.scoring import COMPONENTS, PPB
 
 Emit = Callable[[str, dict[str, Any]], None]     # (event name, arguments) -> log
-COMPONENTS = ("accuracy", "latency", "availability", "consistency")
 REWARD_BYTES = 16                                 # u128 per reward in the results column
 
 
@@ -76,10 +71,10 @@ def subnet_validator_emission(state: State, subnet: Subnet) -> int:
 def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results:
     """Close the epoch of ``subnet`` that ends with ``block``; see the module docstring."""
     n, params = subnet.n, subnet.params
-    rows = neuron_rows(state, subnet.netuid, n)
-    registered = np.array([r[ROW_REGISTERED] for r in rows], dtype=np.int64)
-    is_miner = np.array([r[ROW_ROLE] == MINER for r in rows], dtype=bool)
-    addresses = [r[ROW_ADDRESS] for r in rows]
+    neurons = neuron_columns(state, subnet.netuid, n)
+    registered = np.array(neurons.registered_block, dtype=np.int64)
+    is_miner = np.array(neurons.role, dtype=np.int64) == MINER
+    addresses = list(neurons.address)
     held = permits(state, subnet)
     active: list[int] = []
     matrices = np.zeros((5, len(held), n), dtype=np.int64)   # weights + the four components
@@ -143,7 +138,7 @@ def _component_means(components: np.ndarray, stakes: list[int]) -> np.ndarray:
 def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[str], result:
          EpochResult, active: list[int], stakes: list[int], emission: int, emit: Emit) -> None:
     """Mint every reward, record it and log ``EpochRewarded``."""
-    paid_to: list[str] = []
+    paid_to: list[bytes] = []
     payouts: list[tuple[str, int, int, int, int, int]] = []   # address, role, score, total...
     for uid, (score, reward) in enumerate(zip(result.scores, result.miner_rewards,
                                               strict=True)):
@@ -159,28 +154,25 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
         raw = address_bytes(address)
         if reward:   # minted below in one supply update (state.mint per payout is 2 writes)
             add_balance(state, raw, reward)
-        key = u16(subnet.netuid) + u64(epoch) + raw
-        # the bytes json.dumps gives for a list of ints, without its per-call overhead
-        kv_set(state, REWARD, key, f"[{role},{score},{total},{subnet.weight},{pool},{reward},"
-                                   f"{block}]".encode())
-        paid_to.append(address[2:])
+        record = RewardRecord(role, score, total, subnet.weight, pool, reward, block)
+        kv_set(state, REWARD, reward_key(subnet.netuid, epoch, raw), record.encode())
+        paid_to.append(raw)
         emit("EpochRewarded", {"epoch": epoch, "netuid": subnet.netuid, "account": raw,
                                "role": role, "score": score, "totalScore": total,
                                "subnetWeight": subnet.weight, "emission": pool,
                                "reward": reward})
     kv_add_int(state, SUPPLY_NS, b"minted", sum(p[5] for p in payouts))
-    kv_set(state, EPOCH, u16(subnet.netuid) + u64(epoch), dumps([block, "".join(paid_to)]))
+    kv_set(state, EPOCH, reward_key(subnet.netuid, epoch),
+           EpochPayouts(block, tuple(paid_to)).encode())
 
 
 def _prune_history(state: State, netuid: int, epoch: int) -> None:
     """Forget the payout records of ``epoch`` (older payouts stay in the logs)."""
     if epoch < 0:
         return
-    key = u16(netuid) + u64(epoch)
-    raw = kv_get(state, EPOCH, key)
-    if raw is None:
+    payouts = get_epoch_payouts(state, netuid, epoch)
+    if payouts is None:
         return
-    _, joined = json.loads(raw)
-    for i in range(0, len(joined), 40):
-        kv_delete(state, REWARD, key + bytes.fromhex(joined[i:i + 40]))
-    kv_delete(state, EPOCH, key)
+    for address in payouts.paid_to:
+        kv_delete(state, REWARD, reward_key(netuid, epoch, address))
+    kv_delete(state, EPOCH, reward_key(netuid, epoch))

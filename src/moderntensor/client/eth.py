@@ -69,6 +69,11 @@ class EthClient:
         """Raw JSON-RPC call, for methods this client has no helper for."""
         return await self._rpc.call(method, *params)
 
+    async def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Many raw JSON-RPC calls in one HTTP request; results in call order (the first
+        error raises :class:`ChainError`)."""
+        return await self._rpc.batch(calls)
+
     async def aclose(self) -> None:
         await self._rpc.aclose()
 

@@ -15,9 +15,9 @@ from rich.table import Table
 
 from moderntensor.cli.common import (
     JSON_OPTION,
+    NETUID_OPTION,
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
-    SUBNET_OPTION,
     WALLET_OPTION,
     CliError,
     console,
@@ -25,16 +25,17 @@ from moderntensor.cli.common import (
     print_json,
     read_password,
     report_tx,
-    resolve_subnet,
+    resolve_netuid,
 )
 from moderntensor.config import resolve_config
+from moderntensor.scoring import COMPONENTS
 from moderntensor.subnets import load_suite
 from moderntensor.validator import (
     ClientChainView,
     MinerEndpoint,
     RoundReport,
     StaticChainView,
-    SubnetInfo,
+    SubnetSettings,
     Validator,
 )
 from moderntensor.validator.core import DEFAULT_INTERVAL_S
@@ -54,7 +55,8 @@ STORE_OPTION = typer.Option(None, "--store", help="Statistics database path.")
 
 @app.command()
 def run(
-    subnet: int | None = typer.Option(None, "--subnet", "-s", help="Subnet id (default: config)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet", "-s",
+                                      help="Subnet id (default: config)."),
     interval: float = typer.Option(DEFAULT_INTERVAL_S, "--interval", min=0.0,
                                    help="Seconds from the start of one round to the next."),
     rounds: int | None = typer.Option(None, "--rounds", min=1,
@@ -80,16 +82,16 @@ def run(
              "unavailable (shown as UNSAFE in every round). Not for production."),
 ) -> None:
     """Query the subnet's miners every --interval seconds, score them, and set weights."""
-    config = resolve_config(network=network, subnet=subnet, wallet=wallet_name)
+    config = resolve_config(network=network, subnet=netuid, wallet=wallet_name)
     password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
     wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
     netuid = config.subnet.value
     if netuid is None:
-        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
+        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
     if miners_file is not None:
         chain: Any = StaticChainView(
             _read_miners(miners_file),
-            SubnetInfo(netuid=int(netuid), task_type=suite or "text-generation",
+            SubnetSettings(netuid=int(netuid), task_type=suite or "text-generation",
                        weights_rate_limit=0))
     else:
         from moderntensor.client import AsyncLuxtensorClient
@@ -150,8 +152,8 @@ def stats_table(stats: list[MinerStats], title: str,
                 verdicts: dict[int, MinerRound] | None = None) -> Table:
     """Moving scores per miner, best first; with ``verdicts``, also the last round's answers."""
     table = Table(title=title)
-    columns = ["uid", "miner", "score", "accuracy", "latency", "availability", "consistency",
-               "latency ms", "rounds"] + (["this round"] if verdicts is not None else [])
+    columns = ["uid", "miner", "score", *COMPONENTS, "latency ms", "rounds"]
+    columns += ["this round"] if verdicts is not None else []
     for column in columns:
         table.add_column(column, justify="left" if column in ("miner", "this round") else "right")
     for row in sorted(stats, key=lambda s: -s.score.total):
@@ -174,15 +176,16 @@ def _answers(verdict: MinerRound) -> str:
 
 @app.command()
 def status(
-    subnet: int | None = typer.Option(None, "--subnet", "-s", help="Subnet id (default: config)."),
+    netuid: int | None = typer.Option(None, "--netuid", "--subnet", "-s",
+                                      help="Subnet id (default: config)."),
     wallet_name: str | None = typer.Option(None, "--wallet", "-w", help="Wallet name."),
     store: Path | None = STORE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the statistics a validator has kept (no password, no chain needed)."""
-    config = resolve_config(subnet=subnet, wallet=wallet_name)
+    config = resolve_config(subnet=netuid, wallet=wallet_name)
     if config.subnet.value is None:
-        raise CliError("no subnet given: use --subnet, MT_SUBNET or `config set subnet N`")
+        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
     netuid = int(config.subnet.value)
     path = store or default_store_path(
         config.home.value, netuid, keystore_address(config.wallet.value, config.home.value))
@@ -218,7 +221,7 @@ def _read_miners(path: Path) -> list[MinerEndpoint]:
 
 @app.command()
 def register(
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     stake: str = typer.Option("0", "--stake", help="MDT to stake with the registration."),
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
@@ -226,7 +229,7 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register as a validator of a subnet, staking at least its minimum validator stake."""
-    netuid = resolve_subnet(subnet)
+    netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.register_validator(netuid, stake)
     report_tx(result, as_json, f"Registered validator uid {result.uid} on subnet {netuid}")
@@ -235,32 +238,32 @@ def register(
 @app.command("stake")
 def stake_(
     amount: str = typer.Argument(..., help="MDT to add to your stake."),
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add stake on a subnet."""
-    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=True)
+    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=True)
 
 
 @app.command()
 def unstake(
     amount: str = typer.Argument(..., help="MDT to remove (returns after unbonding)."),
-    subnet: int | None = SUBNET_OPTION,
+    netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove stake; it returns to your balance after the unbonding period."""
-    _move_stake(amount, subnet, wallet, network, password_env, as_json, add=False)
+    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=False)
 
 
-def _move_stake(amount: str, subnet: int | None, wallet: str | None, network: str | None,
+def _move_stake(amount: str, netuid: int | None, wallet: str | None, network: str | None,
                 password_env: str | None, as_json: bool, *, add: bool) -> None:
-    netuid = resolve_subnet(subnet)
+    netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
         result = (client.add_stake if add else client.remove_stake)(netuid, amount)
     verb = "Staked" if add else "Unstaking"

@@ -6,8 +6,15 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from moderntensor.chain.blocks import EMPTY_LIST_HASH, ZERO_HASH, Block, Header, Log, logs_bloom
-from moderntensor.chain.params import data, quantity
+from moderntensor.chain.blocks import (
+    EMPTY_LIST_HASH,
+    ZERO_HASH,
+    Block,
+    Header,
+    ReceiptLog,
+    logs_bloom,
+)
+from moderntensor.chain.rpc_params import data, quantity
 from moderntensor.chain.txs import SignedTx, effective_gas_price
 
 
@@ -44,7 +51,7 @@ def tx_json(tx: SignedTx, block: Block | None = None, index: int | None = None) 
     return result
 
 
-def log_json(entry: Log, header: Header, block_hash: bytes, tx_hash: bytes, tx_index: int,
+def log_json(entry: ReceiptLog, header: Header, block_hash: bytes, tx_hash: bytes, tx_index: int,
              log_index: int) -> dict[str, Any]:
     return {"address": address(entry.address), "topics": [data(t) for t in entry.topics],
             "data": data(entry.data), "blockNumber": quantity(header.number),

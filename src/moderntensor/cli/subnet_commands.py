@@ -20,6 +20,7 @@ from moderntensor.cli.common import (
     print_table,
     report_tx,
 )
+from moderntensor.scoring import COMPONENTS
 from moderntensor.units import format_mdt
 
 app = typer.Typer(help="Subnets: list, show, create, metagraph.", no_args_is_help=True)
@@ -83,8 +84,7 @@ def metagraph(netuid: int = typer.Argument(..., help="Subnet id."),
         endpoint = graph.endpoints[i]
         rows.append([int(graph.uids[i]), graph.roles[i], graph.addresses[i],
                      format_mdt(int(graph.stakes[i])), f"{graph.scores[i]:.4f}",
-                     *(f"{graph.components[c][i]:.3f}" for c in
-                       ("accuracy", "latency", "availability", "consistency")),
+                     *(f"{graph.components[c][i]:.3f}" for c in COMPONENTS),
                      endpoint.url if endpoint else "-", format_mdt(int(graph.last_rewards[i]))])
     print_table(f"Metagraph of subnet {netuid} at block {graph.block}",
                 ["uid", "role", "address", "stake", "score", "acc", "lat", "avail", "cons",
