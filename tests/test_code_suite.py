@@ -193,7 +193,7 @@ def test_recording_the_reference_in_the_sandbox_reproduces_the_stored_cases(task
 
 
 def test_stale_stored_cases_are_refused_with_the_command_that_remakes_them() -> None:
-    with pytest.raises(humaneval_cases.TaskCasesError, match="humaneval_cases"):
+    with pytest.raises(humaneval_cases.TaskCasesError, match="record_humaneval"):
         humaneval_cases.load("HumanEval/0", "0" * 64)
 
 

