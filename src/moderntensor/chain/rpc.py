@@ -45,7 +45,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     def _dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
-    _DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+    # ValueError covers a number past Python's int digit limit; RecursionError deep nesting
+    _DECODE_ERRORS = (ValueError, RecursionError)
 
 log = logging.getLogger(__name__)
 
