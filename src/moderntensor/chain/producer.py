@@ -29,6 +29,7 @@ from moderntensor.chain.mempool import Mempool
 from moderntensor.chain.node import Node
 from moderntensor.chain.rpc import build_rpc_app
 from moderntensor.chain.store import Store
+from moderntensor.chain.tx_journal import JOURNAL_FILE, TxJournal
 
 log = logging.getLogger("moderntensor.chain")
 
@@ -38,11 +39,12 @@ MIN_BLOCK_TIME = 0.05  # seconds; below this the producer would starve the RPC s
 def open_node(spec: ChainSpec, data_dir: Path, *, block_time: float = 1.0,
               modules: Iterable[ModuleInstaller] = DEFAULT_MODULES,
               mempool: Mempool | None = None) -> Node:
-    """Open (or create) the chain in ``data_dir`` and wrap it in a node."""
+    """Open (or create) the chain in ``data_dir`` and wrap it in a node; transactions that
+    were pending when it last stopped (its journal) are re-admitted."""
     if block_time < MIN_BLOCK_TIME:
         raise ValueError(f"block time must be >= {MIN_BLOCK_TIME} s")
     app = App(spec, Store(data_dir), build_extensions(modules), mempool)
-    return Node(app, block_time=block_time)
+    return Node(app, block_time=block_time, journal=TxJournal(data_dir / JOURNAL_FILE))
 
 
 async def produce_forever(node: Node, stop: asyncio.Event) -> None:
@@ -84,7 +86,7 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
             try:
                 await producer  # finishes the block in progress before the DB closes
             finally:
-                node.store.close()
+                node.close()
 
     # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
     loop_factory = getattr(config, "get_loop_factory", lambda: None)()
