@@ -41,6 +41,8 @@ def serve(port: int, fast: bool) -> None:
     from moderntensor.miner import MinerServer
 
     class EchoMiner(MinerServer):
+        custom_tasks = ("echo",)
+
         def inference(self, request: Any) -> Any:
             return {"output": request.input, "latency_ms": request.elapsed_ms}
 

@@ -44,6 +44,7 @@ def envelope(input_value: Any = "hello", *, subnet: int = 1, task: str = "echo",
 class Echo(MinerServer):
     """Answers the input back; counts calls so tests can see whether the model ran."""
 
+    custom_tasks = ("echo",)
     calls = 0
 
     def inference(self, request: Any) -> Any:
@@ -56,7 +57,8 @@ def serving(miner: MinerServer) -> Iterator[str]:
     """Serve ``miner`` on a free 127.0.0.1 port in a thread; yields its base URL."""
     port = free_port()
     server = DrainingServer(uvicorn_config(miner.build_app(), host="127.0.0.1", port=port,
-                                           fast=miner.settings.fast, grace_s=2.0))
+                                           fast=miner.settings.fast, grace_s=2.0,
+                                           edges=miner.settings.edge_limits()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -27,9 +27,10 @@ from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.installed import DEFAULT_MODULES, build_extensions
 from moderntensor.chain.mempool import Mempool
 from moderntensor.chain.node import Node
-from moderntensor.chain.rpc import build_rpc_app
+from moderntensor.chain.rpc import NODE_EDGE_LIMITS, build_rpc_app, edge_error_body
 from moderntensor.chain.store import Store
 from moderntensor.chain.tx_journal import JOURNAL_FILE, TxJournal
+from moderntensor.protocol.http_edges import guarded_http
 
 log = logging.getLogger("moderntensor.chain")
 
@@ -67,8 +68,11 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
           on_ready: Callable[[], None] | None = None) -> None:
     """Run RPC + producer in the foreground; returns after a clean shutdown."""
     app = build_rpc_app(node, methods_for(node.app.ext.rpc_methods))
+    limits = NODE_EDGE_LIMITS
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_keep_alive=30)
+                            lifespan="off", timeout_keep_alive=30,
+                            http=guarded_http(limits, edge_error_body),
+                            h11_max_incomplete_event_size=limits.max_header_bytes)
     server = uvicorn.Server(config)
 
     async def main() -> None:
