@@ -1,0 +1,141 @@
+"""Attacks on a miner's HTTP edge, each refused with a JSON body or contained by a timeout.
+
+A real miner (uvicorn, both HTTP parsers) on 127.0.0.1; the attacks are raw bytes on sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from edge_probes import (
+    RawAnswer,
+    connect,
+    exchange,
+    read_answer,
+    request_head,
+    trickle_until_closed,
+)
+
+from miner_support import FAST_LIMITS, Echo, accounts, assert_error, envelope, post, serving
+from moderntensor.miner import StaticPermitSource
+
+VALIDATOR, MINER = accounts()
+HEADER_TIMEOUT_S = 1.0
+LIMITS = {"header_timeout_s": HEADER_TIMEOUT_S, "body_timeout_s": HEADER_TIMEOUT_S,
+          "max_connections_per_peer": 300, **FAST_LIMITS}
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["httptools", "h11"])
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
+    miner = Echo(wallet=MINER, subnet=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
+                 fast=request.param, **LIMITS)
+    with serving(miner) as base:
+        yield base
+
+
+def assert_json_refusal(answer: RawAnswer, status: int, code: str) -> None:
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == code
+
+
+def test_a_64_kib_header_is_refused_with_431(url: str) -> None:
+    answer = exchange(url, request_head(extra=b"x-big: " + b"a" * 64 * 1024 + b"\r\n"))
+    assert_json_refusal(answer, 431, "headers_too_large")
+
+
+def test_two_thousand_small_headers_are_refused_with_431(url: str) -> None:
+    many = b"".join(b"x-h%d: v\r\n" % i for i in range(2_000))
+    assert_json_refusal(exchange(url, request_head(extra=many)), 431, "headers_too_large")
+
+
+def test_a_megabyte_of_header_never_gets_buffered_whole(url: str) -> None:
+    with connect(url) as sock:
+        sock.sendall(b"POST /v1/inference HTTP/1.1\r\nx-big: ")
+        sent = 0
+        try:
+            while sent < 1024 * 1024:
+                sock.sendall(b"a" * 16 * 1024)
+                sent += 16 * 1024
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert_json_refusal(read_answer(sock), 431, "headers_too_large")
+
+
+def test_slow_header_connections_are_closed_within_the_header_timeout(url: str) -> None:
+    socks = [connect(url) for _ in range(50)]
+    try:
+        for sock in socks:
+            sock.sendall(b"POST /v1/inference HTTP/1.1\r\nx-slow: ")
+        closed = trickle_until_closed(socks, seconds=HEADER_TIMEOUT_S + 3)
+    finally:
+        for sock in socks:
+            sock.close()
+    assert max(closed) <= HEADER_TIMEOUT_S + 1.5, sorted(closed)[-5:]
+
+
+def test_a_stalled_head_is_answered_408_header_timeout(url: str) -> None:
+    with connect(url) as sock:
+        sock.sendall(b"POST /v1/inference HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+        assert_json_refusal(read_answer(sock), 408, "header_timeout")
+
+
+def test_a_stalled_body_is_answered_408_body_timeout(url: str) -> None:
+    with connect(url) as sock:
+        sock.sendall(b"POST /v1/inference HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                     b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        started = time.monotonic()
+        assert_json_refusal(read_answer(sock), 408, "body_timeout")
+        assert time.monotonic() - started < HEADER_TIMEOUT_S + 1.5
+
+
+def test_valid_requests_are_served_while_slow_connections_wait(url: str) -> None:
+    socks = [connect(url) for _ in range(20)]
+    try:
+        for sock in socks:
+            sock.sendall(b"POST /v1/inference HTTP/1.1\r\nx-slow: ")
+        with httpx.Client(timeout=5) as client:
+            for _ in range(5):
+                assert post(client, url, VALIDATOR, MINER.address, envelope()).status_code == 200
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_a_request_the_parser_rejects_gets_a_json_400(url: str) -> None:
+    answer = exchange(url, b"NOT HTTP AT ALL\r\n\r\n")
+    assert_json_refusal(answer, 400, "malformed_http")
+
+
+def test_an_unknown_task_is_refused_with_400_unknown_task(url: str) -> None:
+    with httpx.Client(timeout=5) as client:
+        response = post(client, url, VALIDATOR, MINER.address, envelope(task="rm-rf"))
+    assert_error(response, 400, "unknown_task")
+    assert "rm-rf" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_trailing_slash_is_not_found_never_redirected(url: str, method: str) -> None:
+    with httpx.Client(timeout=5, follow_redirects=False) as client:
+        response = client.request(method, url + "/v1/inference/", content=b"{}",
+                                  headers={"content-type": "application/json"})
+    assert_error(response, 404, "not_found")
+
+
+def test_one_peer_cannot_hold_more_connections_than_its_cap() -> None:
+    miner = Echo(wallet=MINER, subnet=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
+                 max_connections_per_peer=4, **FAST_LIMITS)
+    with serving(miner) as base:
+        held = [connect(base) for _ in range(4)]
+        try:
+            time.sleep(0.2)  # the server has accepted all four
+            assert_json_refusal(exchange(base, request_head()), 503, "too_many_connections")
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.2)
+        with httpx.Client(timeout=5) as client:  # closed ones no longer count
+            assert post(client, base, VALIDATOR, MINER.address, envelope()).status_code == 200
