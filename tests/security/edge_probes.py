@@ -49,12 +49,37 @@ def read_answer(sock: socket.socket) -> RawAnswer:
     if not raw:
         return RawAnswer(None, {}, b"")
     head, _, body = raw.partition(b"\r\n\r\n")
+    answer = _parse_head(head)
+    answer.body = body
+    return answer
+
+
+def read_one_answer(sock: socket.socket) -> RawAnswer:
+    """One response on a keep-alive connection (its head, then content-length bytes)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return RawAnswer(None, {}, raw)
+        raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    answer = _parse_head(head)
+    while len(body) < int(answer.headers.get("content-length", 0)):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    answer.body = body
+    return answer
+
+
+def _parse_head(head: bytes) -> RawAnswer:
     lines = head.decode("latin-1").split("\r\n")
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return RawAnswer(int(lines[0].split()[1]), headers, body)
+    return RawAnswer(int(lines[0].split()[1]), headers, b"")
 
 
 def exchange(url: str, data: bytes, timeout: float = 10) -> RawAnswer:

@@ -15,6 +15,7 @@ from edge_probes import (
     connect,
     exchange,
     read_answer,
+    read_one_answer,
     request_head,
     trickle_until_closed,
 )
@@ -103,6 +104,25 @@ def test_valid_requests_are_served_while_slow_connections_wait(url: str) -> None
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_a_busy_keep_alive_connection_outlives_both_timeouts(url: str) -> None:
+    """The timeouts bound one head and one body, not the life of a connection: requests whose
+    bodies arrive in a second packet keep one connection busy for three timeouts."""
+    body = envelope()
+    head = (b"POST /v1/inference HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json"
+            b"\r\ncontent-length: %d\r\n\r\n" % len(body))
+    with connect(url) as sock:
+        started = time.monotonic()
+        answered = 0
+        while time.monotonic() - started < 3 * HEADER_TIMEOUT_S:
+            sock.sendall(head)
+            time.sleep(0.02)
+            sock.sendall(body)
+            answer = read_one_answer(sock)  # unsigned: 401, and the connection stays open
+            assert answer.status == 401, answer
+            answered += 1
+    assert answered > 10
 
 
 def test_a_request_the_parser_rejects_gets_a_json_400(url: str) -> None:

@@ -10,7 +10,7 @@ answer to a malformed request is plain text):
 - head (request line + headers) larger than ``max_header_bytes``, or more than
   ``max_headers`` fields: 431 ``headers_too_large``;
 - head not complete ``header_timeout_s`` after its first byte (or after the connection
-  opened): 408 ``header_timeout``, connection closed;
+  opened): 408 ``header_timeout``, connection closed (checked every quarter timeout);
 - body not complete ``body_timeout_s`` after the head: 408 ``body_timeout``, closed;
 - more than ``max_connections_per_peer`` open connections from one IP address: 503
   ``too_many_connections`` and the newcomer is closed;
@@ -31,6 +31,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ErrorBody = Callable[[str, str], bytes]  # (code, message) -> the JSON body of a refusal
+WATCHDOG_TICK = 0.25  # of the shorter timeout: a slow client is cut at most 25% late
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,13 @@ class _EdgeGuard:
         self.app = HeaderLimits(self.app, self.edge_limits, self.edge_error_body)
         self._peer: str | None = None
         self._head_bytes = 0
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._body_timer: asyncio.TimerHandle | None = None
+        # one deadline at a time (the head's or the body's), checked by a watchdog that ticks
+        # only while a deadline is set: no timer is created or cancelled per request
+        self._deadline: float | None = None
+        self._deadline_is_body = False
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._tick_s = min(self.edge_limits.header_timeout_s,
+                           self.edge_limits.body_timeout_s) * WATCHDOG_TICK
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -146,11 +152,10 @@ class _EdgeGuard:
                          "reuse them (HTTP keep-alive) instead of opening more")
             return
         self._peer = peer
-        self._head_timer = self.loop.call_later(self.edge_limits.header_timeout_s,
-                                                self._head_timed_out)
+        self._start_deadline(body=False)  # a connection that never sends is a slow head too
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_timers()
+        self._stop_watchdog()
         if self._peer is not None:
             self.edge_peers.leave(self._peer)
             self._peer = None
@@ -159,9 +164,8 @@ class _EdgeGuard:
     def data_received(self, data: bytes) -> None:
         if self._reading_head():
             self._head_bytes += len(data)
-            if self._head_timer is None:
-                self._head_timer = self.loop.call_later(self.edge_limits.header_timeout_s,
-                                                        self._head_timed_out)
+            if self._deadline is None:
+                self._start_deadline(body=False)
         super().data_received(data)  # type: ignore[misc]
         if self.transport.is_closing():
             return
@@ -170,11 +174,11 @@ class _EdgeGuard:
                 self._refuse(431, "headers_too_large", _too_large(self.edge_limits))
             return
         self._head_complete()
-        if self._reading_body() and self._body_timer is None:
-            self._body_timer = self.loop.call_later(self.edge_limits.body_timeout_s,
-                                                    self._body_timed_out)
-        elif not self._reading_body():
-            self._cancel(head=False)
+        if self._reading_body():
+            if not self._deadline_is_body:
+                self._start_deadline(body=True)
+        else:
+            self._message_complete()
 
     def send_400_response(self, msg: str) -> None:
         """The parser's refusal (uvicorn writes plain text), as JSON."""
@@ -191,21 +195,40 @@ class _EdgeGuard:
         raise NotImplementedError
 
     # -- helpers ------------------------------------------------------------------------------
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if self.transport.is_closing() or not self._reading_head():
-            return
-        if self._head_bytes == 0:  # an idle connection: nothing to answer
-            self.transport.close()
-            return
-        self._refuse(408, "header_timeout", "the request head did not arrive within "
-                     f"{self.edge_limits.header_timeout_s:g} s")
+    def _head_complete(self) -> None:
+        """The parser has a whole head: stop its clock and count the next one from zero."""
+        self._head_bytes = 0
+        if not self._deadline_is_body:
+            self._deadline = None
 
-    def _body_timed_out(self) -> None:
-        self._body_timer = None
-        if not self.transport.is_closing() and self._reading_body():
+    def _message_complete(self) -> None:
+        """The whole request is in: its body's clock stops (the head's stopped before)."""
+        if self._deadline_is_body:
+            self._deadline = None
+            self._deadline_is_body = False
+
+    def _start_deadline(self, *, body: bool) -> None:
+        limits = self.edge_limits
+        self._deadline = self.loop.time() + (limits.body_timeout_s if body
+                                             else limits.header_timeout_s)
+        self._deadline_is_body = body
+        if self._watchdog is None:
+            self._watchdog = self.loop.call_later(self._tick_s, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._watchdog = None
+        if self._deadline is None or self.transport.is_closing():
+            return  # nothing is being read: the next byte starts the watchdog again
+        if self.loop.time() < self._deadline:
+            self._watchdog = self.loop.call_later(self._tick_s, self._check_deadline)
+        elif self._deadline_is_body:
             self._refuse(408, "body_timeout", "the request body did not arrive within "
                          f"{self.edge_limits.body_timeout_s:g} s")
+        elif self._head_bytes == 0:  # an idle connection: nothing to answer
+            self.transport.close()
+        else:
+            self._refuse(408, "header_timeout", "the request head did not arrive within "
+                         f"{self.edge_limits.header_timeout_s:g} s")
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         """Answer ``status`` with a JSON body unless a response is under way; then close."""
@@ -215,26 +238,14 @@ class _EdgeGuard:
             head += [name + b": " + value + b"\r\n" for name, value in _json_headers(body,
                                                                                    close=True)]
             self.transport.write(b"".join(head) + b"\r\n" + body)
-        self._cancel_timers()
+        self._stop_watchdog()
         self.transport.close()
 
-    def _head_complete(self) -> None:
-        """The parser has a whole head: stop its clock and count the next one from zero."""
-        self._head_bytes = 0
-        self._cancel(head=True)
-
-    def _cancel(self, *, head: bool) -> None:
-        timer = self._head_timer if head else self._body_timer
-        if timer is not None:
-            timer.cancel()
-        if head:
-            self._head_timer = None
-        else:
-            self._body_timer = None
-
-    def _cancel_timers(self) -> None:
-        self._cancel(head=True)
-        self._cancel(head=False)
+    def _stop_watchdog(self) -> None:
+        self._deadline = None
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
 
 class _HttpToolsPhases:
@@ -251,6 +262,7 @@ class _HttpToolsPhases:
 
     def on_message_complete(self) -> None:
         self._in_body = False
+        self._message_complete()  # type: ignore[attr-defined]
         super().on_message_complete()  # type: ignore[misc]
 
     def _reading_head(self) -> bool:
