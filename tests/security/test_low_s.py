@@ -31,11 +31,9 @@ from moderntensor.protocol.auth import (
     verify_response,
 )
 
-VALIDATOR = Account.from_key("0x" + "01" * 32)
-MINER = Account.from_key("0x" + "02" * 32)
-NONCE = 1_750_000_000_000_000_000
-BODY = b'{"subnet":1,"task":"text-generation","input":"hi"}'
-PATH = "/v1/inference"
+VALIDATOR, MINER = Account.create(), Account.create()
+NONCE = 1_750_000_000_000_000_000  # verified "now": freshness is not what is tested here
+BODY, PATH = b'{"subnet":1,"task":"text-generation","input":{"prompt":"hi"}}', "/v1/inference"
 
 
 def high_s_twin(signature: str) -> str:

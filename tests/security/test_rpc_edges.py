@@ -4,8 +4,6 @@ the HTTP limits of the miner hold here too, with JSON-RPC error bodies."""
 from __future__ import annotations
 
 import random
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from edge_probes import connect, exchange, read_answer, request_head, trickle_un
 from rpc_fuzz_cases import HUGE_HEX, huge_number_request, internal_errors, node_methods
 
 from chain_support import NodeProcess, free_port, running_node
+from miner_support import serving_config
 from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.genesis import dev_spec
 from moderntensor.chain.producer import open_node
@@ -87,19 +86,14 @@ def quick_timeout_rpc(tmp_path: Path) -> Iterator[str]:
     """The node's RPC app behind the node's edge protocol, with a 1 s head timeout."""
     chain = open_node(dev_spec(), tmp_path / "chain")
     limits = EdgeLimits(header_timeout_s=1.0, body_timeout_s=1.0, max_connections_per_peer=500)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(
+    config = uvicorn.Config(
         build_rpc_app(chain, methods_for(chain.app.ext.rpc_methods)), host="127.0.0.1",
-        port=port, lifespan="off", log_level="warning", http=guarded_http(limits, edge_error_body)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+        port=free_port(), lifespan="off", log_level="warning",
+        http=guarded_http(limits, edge_error_body))
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving_config(config) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         chain.close()
 
 
