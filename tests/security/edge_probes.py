@@ -58,7 +58,10 @@ def read_one_answer(sock: socket.socket) -> RawAnswer:
     """One response on a keep-alive connection (its head, then content-length bytes)."""
     raw = b""
     while b"\r\n\r\n" not in raw:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
         if not chunk:
             return RawAnswer(None, {}, raw)
         raw += chunk

@@ -5,6 +5,8 @@ A real miner (uvicorn, both HTTP parsers) on 127.0.0.1; the attacks are raw byte
 
 from __future__ import annotations
 
+import contextlib
+import random
 import time
 from collections.abc import Iterator
 
@@ -159,3 +161,31 @@ def test_one_peer_cannot_hold_more_connections_than_its_cap() -> None:
         time.sleep(0.2)
         with httpx.Client(timeout=5) as client:  # closed ones no longer count
             assert post(client, base, VALIDATOR, MINER.address, envelope()).status_code == 200
+
+
+def mutated_head(rng: random.Random) -> bytes:
+    """A request whose head is mangled (never its length framing, so no answer waits for a
+    body): odd bytes in names and values, huge or many headers, a broken request line."""
+    names = [b"host", b"x-mt-nonce", b"x-mt-signature", b"accept", b"x-" + rng.randbytes(4).hex()
+             .encode()]
+    lines = []
+    for _ in range(rng.choice([0, 1, 5, 50, 150])):
+        token = bytes(rng.choice([*range(32, 127), 0, 9, 127, 200]) for _ in range(8))
+        value = (token * 5_000)[:rng.choice([0, 1, 20, 500, 40_000])]
+        lines.append(rng.choice(names) + rng.choice([b": ", b":", b" : ", b""]) + value)
+    method = rng.choice([b"POST", b"GET", b"PUT", b"P\x00ST", b"", b"POST /x"])
+    path = rng.choice([b"/v1/inference", b"/v1/inference/", b"/health", b"*", b"/%zz", b""])
+    head = method + b" " + path + b" " + rng.choice([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/9"])
+    return (b"\r\n".join([head, *lines]) + b"\r\ncontent-type: application/json\r\n"
+            b"content-length: 2\r\n\r\n{}")
+
+
+def test_mangled_heads_are_answered_in_json_and_never_with_a_5xx(url: str) -> None:
+    rng = random.Random(19)
+    for _ in range(150):
+        with connect(url) as sock:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                sock.sendall(mutated_head(rng))  # a refusal may come before all is sent
+            answer = read_one_answer(sock)  # the first answer; keep-alive may hold the rest
+        assert answer.status is not None and answer.status < 500, answer
+        assert answer.headers.get("content-type") == "application/json", answer
