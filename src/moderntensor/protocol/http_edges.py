@@ -75,8 +75,9 @@ class PeerConnections:
 class HeaderLimits:
     """ASGI piece: 431 when a parsed head has too many fields or too many bytes in them.
 
-    The protocol bounds the raw bytes as they arrive; this counts fields, which both parsers
-    hand over complete, before the application is called.
+    The protocol bounds the raw bytes while a head is still arriving; this counts the fields
+    and bytes of a head that arrived whole (both parsers hand it over complete), before the
+    application is called.
     """
 
     def __init__(self, app: ASGIApp, limits: EdgeLimits, error_body: ErrorBody) -> None:
