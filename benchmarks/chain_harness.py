@@ -49,13 +49,16 @@ class Node:
             self.proc.kill()
 
 
-def start_node(block_time: float = 1.0, extra: tuple[str, ...] = ()) -> Node:
+def start_node(block_time: float = 1.0, extra: tuple[str, ...] = (),
+               log: Path | None = None) -> Node:
+    """A dev node on a free port; its output goes to ``log`` when given, else nowhere."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-bench-"))
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [*NODE_CMD, "--dev", "--data-dir", str(data_dir), "--rpc-port", str(port),
          "--block-time", str(block_time), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

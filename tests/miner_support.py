@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +45,7 @@ def envelope(input_value: Any = "hello", *, subnet: int = 1, task: str = "echo",
 class Echo(MinerServer):
     """Answers the input back; counts calls so tests can see whether the model ran."""
 
+    custom_tasks = ("echo",)
     calls = 0
 
     def inference(self, request: Any) -> Any:
@@ -55,8 +57,16 @@ class Echo(MinerServer):
 def serving(miner: MinerServer) -> Iterator[str]:
     """Serve ``miner`` on a free 127.0.0.1 port in a thread; yields its base URL."""
     port = free_port()
-    server = DrainingServer(uvicorn_config(miner.build_app(), host="127.0.0.1", port=port,
-                                           fast=miner.settings.fast, grace_s=2.0))
+    with serving_config(uvicorn_config(miner.build_app(), host="127.0.0.1", port=port,
+                                       fast=miner.settings.fast, grace_s=2.0,
+                                       edges=miner.settings.edge_limits())) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving_config(config: uvicorn.Config) -> Iterator[str]:
+    """Serve a uvicorn config (host 127.0.0.1) in a thread; yields its base URL."""
+    server = DrainingServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -65,7 +75,7 @@ def serving(miner: MinerServer) -> Iterator[str]:
             raise RuntimeError("miner did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{config.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -88,7 +88,7 @@ def test_tampered_value_recovers_another_sender() -> None:
 def test_high_s_and_zero_r_are_rejected() -> None:
     raw = sign()
     s = int.from_bytes(rlp.decode(raw)[8], "big")
-    reject(resign_legacy(raw, s=SECP256K1_N - s), "invalid_signature")
+    reject(resign_legacy(raw, s=SECP256K1_N - s), "high_s_signature")
     reject(resign_legacy(raw, r=0), "invalid_signature")
 
 

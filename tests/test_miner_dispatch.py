@@ -25,6 +25,8 @@ from moderntensor.protocol.messages import INFERENCE_PATH
 
 
 class Fragile(MinerServer):
+    custom_tasks = ("echo",)
+
     def inference(self, request: Any) -> Any:
         if request.input == "boom":
             raise ValueError("the model fell over")
@@ -55,6 +57,8 @@ def test_an_exception_in_inference_fails_that_request_only() -> None:
 
 
 class Batched(MinerServer):
+    custom_tasks = ("echo",)
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.batch_sizes: list[int] = []
@@ -127,6 +131,8 @@ def test_caching_is_off_unless_asked_for() -> None:
 
 
 class Slow(MinerServer):
+    custom_tasks = ("echo",)
+
     async def inference(self, request: Any) -> Any:
         await asyncio.sleep(float(request.input))
         return "late"

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 VALIDATOR = Account.create()
 CLI = str(Path(sys.executable).parent / "moderntensor")
 PASSWORD = "Tr0ub4dor-and-3"
+TEXT = "text-generation"  # a registered task: a miner refuses tasks it does not serve
 
 SEED_MINER = '''
 from moderntensor import MinerServer
@@ -89,9 +90,10 @@ def test_the_seed_snippet_runs_as_written(tmp_path: Path, miner_env: dict[str, s
     with process([sys.executable, str(script)], miner_env, tmp_path / "miner.log") as proc:
         wait_ready(base, proc, tmp_path / "miner.log")
         with httpx.Client() as http:
-            response = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"], envelope("hi"))
+            response = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
+                            envelope({"prompt": "hi"}, task=TEXT))
         assert response.status_code == 200, response.text
-        assert response.json()["output"] == "echo: hi"
+        assert response.json()["output"] == "echo: {'prompt': 'hi'}"
         assert_signed_by(response, int(response.request.headers["X-MT-Nonce"]),
                          miner_env["MINER_ADDRESS"], VALIDATOR.address)
         proc.send_signal(signal.SIGTERM)
@@ -128,10 +130,12 @@ def test_cli_start_serves_and_sigterm_drains_in_flight(tmp_path: Path,
         wait_ready(base, proc, tmp_path / "miner.log")
         results: list[httpx.Response] = []
         with httpx.Client(timeout=10) as http:
-            wrong = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"], envelope(subnet=1))
+            wrong = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
+                         envelope({"prompt": "x"}, task=TEXT, subnet=1))
             assert_error(wrong, 400, "wrong_subnet")  # --subnet 7 took effect
             in_flight = threading.Thread(target=lambda: results.append(post(
-                http, base, VALIDATOR, miner_env["MINER_ADDRESS"], envelope(subnet=7))))
+                http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
+                envelope({"prompt": "x"}, task=TEXT, subnet=7))))
             in_flight.start()
             time.sleep(0.4)  # the request is inside the model now
             proc.send_signal(signal.SIGTERM)
@@ -177,8 +181,9 @@ def test_restart_brings_a_crashed_miner_back(tmp_path: Path, miner_env: dict[str
         assert (tmp_path / "marker").exists()
         assert "restarting in" in log.read_text()
         with httpx.Client() as http:
-            assert post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
-                        envelope("back")).json()["output"] == "back"
+            back = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
+                        envelope({"prompt": "back"}, task=TEXT))
+            assert back.json()["output"] == {"prompt": "back"}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     with pytest.raises(httpx.HTTPError):

@@ -188,6 +188,8 @@ def test_over_rate_limit() -> None:
 class Blocking(MinerServer):
     """Holds every request until the test releases it."""
 
+    custom_tasks = ("echo",)
+
     release = threading.Event()
 
     def inference(self, request: Any) -> Any:

@@ -24,6 +24,8 @@ HANG_S = 30.0     # far past any timeout: the test kills this miner mid-round
 
 
 class TestMiner(MinerServer):
+    custom_tasks = ("sum",)  # the test suite's task, which no registered suite defines
+
     def __init__(self, kind: str) -> None:
         super().__init__(wallet=Wallet.from_private_key(os.environ["MT_TEST_MINER_KEY"]),
                          subnet=1, rate_per_s=1000.0, rate_burst=1000.0, workers=16)

@@ -58,6 +58,10 @@ class Mempool:
         entry = self.by_hash.get(tx_hash)
         return entry.tx if entry else None
 
+    def pending(self) -> list[SignedTx]:
+        """Every pending transaction, each sender's in nonce order (an order that re-admits)."""
+        return [queue[nonce].tx for queue in self.by_sender.values() for nonce in sorted(queue)]
+
     def pending_nonce(self, state: State, sender: bytes) -> int:
         return get_account(state, sender).nonce + len(self.by_sender.get(sender, ()))
 

@@ -20,6 +20,7 @@ from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.metrics import NodeMetrics
 from moderntensor.chain.state import State
 from moderntensor.chain.store import Store, decode_receipt
+from moderntensor.chain.tx_journal import TxJournal
 from moderntensor.chain.txs import SignedTx, decode_transaction
 
 log = logging.getLogger("moderntensor.chain")
@@ -43,11 +44,16 @@ class TxLocation:
 
 
 class Node:
-    """The app plus what serving it needs. ``clock`` supplies block timestamps (seconds)."""
+    """The app plus what serving it needs. ``clock`` supplies block timestamps (seconds).
+
+    With a ``journal``, every admitted transaction is recorded there, and the journal's
+    transactions are re-admitted (fully re-checked) before the node serves anything.
+    """
 
     def __init__(self, app: App, *, block_time: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, journal: TxJournal | None = None) -> None:
         self.app = app
+        self.journal = journal
         self.block_time = block_time
         self.clock = clock
         self.metrics = NodeMetrics()
@@ -55,6 +61,8 @@ class Node:
         self._recent_txs: dict[bytes, tuple[int, int]] = {}
         self._last_block_at = time.monotonic()
         self.metrics.height.set(app.head.number)
+        if journal is not None:
+            self._replay(journal)
 
     @property
     def spec(self) -> ChainSpec:
@@ -79,6 +87,8 @@ class Node:
         except TxRejected as exc:
             self.metrics.rejected.labels(exc.code).inc()
             raise
+        if self.journal is not None:  # before the hash is answered: a restart re-admits it
+            self.journal.append(tx.raw)
         self.metrics.mempool_size.set(len(self.app.mempool))
         return tx.hash
 
@@ -97,11 +107,35 @@ class Node:
         self.metrics.tx_rate.set(count / max(now - self._last_block_at, 1e-3))
         self.metrics.block_seconds.observe(time.perf_counter() - started)
         self._last_block_at = now
+        if self.journal is not None and self.journal.needs_rewrite(len(self.app.mempool)):
+            self.journal.rewrite(tx.raw for tx in self.app.mempool.pending())
         for tx, exc in result.rejected:
             log.info("dropped tx 0x%s at execution: %s", tx.hash.hex(), exc.message)
         log.info("block %d 0x%s txs=%d gas=%d base_fee=%d", block.number,
                  block.hash.hex()[:12], count, block.header.gas_used, block.header.base_fee)
         return block
+
+    def close(self) -> None:
+        """Close the database and the journal (the node is unusable afterwards)."""
+        if self.journal is not None:
+            self.journal.close()
+        self.store.close()
+
+    def _replay(self, journal: TxJournal) -> None:
+        """Re-admit the journal's transactions through every check, then keep only those."""
+        raws = journal.load()
+        refused: dict[str, int] = {}
+        for raw in raws:
+            try:
+                self.app.check_tx(raw)
+            except TxRejected as exc:  # mined meanwhile (nonce_too_low), replaced, or now invalid
+                refused[exc.code] = refused.get(exc.code, 0) + 1
+        journal.rewrite(tx.raw for tx in self.app.mempool.pending())
+        self.metrics.mempool_size.set(len(self.app.mempool))
+        if raws:
+            log.info("journal: %d pending transactions re-admitted, %d not (%s)",
+                     len(self.app.mempool), sum(refused.values()),
+                     ", ".join(f"{code}={n}" for code, n in sorted(refused.items())) or "none")
 
     def block(self, number: int) -> Block | None:
         """A committed block with its transactions and receipts, or None."""

@@ -27,8 +27,10 @@ from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.installed import DEFAULT_MODULES, build_extensions
 from moderntensor.chain.mempool import Mempool
 from moderntensor.chain.node import Node
-from moderntensor.chain.rpc import build_rpc_app
+from moderntensor.chain.rpc import NODE_EDGE_LIMITS, build_rpc_app, edge_error_body
 from moderntensor.chain.store import Store
+from moderntensor.chain.tx_journal import JOURNAL_FILE, TxJournal
+from moderntensor.protocol.http_edges import guarded_http
 
 log = logging.getLogger("moderntensor.chain")
 
@@ -38,11 +40,12 @@ MIN_BLOCK_TIME = 0.05  # seconds; below this the producer would starve the RPC s
 def open_node(spec: ChainSpec, data_dir: Path, *, block_time: float = 1.0,
               modules: Iterable[ModuleInstaller] = DEFAULT_MODULES,
               mempool: Mempool | None = None) -> Node:
-    """Open (or create) the chain in ``data_dir`` and wrap it in a node."""
+    """Open (or create) the chain in ``data_dir`` and wrap it in a node; transactions that
+    were pending when it last stopped (its journal) are re-admitted."""
     if block_time < MIN_BLOCK_TIME:
         raise ValueError(f"block time must be >= {MIN_BLOCK_TIME} s")
     app = App(spec, Store(data_dir), build_extensions(modules), mempool)
-    return Node(app, block_time=block_time)
+    return Node(app, block_time=block_time, journal=TxJournal(data_dir / JOURNAL_FILE))
 
 
 async def produce_forever(node: Node, stop: asyncio.Event) -> None:
@@ -65,8 +68,11 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
           on_ready: Callable[[], None] | None = None) -> None:
     """Run RPC + producer in the foreground; returns after a clean shutdown."""
     app = build_rpc_app(node, methods_for(node.app.ext.rpc_methods))
+    limits = NODE_EDGE_LIMITS
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", timeout_keep_alive=30)
+                            lifespan="off", timeout_keep_alive=30,
+                            http=guarded_http(limits, edge_error_body),
+                            h11_max_incomplete_event_size=limits.max_header_bytes)
     server = uvicorn.Server(config)
 
     async def main() -> None:
@@ -84,7 +90,7 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
             try:
                 await producer  # finishes the block in progress before the DB closes
             finally:
-                node.store.close()
+                node.close()
 
     # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
     loop_factory = getattr(config, "get_loop_factory", lambda: None)()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from moderntensor.chain.errors import (
     ParseError,
     RpcError,
 )
+from moderntensor.protocol.http_edges import EdgeLimits
 
 try:  # orjson is optional ("fast" extra): several times faster on big batches
     import orjson
@@ -45,17 +47,26 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     def _dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
-    _DECODE_ERRORS = (json.JSONDecodeError, UnicodeDecodeError)
+    # ValueError covers a number past Python's int digit limit; RecursionError deep nesting
+    _DECODE_ERRORS = (ValueError, RecursionError)
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # geth's limit; a batch of 1,000 raw transfers is ~250 kB
 MAX_BATCH = 1_000  # geth's BatchRequestLimit
+# the HTTP edge (protocol/http_edges.py): every role of a localnet reaches the node from
+# 127.0.0.1, so one peer may hold many more connections than a miner allows
+NODE_EDGE_LIMITS = EdgeLimits(max_connections_per_peer=512)
 Handler = Callable[[Any, list[Any]], Any]
 
 
 def error_response(exc: RpcError, request_id: Any = None) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_rpc()}
+
+
+def edge_error_body(code: str, message: str) -> bytes:
+    """A refusal at the HTTP edge (header limits, timeouts) as a JSON-RPC error object."""
+    return _dumps(error_response(InvalidRequest(message, code=code)))
 
 
 class JsonRpcDispatcher:
@@ -188,13 +199,26 @@ class RpcServer:
             return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
         self.others = Starlette(routes=[Route("/health", health, methods=["GET"]),
-                                        Route("/metrics", metrics, methods=["GET"])])
+                                        Route("/metrics", metrics, methods=["GET"])],
+                                exception_handlers={HTTPException: _http_error})
+        self.others.router.redirect_slashes = False  # /health/ is not found, not a 307
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
             await self.endpoint(scope, receive, send)
         else:
             await self.others(scope, receive, send)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404/405 outside JSON-RPC as JSON-RPC error objects, like every other answer."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+    message = (f"{request.method} {request.url.path[:64]} is not served here; JSON-RPC is "
+               "POST /, with GET /health and GET /metrics")
+    return Response(_dumps(error_response(InvalidRequest(message, code=code))),
+                    status_code=status, media_type="application/json",
+                    headers=getattr(exc, "headers", None))
 
 
 def build_rpc_app(node: Any, methods: dict[str, Handler]) -> RpcServer:

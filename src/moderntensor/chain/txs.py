@@ -162,9 +162,12 @@ def _common(fields: dict) -> dict:
 
 
 def _recover(signing_hash: bytes, recovery: int, r: int, s: int) -> bytes:
-    if not (0 < r < SECP256K1_N and 0 < s <= SECP256K1_N // 2):  # EIP-2: low s only
-        raise TxRejected("signature r/s out of range (s must be in the lower half, EIP-2)",
-                         code="invalid_signature")
+    if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        raise TxRejected("signature r/s out of range", code="invalid_signature")
+    if s > SECP256K1_N // 2:  # EIP-2: (r, n - s) would be a second valid signature, a new hash
+        raise TxRejected("signature s is in the upper half of the curve order; EIP-2 accepts "
+                         "only the low-s form (every standard signer produces it)",
+                         code="high_s_signature")
     try:
         signature = keys.Signature(vrs=(recovery, r, s))
         return signature.recover_public_key_from_msg_hash(signing_hash).to_canonical_address()

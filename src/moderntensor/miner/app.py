@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -47,6 +47,7 @@ class MinerRuntime:
         inference_batch: Callable[[list[MinerRequest]], Any] | None,
         task_schemas: Mapping[str, TaskSchema],
         model_name: str,
+        custom_tasks: Iterable[str] = (),
         on_started: Callable[[], Coroutine[Any, Any, Any]] | None = None,
     ) -> None:
         self.settings = settings
@@ -67,6 +68,7 @@ class MinerRuntime:
         self._signer = signer
         self._subnet = subnet
         self._task_schemas = task_schemas
+        self._custom_tasks = frozenset(custom_tasks)
         self._model_name = model_name
 
     def build(self) -> ASGIApp:
@@ -85,12 +87,14 @@ class MinerRuntime:
             exception_handlers={HTTPException: _http_error},
             lifespan=self._lifespan,
         )
+        routes.router.redirect_slashes = False  # /v1/inference/ is not found, not a 307
         return InferenceFastPath(routes, inference)
 
     def _inference_app(self) -> Instrument:
         settings = self.settings
         endpoint = InferenceEndpoint(
             subnet=self._subnet, task_schemas=self._task_schemas,
+            custom_tasks=self._custom_tasks,
             dispatcher=self.dispatcher, cache=self.cache,
             codec=self.codec, responder=self.responder,
             default_timeout_s=settings.default_timeout_s,

@@ -42,6 +42,7 @@ class InferenceEndpoint:
         *,
         subnet: int | None,
         task_schemas: Mapping[str, TaskSchema],
+        custom_tasks: frozenset[str] = frozenset(),
         dispatcher: Dispatcher,
         cache: ResponseCache,
         codec: JsonCodec,
@@ -51,6 +52,7 @@ class InferenceEndpoint:
     ) -> None:
         self.subnet = subnet
         self.task_schemas = task_schemas
+        self.custom_tasks = custom_tasks  # served without a registered suite's input schema
         self.dispatcher = dispatcher
         self.cache = cache
         self.codec = codec
@@ -119,10 +121,14 @@ class InferenceEndpoint:
         return self._check_task(body, len(raw_body)) or body
 
     def _check_task(self, body: InferenceRequest, size: int) -> tuple[int, str, str] | None:
-        """The task's own suite limits, when a registered suite serves the task."""
+        """A task this miner serves, within its suite's limits when a registered suite has it."""
+        if body.task in self.custom_tasks:
+            return None
         schema = self.task_schemas.get(body.task)
         if schema is None:
-            return None
+            known = sorted([*self.task_schemas, *self.custom_tasks])
+            return (400, "unknown_task",
+                    f"this miner serves no task named {body.task[:64]!r}; known: {known}")
         if size > schema.max_request_bytes:
             return (413, "body_too_large",
                     f"{body.task} requests are limited to {schema.max_request_bytes} bytes")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import logging
 import signal
 import threading
@@ -11,6 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+
+from moderntensor.protocol.http_edges import EdgeLimits, guarded_http
+from moderntensor.protocol.messages import error_body
 
 log = logging.getLogger("moderntensor.miner")
 
@@ -20,17 +24,26 @@ def _installed(module: str) -> bool:
 
 
 def uvicorn_config(app: Any, *, host: str, port: int, fast: bool | None,
-                   grace_s: float) -> uvicorn.Config:
-    """uvloop + httptools when ``fast`` (or installed, for None); asyncio + h11 otherwise."""
+                   grace_s: float, edges: EdgeLimits | None = None) -> uvicorn.Config:
+    """uvloop + httptools when ``fast`` (or installed, for None); asyncio + h11 otherwise.
+
+    Either parser runs behind ``edges`` (header size/count, slow heads and bodies, connections
+    per peer), refusing with the miner's JSON error bodies.
+    """
     use_uvloop = fast is not False and _installed("uvloop")
-    use_httptools = fast is not False and _installed("httptools")
+    edges = edges or EdgeLimits()
     return uvicorn.Config(
         app, host=host, port=port,
         loop="uvloop" if use_uvloop else "asyncio",
-        http="httptools" if use_httptools else "h11",
+        http=guarded_http(edges, _error_json, fast=fast is not False),
+        h11_max_incomplete_event_size=edges.max_header_bytes,
         lifespan="on", access_log=False, log_config=None, server_header=False,
         timeout_graceful_shutdown=grace_s,
     )
+
+
+def _error_json(code: str, message: str) -> bytes:
+    return json.dumps(error_body(code, message), separators=(",", ":")).encode()
 
 
 class DrainingServer(uvicorn.Server):

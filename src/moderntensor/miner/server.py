@@ -50,6 +50,9 @@ class MinerServer:
     """
 
     model_name: ClassVar[str | None] = None  # shown by /health; defaults to the class name
+    # task names served beyond the registered suites' (checked only against the generic
+    # envelope); any other task is refused as 400 unknown_task
+    custom_tasks: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -92,8 +95,8 @@ class MinerServer:
         runtime = MinerRuntime(
             signer=self.wallet, subnet=self.subnet, permit_source=self.permit_source,
             settings=self.settings, inference=single, inference_batch=batch,
-            task_schemas=registered_task_schemas(), model_name=self.model_name
-            or type(self).__name__, on_started=on_started)
+            task_schemas=registered_task_schemas(), custom_tasks=self.custom_tasks,
+            model_name=self.model_name or type(self).__name__, on_started=on_started)
         self.runtime = runtime
         return runtime.build()
 
@@ -114,7 +117,8 @@ class MinerServer:
         app = self.build_app(public_host=external_host or host, port=port)
         server = DrainingServer(uvicorn_config(app, host=host, port=port,
                                                fast=self.settings.fast,
-                                               grace_s=self.settings.grace_s))
+                                               grace_s=self.settings.grace_s,
+                                               edges=self.settings.edge_limits()))
         log.info("miner %s address=%s subnet=%s permits=%s listening on %s:%d",
                  type(self).__name__, self.wallet.address, self.subnet, self.permit_origin,
                  host, port)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.http_edges import EdgeLimits
+
+_EDGE = EdgeLimits()
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024  # the body limit when no registered suite asks for more
 
@@ -36,6 +39,12 @@ class MinerSettings:
     metrics_public: bool = False          # /metrics answers only loopback clients unless True
     server_timing: bool = False           # add a Server-Timing header (benchmarks use it)
     fast: bool | None = None              # uvloop/orjson/httptools: None = when installed
+    # the HTTP edge, before any request reaches the pipeline (protocol/http_edges.py)
+    max_header_bytes: int = _EDGE.max_header_bytes    # request line + headers; 431 above
+    max_headers: int = _EDGE.max_headers              # header fields; 431 above
+    header_timeout_s: float = _EDGE.header_timeout_s  # slow heads (slowloris): 408 + close
+    body_timeout_s: float = _EDGE.body_timeout_s      # slow bodies: 408 + close
+    max_connections_per_peer: int = _EDGE.max_connections_per_peer  # per IP; 503 above
 
     def with_overrides(self, **overrides: Any) -> MinerSettings:
         """A copy with ``overrides`` applied; an unknown name raises InvalidInputError."""
@@ -50,6 +59,13 @@ class MinerSettings:
         settings.check()
         return settings
 
+    def edge_limits(self) -> EdgeLimits:
+        """The HTTP edge limits these settings ask for."""
+        return EdgeLimits(max_header_bytes=self.max_header_bytes, max_headers=self.max_headers,
+                          header_timeout_s=self.header_timeout_s,
+                          body_timeout_s=self.body_timeout_s,
+                          max_connections_per_peer=self.max_connections_per_peer)
+
     def check(self) -> None:
         """Raise InvalidInputError for values that cannot work (zero workers, negative sizes)."""
         if self.max_body_bytes is not None and self.max_body_bytes <= 0:
@@ -57,8 +73,8 @@ class MinerSettings:
                                     code="invalid_setting")
         positive = ("max_response_bytes", "workers", "max_batch",
                     "rate_per_s", "rate_burst", "default_timeout_s", "nonce_max_age_s",
-                    "permit_refresh_s",
-                    "permit_retry_s")
+                    "permit_refresh_s", "permit_retry_s", "max_header_bytes", "max_headers",
+                    "header_timeout_s", "body_timeout_s", "max_connections_per_peer")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InvalidInputError(f"{name} must be > 0, got {getattr(self, name)!r}",

@@ -53,6 +53,7 @@ TIMEOUT_HEADER = "X-MT-Timeout"
 MAX_AGE_NS = 10 * 10**9      # a request older than this is stale: bounds the replay cache's memory
 MAX_SKEW_NS = 2 * 10**9      # how far ahead of our clock a sender's clock may run
 MAX_TIMEOUT_S = 3600.0       # an X-MT-Timeout above this is nonsense, not a deadline
+SECP256K1_HALF_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 // 2
 REPLAY_CACHE_CAPACITY = 200_000  # entries; ~10 s of traffic at 20k req/s
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
@@ -160,6 +161,12 @@ def recover_signer(text: str, signature: str) -> str:
     raw = bytes.fromhex(signature[2:])
     if raw[64] not in (27, 28):
         raise AuthError("signature v must be 27 or 28", code="bad_signature")
+    if int.from_bytes(raw[32:64], "big") > SECP256K1_HALF_N:
+        # libsecp256k1 recovers (r, n - s) too: without this, one signed request has two
+        # valid encodings, and anything keyed on the signature bytes could be fooled
+        raise AuthError("signature s is in the upper half of the curve order; mtauth/1 accepts "
+                        "only the low-s form (EIP-2), which every standard signer produces",
+                        code="high_s_signature")
     try:
         # libsecp256k1 directly: the same math as eth-account, ~2x faster on the hot path
         public = coincurve.PublicKey.from_signature_and_message(

@@ -50,15 +50,28 @@ def _param(params: list[Any], index: int, name: str, default: Any = ...) -> Any:
     return default
 
 
+MAX_INT_TEXT = 80  # characters: a 2^256 quantity is 66 in hex, 78 in decimal
+
+
 def _int(value: Any, name: str, low: int = 0, high: int = 2**63 - 1) -> int:
+    """An integer in [low, high] from a JSON number, a decimal string or a 0x-hex string.
+
+    Range is checked before anything is echoed back, so a 5,000-digit number is an ordinary
+    InvalidParams, never a conversion error inside the message.
+    """
     if isinstance(value, str):
+        if len(value) > MAX_INT_TEXT:
+            raise InvalidParams(f"{name} must be an integer in [{low}, {high}], got a string "
+                                f"of {len(value)} characters", data={"param": name})
         try:
             value = int(value, 16) if value.lower().startswith("0x") else int(value)
         except ValueError:
             raise InvalidParams(f"{name} must be an integer, got {value!r}",
                                 data={"param": name}) from None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParams(f"{name} must be an integer in [{low}, {high}], got {value!r}",
+        shown = (f"{value!r}" if not isinstance(value, int) or value.bit_length() <= 256
+                 else f"a {value.bit_length()}-bit number")
+        raise InvalidParams(f"{name} must be an integer in [{low}, {high}], got {shown[:80]}",
                             data={"param": name})
     return value
 
