@@ -12,7 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from edge_probes import (
+
+from miner_support import FAST_LIMITS, Echo, accounts, assert_error, envelope, post, serving
+from moderntensor.miner import StaticPermitSource
+from security.edge_probes import (
     RawAnswer,
     connect,
     exchange,
@@ -21,9 +24,6 @@ from edge_probes import (
     request_head,
     trickle_until_closed,
 )
-
-from miner_support import FAST_LIMITS, Echo, accounts, assert_error, envelope, post, serving
-from moderntensor.miner import StaticPermitSource
 
 VALIDATOR, MINER = accounts()
 HEADER_TIMEOUT_S = 1.0

@@ -10,8 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from edge_probes import connect, exchange, read_answer, request_head, trickle_until_closed
-from rpc_fuzz_cases import HUGE_HEX, huge_number_request, internal_errors, node_methods
 
 from chain_support import NodeProcess, free_port, running_node
 from miner_support import serving_config
@@ -20,6 +18,8 @@ from moderntensor.chain.genesis import dev_spec
 from moderntensor.chain.producer import open_node
 from moderntensor.chain.rpc import build_rpc_app, edge_error_body
 from moderntensor.protocol.http_edges import EdgeLimits, guarded_http
+from security.edge_probes import connect, exchange, read_answer, request_head, trickle_until_closed
+from security.rpc_fuzz_cases import HUGE_HEX, huge_number_request, internal_errors, node_methods
 
 FUZZ_REQUESTS = 400  # benchmarks/rpc_huge_numbers.py sends 10,000
 SEED = 19
