@@ -61,8 +61,19 @@ def start(
                                         help=f"Dev chain id (default {DEV_CHAIN_ID})."),
     tempo: int | None = typer.Option(None, "--tempo", min=1, help="Dev: blocks per epoch of "
                                      "the genesis subnets (default 20)."),
+    consensus: str = typer.Option("embedded", "--consensus", help="embedded: this node alone "
+                                  "makes the blocks; cometbft: blocks come from CometBFT BFT "
+                                  "consensus with the network in <data-dir>/cometbft."),
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
+    if consensus not in ("embedded", "cometbft"):
+        raise CliError(f"--consensus {consensus!r}: use embedded or cometbft")
+    if consensus == "cometbft":
+        from moderntensor.cli.node_cometbft import start_cometbft
+
+        start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
+                       block_time=block_time, chain_id=chain_id)
+        return
     # the block producer and RPC server load only when a node really starts (CLI start-up)
     from moderntensor.chain.producer import open_node, serve
 
