@@ -41,6 +41,7 @@ class TestnetError(ModernTensorError):
 
 @dataclass
 class TestnetNode:
+    __test__ = False  # a name pytest would otherwise try to collect
     index: int
     data_dir: str
     rpc_port: int  # Ethereum JSON-RPC
@@ -66,6 +67,8 @@ class TestnetNode:
 @dataclass
 class Testnet:
     """A testnet in ``directory``; :meth:`create` then :meth:`start`, or :meth:`load`."""
+
+    __test__ = False  # a name pytest would otherwise try to collect
 
     directory: str
     nodes: list[TestnetNode] = field(default_factory=list)
