@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from chain_fixtures import ADDRESSES, KEYS, make_app, sign
 from moderntensor.chain.abci.broadcast import CometNode
 from moderntensor.chain.abci.handlers import CODE_REJECTED, CODE_STALE, AbciHandlers
 from moderntensor.chain.abci.pb.tendermint.abci import types_pb2 as abci
 from moderntensor.chain.errors import GenesisError
-from chain_fixtures import ADDRESSES, KEYS, make_app, sign
 
 ACCEPT = abci.ResponseProcessProposal.ACCEPT
 REJECT = abci.ResponseProcessProposal.REJECT

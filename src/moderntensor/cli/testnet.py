@@ -47,7 +47,6 @@ def up(
 @app.command()
 def status(data_dir: Path | None = DATA_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Each node's height and CometBFT peer count."""
-    from moderntensor.localnet.testnet import Testnet
 
     net = _load(data_dir)
     rows = net.status()
@@ -68,7 +67,7 @@ def down(data_dir: Path | None = DATA_DIR_OPTION) -> None:
     console.print("testnet stopped")
 
 
-def _load(data_dir: Path | None):  # noqa: ANN202 - the Testnet type loads lazily
+def _load(data_dir: Path | None):
     from moderntensor.localnet.testnet import Testnet
 
     directory = _data_dir(data_dir)

@@ -44,7 +44,7 @@ CODE_UNDECODABLE = 3
 DECODED_CACHE = 20_000  # txs decoded for a proposal, kept for the FinalizeBlock that follows
 
 
-class InvalidProposal(Exception):
+class InvalidProposalError(Exception):
     """A proposed block this node must vote against."""
 
 
@@ -119,9 +119,9 @@ class AbciHandlers:
             if result.rejected or result.deferred:
                 bad = (result.rejected[0][1].message if result.rejected
                        else "it does not fit the block")
-                raise InvalidProposal(f"{len(result.rejected) + len(result.deferred)} of "
+                raise InvalidProposalError(f"{len(result.rejected) + len(result.deferred)} of "
                                       f"{len(txs)} txs do not apply; first: {bad}")
-        except (ChainError, InvalidProposal) as exc:
+        except (ChainError, InvalidProposalError) as exc:
             log.warning("rejecting the proposal for height %d from %s: %s", request.height,
                         request.proposer_address.hex(), exc)
             status = abci.ResponseProcessProposal.REJECT
