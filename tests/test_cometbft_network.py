@@ -6,11 +6,14 @@ Needs the ``cometbft`` binary (CI installs it; see .ci/run). Without it these te
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -139,3 +142,26 @@ def test_a_node_restarted_from_its_own_data_keeps_its_history(net: Testnet, tmp_
     net.start([0])
     assert net.height(net.nodes[0]) >= before
     wait_until(lambda: net.height(net.nodes[0]) >= before + 2, what="node0 back in consensus")
+
+
+def test_a_validators_operator_stake_becomes_its_voting_power_on_every_node(net) -> None:
+    """Dev account 1 operates node1's validator (testnet genesis): its stake is its power.
+    Last in this module: afterwards node1 alone holds more than 2/3 of the power."""
+    from moderntensor.client import AsyncLuxtensorClient
+    from moderntensor.wallet import Wallet
+
+    async def register() -> None:
+        async with AsyncLuxtensorClient(net.nodes[2].url) as client:
+            await client.register_validator(1, 150, wallet=Wallet.from_private_key(
+                DEV[1].private_key))
+
+    asyncio.run(register())
+    node1_key = json.loads((Path(net.nodes[1].data_dir) / "cometbft" / "config" /
+                            "priv_validator_key.json").read_text())["address"]
+
+    def node1_powers() -> set[str]:
+        return {next(v["voting_power"] for v in httpx.get(
+            f"{n.comet_url}/validators", timeout=5).json()["result"]["validators"]
+            if v["address"] == node1_key) for n in net.nodes}
+
+    wait_until(lambda: node1_powers() == {"150"}, timeout=30, what="node1 power 150")

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,9 +27,8 @@ from typing import Any
 import httpx
 
 from moderntensor.chain.abci.home import Ports, create_network
-from moderntensor.chain.genesis import ChainSpec, dev_spec
+from moderntensor.chain.genesis import ChainSpec, dev_accounts, dev_spec
 from moderntensor.errors import ModernTensorError
-from moderntensor.localnet.network import free_port
 from moderntensor.localnet.processes import CLI, alive, is_localnet_process, spawn, stop_groups
 
 STATE_FILE = "testnet.json"
@@ -88,15 +88,18 @@ class Testnet:
                                "`moderntensor testnet down` first")
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        free = iter(ports or [free_port() for _ in range(4 * count)])
+        free = iter(ports or distinct_free_ports(4 * count))
         net = cls(str(directory), timeout_commit=timeout_commit)
         for i in range(count):
             net.nodes.append(TestnetNode(i, str(directory / f"node{i}"), next(free), next(free),
                                          next(free), next(free),
                                          str(directory / "logs" / f"node{i}.log")))
+        # dev account i operates validator i: its stake sets that validator's voting power
+        operators = [account.address for account in dev_accounts()][:count]
         create_network([Path(n.data_dir) for n in net.nodes], spec or dev_spec(),
                        [Ports(p2p=n.p2p_port, rpc=n.comet_rpc_port, abci=n.abci_port)
-                        for n in net.nodes], timeout_commit=timeout_commit)
+                        for n in net.nodes], timeout_commit=timeout_commit,
+                       operators=operators)
         net.save()
         return net
 
@@ -119,7 +122,7 @@ class Testnet:
         while time.monotonic() < deadline:
             if not alive(node.pid):
                 raise TestnetError(f"node{node.index} exited during start-up; see {node.log} "
-                                   f"and {node.data_dir}/cometbft.log")
+                                   f"and {node.data_dir}/cometbft.log:\n{_tail(node.log)}")
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
                 if self.height(node) >= 1:
                     return
@@ -197,3 +200,20 @@ def rpc(url: str, method: str, params: list[Any] | None = None) -> Any:
     if "error" in body:
         raise TestnetError(f"{method} on {url}: {body['error'].get('message')}")
     return body["result"]
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    """``count`` different free ports on 127.0.0.1: all held open until all are chosen, so the
+    OS cannot hand out one twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

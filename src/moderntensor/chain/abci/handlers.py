@@ -92,7 +92,6 @@ class AbciHandlers:
         if request.initial_height not in (0, 1) or self.app.head.number != 0:
             raise GenesisError(f"InitChain at height {request.initial_height} with the app at "
                                f"block {self.app.head.number}; a Luxtensor chain starts at 1")
-        self.validators.set_genesis(request.validators)
         genesis = self.app.store.header(0)
         assert genesis is not None  # the app writes block 0 when it opens an empty store
         return abci.ResponseInitChain(app_hash=genesis.state_root)

@@ -20,10 +20,11 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from moderntensor.chain.abci.validators import MODULE
 from moderntensor.chain.errors import ChainError
 from moderntensor.chain.genesis import ChainSpec, spec_from_json
 
@@ -96,8 +97,16 @@ def init_node(data_dir: Path, binary: str, moniker: str) -> NodeIdentity:
 
 
 def write_network_genesis(data_dirs: list[Path], spec: ChainSpec,
-                          validators: list[NodeIdentity]) -> dict[str, Any]:
-    """One genesis for every node: the validators, the chain id and the Luxtensor spec."""
+                          validators: list[NodeIdentity],
+                          operators: list[str] | None = None) -> dict[str, Any]:
+    """One genesis for every node: the validators, the chain id and the Luxtensor spec.
+
+    ``operators[i]`` (an address) is the account whose stake validator i votes with (see
+    :mod:`.validators`)."""
+    if operators:
+        bound = {v.address: operator for v, operator in zip(validators, operators,
+                                                             strict=False)}
+        spec = replace(spec, modules={**spec.modules, MODULE: {"operators": bound}})
     template = json.loads((comet_home(data_dirs[0]) / "config" / "genesis.json").read_text())
     genesis = {
         **template,
@@ -135,16 +144,20 @@ def configure(data_dir: Path, ports: Ports, *, peers: list[str] = (),  # type: i
 
 def load_spec(data_dir: Path) -> ChainSpec:
     """The chain spec carried by the node's CometBFT genesis (its ``app_state``)."""
+    return spec_from_json(load_genesis_doc(data_dir).get("app_state"))
+
+
+def load_genesis_doc(data_dir: Path) -> dict[str, Any]:
+    """The node's CometBFT genesis document."""
     path = comet_home(data_dir) / "config" / "genesis.json"
     try:
-        genesis = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CometBFTError(f"no CometBFT genesis at {path}; create the node with `moderntensor "
                             "testnet up` or copy the network's genesis.json there",
                             code="genesis_missing") from None
     except ValueError as exc:
         raise CometBFTError(f"{path} is not valid JSON: {exc}", code="bad_genesis") from None
-    return spec_from_json(genesis.get("app_state"))
 
 
 def read_ports(data_dir: Path) -> Ports:
@@ -197,12 +210,13 @@ def _run(binary: str, *args: str) -> str:
 
 
 def create_network(data_dirs: list[Path], spec: ChainSpec, ports: list[Ports], *,
-                   timeout_commit: str = DEFAULT_TIMEOUT_COMMIT) -> list[NodeIdentity]:
+                   timeout_commit: str = DEFAULT_TIMEOUT_COMMIT,
+                   operators: list[str] | None = None) -> list[NodeIdentity]:
     """CometBFT homes for ``len(data_dirs)`` validators of one chain, each peered with all
-    others (``ports[i]`` is node i's)."""
+    others (``ports[i]`` is node i's; ``operators[i]`` the account validator i stakes with)."""
     binary = require_binary()
     identities = [init_node(d, binary, f"node{i}") for i, d in enumerate(data_dirs)]
-    write_network_genesis(data_dirs, spec, identities)
+    write_network_genesis(data_dirs, spec, identities, operators)
     for i, data_dir in enumerate(data_dirs):
         peers = [f"{other.node_id}@{ports[j].p2p_host}:{ports[j].p2p}"
                  for j, other in enumerate(identities) if j != i]

@@ -23,11 +23,13 @@ from moderntensor.chain.abci.handlers import AbciHandlers
 from moderntensor.chain.abci.home import (
     CometBFTError,
     comet_home,
+    load_genesis_doc,
     load_spec,
     read_ports,
     require_binary,
 )
 from moderntensor.chain.abci.server import start_server
+from moderntensor.chain.abci.validators import ValidatorSet
 from moderntensor.chain.app import App
 from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.extensions import ModuleInstaller
@@ -56,7 +58,7 @@ def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", por
     """Run ABCI + JSON-RPC + ``cometbft start`` until SIGINT/SIGTERM or until CometBFT exits."""
     binary = require_binary()
     ports = read_ports(data_dir)
-    handlers = AbciHandlers(node)
+    handlers = AbciHandlers(node, ValidatorSet.from_genesis(load_genesis_doc(data_dir)))
     config = uvicorn.Config(build_rpc_app(node, methods_for(node.app.ext.rpc_methods)),
                             host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30)
