@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from moderntensor.chain.genesis import dev_accounts
+from moderntensor.chain.genesis import dev_accounts, spec_from_json
 from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import ModernTensorError
 from moderntensor.localnet.processes import (
@@ -47,6 +47,7 @@ from moderntensor.localnet.spec import (
     genesis_json,
     miner_models,
 )
+from moderntensor.localnet.testnet import Testnet
 from moderntensor.subnets import load_suite
 from moderntensor.subnets.models import ModelUnavailableError, smollm2_model_path
 from moderntensor.wallet import Wallet
@@ -95,6 +96,7 @@ class Localnet:
         self.rpc_port = rpc_port
         self.on_phase = on_phase
         self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.node_urls: list[str] = []
         self.state = LocalnetState(str(self.data_dir), "", spec.to_json())
         self._phase_started = time.monotonic()
 
@@ -159,7 +161,7 @@ class Localnet:
                                 "stop it with `moderntensor localnet down` first")
         if self.spec.model == "smollm2":  # fail now, not as 502s in every validator round
             check_smollm2()
-        for sub in ("node", "home", "logs"):  # a localnet always starts from genesis
+        for sub in ("node", "testnet", "home", "logs"):  # a localnet always starts from genesis
             shutil.rmtree(self.data_dir / sub, ignore_errors=True)
         (self.data_dir / "node").mkdir(parents=True)
         (self.data_dir / "node" / "genesis.json").write_text(
@@ -178,17 +180,36 @@ class Localnet:
         return str(self.data_dir / "logs" / f"{name}.log")
 
     def _start_node(self) -> None:
+        if self.spec.nodes > 1:
+            self._start_testnet()
+            return
         port = self.rpc_port or free_port()
         self.state.url = f"http://127.0.0.1:{port}"
         argv = [*CLI, "node", "start", "--data-dir", str(self.data_dir / "node"),
                 "--rpc-port", str(port), "--block-time", str(self.spec.block_time)]
         node = self._spawn(ProcessInfo("node", "node", 0, self._log("node"), argv, port=port),
                            self.env())
+        self.node_urls = [self.state.url]
         self._wait(lambda: self._block_number() >= 1, f"node (log: {node.log})", node)
 
-    def _block_number(self) -> int:
-        body = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber",
-                                          "params": []}, timeout=2).json()
+    def _start_testnet(self) -> None:
+        """Several CometBFT validators, all with this localnet's genesis; clients use node0."""
+        net = Testnet.create(self.data_dir / "testnet", self.spec.nodes,
+                             spec=spec_from_json(genesis_json(self.spec)),
+                             timeout_commit=f"{round(self.spec.block_time * 1000)}ms")
+        self.state.url = net.nodes[0].url
+        self.node_urls = [node.url for node in net.nodes]
+        started = [self._spawn(ProcessInfo(f"node{node.index}", "node", 0, node.log,
+                                           node.argv(), port=node.rpc_port), self.env())
+                   for node in net.nodes]
+        for info, url in zip(started, self.node_urls, strict=True):
+            self._wait(lambda url=url: self._block_number(url) >= 1, f"{info.name} (log: "
+                       f"{info.log})", info)
+
+    def _block_number(self, url: str | None = None) -> int:
+        body = httpx.post(url or self.url, json={"jsonrpc": "2.0", "id": 1,
+                                                 "method": "eth_blockNumber", "params": []},
+                          timeout=2).json()
         return int(body["result"], 16)
 
     def _wait(self, ready: Callable[[], bool], what: str, info: ProcessInfo) -> None:
@@ -267,15 +288,17 @@ class Localnet:
         return endpoint.get("port") == info.port
 
     def _start_validators(self, wallets: list[tuple[str, Wallet]]) -> None:
-        for name, wallet in wallets:
+        for index, (name, wallet) in enumerate(wallets):
             for netuid in self.spec.subnets:
                 label = f"{name}-subnet-{netuid}"
                 argv = [*CLI, "validator", "run", "--subnet", str(netuid), "--json",
                         "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
                         "--challenges", str(self.spec.challenges)]
+                # with several nodes, validators spread over them (each reads its own node)
+                url = self.node_urls[index % len(self.node_urls)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,
                                         subnet=netuid, address=wallet.address, wallet=name),
-                            self.env())
+                            self.env(MT_NETWORK=url))
 
     # -- while running ------------------------------------------------------------------
     def wait_first_reward(self, timeout: float = 120.0) -> float:
@@ -317,7 +340,8 @@ class Localnet:
         info.pid = process.pid
         self.state.save()
         if info.role == "node":
-            self._wait(lambda: self._block_number() >= 1, f"node (log: {info.log})", info)
+            url = f"http://127.0.0.1:{info.port}"
+            self._wait(lambda: self._block_number(url) >= 1, f"{name} (log: {info.log})", info)
         return info
 
     def stop(self) -> list[int]:

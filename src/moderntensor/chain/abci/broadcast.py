@@ -21,7 +21,7 @@ from moderntensor.chain.node import Node
 log = logging.getLogger("moderntensor.chain.abci")
 
 BATCH = 100  # CometBFT's rpc.max_request_batch_size as we configure it
-IN_FLIGHT = 4
+IN_FLIGHT = 1  # one batch at a time: peers receive each sender's txs in nonce order
 ALREADY_KNOWN = "tx already exists in cache"
 
 
