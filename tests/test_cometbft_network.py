@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,16 +17,11 @@ import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-from moderntensor.chain.abci.home import INSTALL_HINT, find_binary
+from cometbft_support import cometbft_marks
 from moderntensor.chain.genesis import dev_accounts
 from moderntensor.localnet.testnet import Testnet, TestnetNode, rpc
 
-if find_binary() is None:
-    if os.environ.get("MT_REQUIRE_COMETBFT") == "1":
-        pytest.fail(f"cometbft is required here but not installed; {INSTALL_HINT}")
-    pytestmark = pytest.mark.skip(reason=f"cometbft binary not installed; {INSTALL_HINT}")
-else:
-    pytestmark = pytest.mark.e2e
+pytestmark = cometbft_marks()
 
 DEV = dev_accounts()
 RECIPIENT = to_checksum_address("0x" + "5a" * 20)

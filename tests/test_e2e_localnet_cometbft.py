@@ -4,22 +4,16 @@ rewards, with every node reporting the same rewards, each as the formula gives f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
+from cometbft_support import cometbft_marks
 from localnet_support import rpc, wait_for
-from moderntensor.chain.abci.home import INSTALL_HINT, find_binary
 from moderntensor.localnet import Localnet, LocalnetSpec
 from moderntensor.scoring import PPB
 
-if find_binary() is None:
-    if os.environ.get("MT_REQUIRE_COMETBFT") == "1":
-        pytest.fail(f"cometbft is required here but not installed; {INSTALL_HINT}")
-    pytestmark = pytest.mark.skip(reason=f"cometbft binary not installed; {INSTALL_HINT}")
-else:
-    pytestmark = pytest.mark.e2e
+pytestmark = cometbft_marks()
 
 NETUID = 1
 SPEC = LocalnetSpec(miners=2, validators=2, subnets=(NETUID,), block_time=0.2, tempo=10,

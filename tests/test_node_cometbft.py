@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
 from eth_utils import to_checksum_address
 
 from chain_support import running_node, sign_transfer
-from moderntensor.chain.abci.home import INSTALL_HINT, Ports, find_binary
+from cometbft_support import cometbft_marks
+from localnet_support import port_free
+from moderntensor.chain.abci.home import Ports
 
-
-def _default_ports_free() -> bool:
-    ports = Ports()
-    for port in (ports.p2p, ports.rpc, ports.abci):
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-if find_binary() is None and os.environ.get("MT_REQUIRE_COMETBFT") != "1":
-    pytestmark = pytest.mark.skip(reason=f"cometbft binary not installed; {INSTALL_HINT}")
-else:
-    pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-        not _default_ports_free(), reason="CometBFT's default ports 26656-26658 are in use")]
+pytestmark = [*cometbft_marks(), pytest.mark.skipif(
+    not all(port_free(p) for p in (Ports().p2p, Ports().rpc, Ports().abci)),
+    reason="CometBFT's default ports 26656-26658 are in use")]
 
 RECIPIENT = to_checksum_address("0x" + "7e" * 20)
 
