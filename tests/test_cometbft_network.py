@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +21,10 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 from cometbft_support import cometbft_marks
+from moderntensor.chain.abci.home import Ports, configure, find_binary, init_node
 from moderntensor.chain.genesis import dev_accounts
-from moderntensor.localnet.testnet import Testnet, TestnetNode, rpc
+from moderntensor.localnet.processes import spawn, stop_groups
+from moderntensor.localnet.testnet import Testnet, TestnetNode, distinct_free_ports, rpc
 
 pytestmark = cometbft_marks()
 
@@ -48,8 +53,11 @@ def transfer(node: TestnetNode, sender: int, nonce: int, value: int) -> str:
 def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        try:
+            if condition():
+                return
+        except httpx.HTTPError:  # a node still starting
+            pass
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -136,6 +144,30 @@ def test_a_node_restarted_from_its_own_data_keeps_its_history(net: Testnet, tmp_
     net.start([0])
     assert net.height(net.nodes[0]) >= before
     wait_until(lambda: net.height(net.nodes[0]) >= before + 2, what="node0 back in consensus")
+
+
+def test_a_new_non_validator_node_joins_with_the_genesis_and_a_peer_and_syncs(
+        net: Testnet, tmp_path: Path) -> None:
+    """docs/network.md's joining steps: own keys, the network's genesis, a persistent peer."""
+    data_dir = tmp_path / "joiner"
+    init_node(data_dir, find_binary() or "cometbft", "joiner")
+    shutil.copy(Path(net.nodes[0].data_dir) / "cometbft" / "config" / "genesis.json",
+                data_dir / "cometbft" / "config" / "genesis.json")
+    node_id = subprocess.run([find_binary() or "cometbft", "show-node-id", "--home",
+                              str(Path(net.nodes[0].data_dir) / "cometbft")],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    p2p, rpc_port, abci, eth = distinct_free_ports(4)
+    configure(data_dir, Ports(p2p=p2p, rpc=rpc_port, abci=abci),
+              peers=[f"{node_id}@127.0.0.1:{net.nodes[0].p2p_port}"])
+    joiner = TestnetNode(9, str(data_dir), eth, rpc_port, p2p, abci, str(tmp_path / "j.log"))
+    joiner.pid = spawn(joiner.argv(), Path(joiner.log), dict(os.environ),
+                       die_with_parent=True).pid
+    try:
+        target = net.height(net.nodes[0])
+        wait_until(lambda: net.height(joiner) >= target, timeout=60, what="the joiner to sync")
+        assert_same_chain(net, [net.nodes[0], joiner], target)
+    finally:
+        assert stop_groups([joiner.pid]) == []
 
 
 def test_a_validators_operator_stake_becomes_its_voting_power_on_every_node(net) -> None:
