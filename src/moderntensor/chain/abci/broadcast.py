@@ -21,7 +21,6 @@ from moderntensor.chain.node import Node
 log = logging.getLogger("moderntensor.chain.abci")
 
 BATCH = 100  # CometBFT's rpc.max_request_batch_size as we configure it
-IN_FLIGHT = 1  # one batch at a time: peers receive each sender's txs in nonce order
 ALREADY_KNOWN = "tx already exists in cache"
 
 
@@ -31,7 +30,6 @@ class Broadcaster:
     def __init__(self, url: str) -> None:
         self.url = url
         self.queue: deque[bytes] = deque()
-        self.failed = 0
         self._wake = asyncio.Event()
 
     def enqueue(self, raw: bytes) -> None:
@@ -39,19 +37,15 @@ class Broadcaster:
         self._wake.set()
 
     async def run(self) -> None:
-        """Send queued transactions until cancelled."""
-        gate = asyncio.Semaphore(IN_FLIGHT)
-        tasks: set[asyncio.Task[None]] = set()
+        """Send queued transactions, one batch at a time so that peers receive each sender's
+        transactions in nonce order (the mempool queues no gaps), until cancelled."""
         async with httpx.AsyncClient(timeout=30) as client:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 while self.queue:
                     batch = [self.queue.popleft() for _ in range(min(BATCH, len(self.queue)))]
-                    await gate.acquire()
-                    task = asyncio.create_task(self._send(client, batch))
-                    tasks.add(task)
-                    task.add_done_callback(lambda t: (tasks.discard(t), gate.release()))
+                    await self._send(client, batch)
 
     async def _send(self, client: httpx.AsyncClient, batch: list[bytes]) -> None:
         payload = [{"jsonrpc": "2.0", "id": i, "method": "broadcast_tx_sync",
@@ -60,7 +54,6 @@ class Broadcaster:
         try:
             answers = (await client.post(self.url, json=payload)).json()
         except (httpx.HTTPError, ValueError) as exc:
-            self.failed += len(batch)
             log.warning("CometBFT RPC refused %d txs (%s); they stay in this node's mempool "
                         "and go into its own proposals", len(batch), exc)
             return
@@ -68,10 +61,8 @@ class Broadcaster:
             error = answer.get("error") or {}
             result = answer.get("result") or {}
             if error and ALREADY_KNOWN not in str(error.get("data", "")):
-                self.failed += 1
                 log.warning("CometBFT did not take a tx: %s", error.get("data") or error)
             elif result.get("code", 0) != 0:
-                self.failed += 1
                 log.warning("CometBFT CheckTx refused a tx: %s", result.get("log"))
 
 
