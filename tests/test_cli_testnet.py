@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from localnet_support import wait_for
 from moderntensor.chain.abci.home import find_binary
 from moderntensor.localnet.processes import CLI, live_groups
 
@@ -55,7 +57,14 @@ def test_testnet_up_status_down_leaves_no_process_behind(tmp_path: Path) -> None
         rows = json.loads(cli("testnet", "status", "--json", "--data-dir", str(data_dir)).stdout)
         assert [r["running"] for r in rows] == [True, True]
         assert all(r["height"] >= 1 and r["peers"] == 1 for r in rows)
+        health = wait_for(lambda: _health_with_peers(rows[0]["url"]), 15, "node0's peer count")
+        assert health["syncing"] is False
     finally:
         down = cli("testnet", "down", "--data-dir", str(data_dir))
     assert down.returncode == 0, down.stderr
     assert not set(live_groups()) & {r["pid"] for r in rows}
+
+
+def _health_with_peers(url: str) -> dict | None:
+    health = httpx.get(f"{url}/health", timeout=5).json()
+    return health if health["peers"] == 1 else None

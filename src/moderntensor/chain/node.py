@@ -46,6 +46,9 @@ class TxLocation:
 class Node:
     """The app plus what serving it needs. ``clock`` supplies block timestamps (seconds)."""
 
+    peers = 0  # consensus peers; a node that makes its own blocks has none
+    syncing = False  # catching up with a network (never, for a node that makes its own blocks)
+
     def __init__(self, app: App, *, block_time: float = 1.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.app = app

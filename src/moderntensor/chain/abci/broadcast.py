@@ -67,7 +67,8 @@ class Broadcaster:
 
 
 class CometNode(Node):
-    """A node whose blocks come from CometBFT: submitted transactions are also broadcast."""
+    """A node whose blocks come from CometBFT: submitted transactions are also broadcast;
+    ``peers`` and ``syncing`` follow the engine (see :func:`follow_engine`)."""
 
     broadcaster: Broadcaster | None = None
 
@@ -81,3 +82,17 @@ class CometNode(Node):
     def admit(self, raw: bytes) -> bytes:
         """CheckTx of a transaction CometBFT already has (a peer's): the mempool only."""
         return super().submit(raw)
+
+
+async def follow_engine(node: CometNode, url: str, every_s: float = 2.0) -> None:
+    """Keep ``node.peers`` and ``node.syncing`` as CometBFT's RPC at ``url`` reports them."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        while True:
+            try:
+                status = (await client.get(f"{url}/status")).json()["result"]
+                peers = (await client.get(f"{url}/net_info")).json()["result"]
+                node.syncing = bool(status["sync_info"]["catching_up"])
+                node.peers = int(peers["n_peers"])
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                pass  # the engine is starting or stopping; keep the last answer
+            await asyncio.sleep(every_s)

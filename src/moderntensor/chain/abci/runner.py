@@ -18,7 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
-from moderntensor.chain.abci.broadcast import Broadcaster, CometNode
+from moderntensor.chain.abci.broadcast import Broadcaster, CometNode, follow_engine
 from moderntensor.chain.abci.handlers import AbciHandlers
 from moderntensor.chain.abci.home import (
     CometBFTError,
@@ -67,8 +67,10 @@ def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", por
 
     async def main() -> None:
         abci = await start_server(handlers, "127.0.0.1", ports.abci)
-        node.broadcaster = Broadcaster(f"http://127.0.0.1:{ports.rpc}")
+        engine_rpc = f"http://127.0.0.1:{ports.rpc}"
+        node.broadcaster = Broadcaster(engine_rpc)
         sender = asyncio.create_task(node.broadcaster.run())
+        follower = asyncio.create_task(follow_engine(node, engine_rpc))
         with (data_dir / ENGINE_LOG).open("ab") as engine_log:
             engine = await asyncio.create_subprocess_exec(
                 binary, "start", "--home", str(comet_home(data_dir)), stdout=engine_log,
@@ -87,6 +89,7 @@ def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", por
         finally:
             ready.cancel()
             sender.cancel()
+            follower.cancel()
             if engine.returncode is None:
                 engine.terminate()
                 try:
