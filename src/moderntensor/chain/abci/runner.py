@@ -43,6 +43,7 @@ log = logging.getLogger("moderntensor.chain.abci")
 
 ENGINE_LOG = "cometbft.log"
 ENGINE_STOP_S = 10.0
+SIGNAL_GRACE_S = 0.5
 
 
 def open_comet_node(data_dir: Path, *, block_time: float = 1.0,
@@ -78,6 +79,8 @@ def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", por
 
         async def watch_engine() -> None:
             status = await engine.wait()
+            # Ctrl-C reaches the whole process group: give our own handler the same moment
+            await asyncio.sleep(SIGNAL_GRACE_S)
             if not server.should_exit:  # not a stop we asked for
                 engine_exit.append(status)
             server.should_exit = True
