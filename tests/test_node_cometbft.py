@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,8 @@ def engine_pids(data_dir: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"cometbft" in cmdline and str(data_dir).encode() in cmdline and b"start" in cmdline:
+        argv = cmdline.split(b"\0")
+        if argv[0].endswith(b"cometbft") and str(data_dir).encode() in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -50,3 +53,13 @@ def test_a_transfer_commits_through_cometbft_and_survives_a_restart(tmp_path: Pa
             "blockHash"]
         again.wait_for_block(int(receipt["blockNumber"], 16) + 3)
         assert again.rpc("eth_getBalance", RECIPIENT, "latest") == hex(99)
+
+
+def test_the_node_stops_with_an_error_when_its_engine_dies(tmp_path: Path) -> None:
+    data_dir = tmp_path / "node"
+    with running_node(data_dir, block_time=0.2, extra=("--consensus", "cometbft")) as node:
+        node.wait_for_block(1)
+        [engine] = engine_pids(data_dir)
+        os.kill(engine, signal.SIGKILL)
+        assert node.proc.wait(timeout=15) != 0
+    assert "cometbft exited" in node.log_path.read_text()
