@@ -68,21 +68,21 @@ def start(
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
     if consensus not in ("embedded", "cometbft"):
         raise CliError(f"--consensus {consensus!r}: use embedded or cometbft")
-    if consensus == "cometbft":
-        from moderntensor.cli.node_cometbft import start_cometbft
-
-        start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
-                       block_time=block_time, chain_id=chain_id)
-        return
-    # the block producer and RPC server load only when a node really starts (CLI start-up)
-    from moderntensor.chain.producer import open_node, serve
-
-    temp_dir = None
     if chain_id is not None and not dev:
         raise CliError("--chain-id applies to --dev chains; a genesis file sets the chain id of "
                        "others (`moderntensor node init --chain-id N`)")
     if tempo is not None and not dev:
         raise CliError("--tempo applies to --dev chains; a genesis file sets the tempo of others")
+    if consensus == "cometbft":
+        from moderntensor.cli.node_cometbft import start_cometbft
+
+        start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
+                       block_time=block_time, chain_id=chain_id, tempo=tempo)
+        return
+    # the block producer and RPC server load only when a node really starts (CLI start-up)
+    from moderntensor.chain.producer import open_node, serve
+
+    temp_dir = None
     if dev:
         spec = dev_spec(chain_id=chain_id or DEV_CHAIN_ID)
         if tempo is not None:

@@ -11,22 +11,24 @@ import logging
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from moderntensor.chain.abci.home import Ports, comet_home, create_network
+from moderntensor.chain.abci.home import Ports, comet_home, create_network, timeout_commit_s
 from moderntensor.chain.genesis import DEV_CHAIN_ID, dev_spec, load_genesis
 from moderntensor.cli.common import CliError, console
 from moderntensor.cli.node import (
     GENESIS_FILE,
     _check_port_free,
     _default_data_dir,
+    _dev_modules,
     _print_dev_accounts,
     _url_host,
 )
 
 
 def start_cometbft(*, dev: bool, data_dir: Path | None, rpc_host: str, rpc_port: int,
-                   block_time: float | None, chain_id: int | None) -> None:
+                   block_time: float | None, chain_id: int | None, tempo: int | None) -> None:
     """Run app + CometBFT in the foreground until Ctrl-C."""
     from moderntensor.chain.abci.runner import open_comet_node, serve_cometbft
 
@@ -34,9 +36,17 @@ def start_cometbft(*, dev: bool, data_dir: Path | None, rpc_host: str, rpc_port:
     if dev and data_dir is None:
         temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-cometbft-"))
     data_dir = data_dir or _default_data_dir()
-    if not (comet_home(data_dir) / "config" / "genesis.json").exists():
+    if (comet_home(data_dir) / "config" / "genesis.json").exists():
+        configured = timeout_commit_s(data_dir)
+        if block_time is not None and abs(block_time - configured) > 1e-6:
+            raise CliError(f"--block-time {block_time:g} differs from the {configured:g} s of "
+                           f"the existing {comet_home(data_dir)}: change consensus."
+                           "timeout_commit in its config/config.toml instead")
+    else:
         if dev:
             spec = dev_spec(chain_id=chain_id or DEV_CHAIN_ID)
+            if tempo is not None:
+                spec = replace(spec, modules=_dev_modules(tempo))
         elif (data_dir / GENESIS_FILE).exists():
             spec = load_genesis(data_dir / GENESIS_FILE)
         else:
@@ -47,7 +57,7 @@ def start_cometbft(*, dev: bool, data_dir: Path | None, rpc_host: str, rpc_port:
     _check_port_free(rpc_host, rpc_port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
-    node = open_comet_node(data_dir, block_time=block_time or 1.0)
+    node = open_comet_node(data_dir, block_time=timeout_commit_s(data_dir))
     url = f"http://{_url_host(rpc_host)}:{rpc_port}"
     console.print(f"Luxtensor node (CometBFT consensus)  chain id [bold]{node.spec.chain_id}[/]"
                   f"  head {node.head.number}  data {data_dir}")

@@ -160,9 +160,19 @@ def load_genesis_doc(data_dir: Path) -> dict[str, Any]:
         raise CometBFTError(f"{path} is not valid JSON: {exc}", code="bad_genesis") from None
 
 
+def timeout_commit_s(data_dir: Path) -> float:
+    """The node's ``consensus.timeout_commit`` in seconds (what paces its blocks)."""
+    value = _read_config(data_dir)["consensus"]["timeout_commit"]
+    match = re.fullmatch(r"([0-9.]+)(ms|s)", value)
+    if match is None:
+        raise CometBFTError(f"consensus.timeout_commit {value!r} is not like 1s or 200ms",
+                            code="bad_config")
+    return float(match[1]) / (1000 if match[2] == "ms" else 1)
+
+
 def read_ports(data_dir: Path) -> Ports:
     """The ABCI, RPC and p2p ports the node's config.toml names."""
-    config = tomllib.loads((comet_home(data_dir) / "config" / "config.toml").read_text())
+    config = _read_config(data_dir)
 
     def port(address: str) -> int:
         return int(address.rsplit(":", 1)[1])
@@ -191,6 +201,10 @@ def set_config(home: Path, values: dict[str, Any]) -> None:
     if pending:
         raise CometBFTError(f"config.toml has no {sorted(pending)}", code="bad_config")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _read_config(data_dir: Path) -> dict[str, Any]:
+    return tomllib.loads((comet_home(data_dir) / "config" / "config.toml").read_text())
 
 
 def _toml(value: Any) -> str:
