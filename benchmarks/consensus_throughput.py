@@ -18,6 +18,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -48,10 +49,10 @@ def finality_ms(url: str, raws: list[str]) -> list[float]:
     return samples
 
 
-def flood(url: str, raws: list[str], seconds: float) -> dict[str, float]:
+def flood(url: str, raws: list[str], seconds: float) -> dict:
     """Submit batches back to back for ``seconds``; count what node 0's blocks commit."""
     wanted: set[str] = set()
-    rejected = 0
+    rejected: Counter[str] = Counter()
     first_block = int(rpc(url, "eth_blockNumber"), 16) + 1
     t0 = time.perf_counter()
     with httpx.Client(timeout=60, headers={"content-type": "application/json"}) as client:
@@ -63,7 +64,7 @@ def flood(url: str, raws: list[str], seconds: float) -> dict[str, float]:
                                 "params": [raw]} for j, raw in enumerate(chunk)])
             for raw, item in zip(chunk, client.post(url, content=body).json(), strict=True):
                 if "error" in item:
-                    rejected += 1
+                    rejected[(item["error"].get("data") or {}).get("reason", "?")] += 1
                 else:
                     wanted.add("0x" + keccak(bytes.fromhex(raw[2:])).hex())
         submit_s = time.perf_counter() - t0
@@ -79,16 +80,16 @@ def flood(url: str, raws: list[str], seconds: float) -> dict[str, float]:
                     last_commit = time.perf_counter()
                 number += 1
             time.sleep(0.05)
-    return {"submitted": len(wanted), "rejected": rejected, "submit_s": submit_s,
+    return {"submitted": len(wanted), "rejected": dict(rejected), "submit_s": submit_s,
             "committed": committed, "rate": committed / max(last_commit - t0, 1e-9)}
 
 
-def report(name: str, finality: list[float], load: dict[str, float]) -> None:
+def report(name: str, finality: list[float], load: dict) -> None:
     ordered = sorted(finality)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(f"{name:<28} finality p50 {statistics.median(ordered):6.0f} ms  p99 {p99:6.0f} ms"
           f" | committed {load['committed']:>6.0f}/{load['submitted']:.0f} "
-          f"({load['rejected']:.0f} rejected) -> {load['rate']:7,.0f} transfers/s")
+          f"-> {load['rate']:7,.0f} transfers/s; rejected at submit: {load['rejected'] or 0}")
 
 
 def main() -> None:
