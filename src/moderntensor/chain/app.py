@@ -85,10 +85,11 @@ class App:
                          gas_limit=self.spec.gas_limit)
         return tx
 
-    def finalize_block(self, timestamp: int) -> BlockResult:
-        """Execute the mempool's best transactions into the next block (not yet committed)."""
+    def finalize_block(self, timestamp: int, txs: list[SignedTx] | None = None) -> BlockResult:
+        """Execute the next block (not yet committed): ``txs`` as a consensus engine decided
+        them, or by default the mempool's best transactions."""
         env = self.next_env(timestamp)
-        candidates = self.mempool.select(env.base_fee, env.gas_limit)
+        candidates = self.mempool.select(env.base_fee, env.gas_limit) if txs is None else txs
         return apply_block(self.state, self.ext, env, candidates)
 
     def commit(self, result: BlockResult) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from moderntensor.chain.app import App
 from moderntensor.chain.blocks import Block, Header, Receipt
 from moderntensor.chain.errors import TxRejected
+from moderntensor.chain.execution import BlockResult
 from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.metrics import NodeMetrics
 from moderntensor.chain.state import State
@@ -49,6 +50,9 @@ class Node:
     With a ``journal``, every admitted transaction is recorded there, and the journal's
     transactions are re-admitted (fully re-checked) before the node serves anything.
     """
+
+    peers = 0  # consensus peers; a node that makes its own blocks has none
+    syncing = False  # catching up with a network (never, for a node that makes its own blocks)
 
     def __init__(self, app: App, *, block_time: float = 1.0,
                  clock: Callable[[], float] = time.time, journal: TxJournal | None = None) -> None:
@@ -95,7 +99,10 @@ class Node:
     def produce_block(self) -> Block:
         """Build, execute and persist the next block from the mempool."""
         started = time.perf_counter()
-        result = self.app.finalize_block(int(self.clock()))
+        return self.commit_block(self.app.finalize_block(int(self.clock())), started)
+
+    def commit_block(self, result: BlockResult, started: float) -> Block:
+        """Persist an executed block and serve it (``started``: when its execution began)."""
         self.app.commit(result)
         block = result.block
         self._remember(block)

@@ -191,8 +191,9 @@ class RpcServer:
         async def health(request: Request) -> Response:
             head = node.head
             return JSONResponse({"status": "ok", "block_height": head.number,
-                                 "block_hash": "0x" + head.hash.hex(), "syncing": False,
-                                 "peers": 0, "chain_id": node.spec.chain_id,
+                                 "block_hash": "0x" + head.hash.hex(),
+                                 "syncing": node.syncing, "peers": node.peers,
+                                 "chain_id": node.spec.chain_id,
                                  "mempool_size": len(node.app.mempool)})
 
         async def metrics(request: Request) -> Response:

@@ -50,6 +50,8 @@ def up(
     interval: float | None = typer.Option(None, "--interval", min=0.1,
                                           help="Validator round interval (default: epoch/4)."),
     rpc_port: int | None = typer.Option(None, "--rpc-port", help="Node port (default: free)."),
+    nodes: int = typer.Option(1, "--nodes", min=1, max=16, help="1: one node makes the blocks; "
+                              "more: that many CometBFT validator nodes (needs cometbft)."),
     detach: bool = typer.Option(False, "--detach", help="Start and return; stop with `down`."),
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
@@ -59,7 +61,7 @@ def up(
     try:
         spec = LocalnetSpec(miners=miners, validators=validators, subnets=_subnets(subnets),
                             model=model, block_time=block_time, tempo=tempo,
-                            min_score=min_score, interval=interval)
+                            min_score=min_score, interval=interval, nodes=nodes)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     directory = _data_dir(data_dir)

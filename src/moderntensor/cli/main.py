@@ -14,6 +14,7 @@ from moderntensor.cli import localnet_commands as localnet_cli
 from moderntensor.cli import miner_commands as miner_cli
 from moderntensor.cli import node_commands as node_cli
 from moderntensor.cli import subnet_commands as subnet_cli
+from moderntensor.cli import testnet_commands as testnet_cli
 from moderntensor.cli import validator_commands as validator_cli
 from moderntensor.cli import wallet_commands as wallet_cli
 from moderntensor.cli.common import err_console
@@ -33,6 +34,7 @@ app.add_typer(subnet_cli.app, name="subnet")
 app.add_typer(miner_cli.app, name="miner")
 app.add_typer(validator_cli.app, name="validator")
 app.add_typer(localnet_cli.app, name="localnet")
+app.add_typer(testnet_cli.app, name="testnet")
 app.add_typer(epoch_cli.app, name="epoch")
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import shutil
-import socket
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 import typer
@@ -22,7 +19,6 @@ from moderntensor.chain.genesis import (
     DEFAULT_MIN_BASE_FEE,
     DEV_BALANCE,
     DEV_CHAIN_ID,
-    DEV_MNEMONIC,
     ChainSpec,
     dev_accounts,
     dev_spec,
@@ -30,22 +26,26 @@ from moderntensor.chain.genesis import (
     write_genesis,
 )
 from moderntensor.cli.common import JSON_OPTION, CliError, console, print_json, print_table
-from moderntensor.config import resolve_config, resolve_home
+from moderntensor.cli.node_setup import (
+    GENESIS_FILE,
+    check_port_free,
+    default_data_dir,
+    dev_modules,
+    is_loopback,
+    print_dev_accounts,
+    url_host,
+)
+from moderntensor.config import resolve_config
 from moderntensor.units import format_mdt, to_base
 
 app = typer.Typer(help="Run and inspect a Luxtensor node.", no_args_is_help=True)
 
-GENESIS_FILE = "genesis.json"
 PRODUCTION_BLOCK_TIME = 12.0  # 12 s blocks in production, 1 s on dev chains
 DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Chain data directory "
                                "(default: <MT_HOME>/node; a temp dir with --dev).")
 
 ALLOC_OPTION = typer.Option(None, "--alloc", metavar="ADDRESS=MDT",
                             help="Prefund an address, e.g. 0xabc...=1000 (repeatable).")
-
-
-def _default_data_dir() -> Path:
-    return Path(resolve_home().value) / "node"
 
 
 @app.command()
@@ -61,38 +61,49 @@ def start(
                                         help=f"Dev chain id (default {DEV_CHAIN_ID})."),
     tempo: int | None = typer.Option(None, "--tempo", min=1, help="Dev: blocks per epoch of "
                                      "the genesis subnets (default 20)."),
+    consensus: str = typer.Option("embedded", "--consensus", help="embedded: this node alone "
+                                  "makes the blocks; cometbft: blocks come from CometBFT BFT "
+                                  "consensus with the network in <data-dir>/cometbft."),
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
-    # the block producer and RPC server load only when a node really starts (CLI start-up)
-    from moderntensor.chain.producer import open_node, serve
-
-    temp_dir = None
+    if consensus not in ("embedded", "cometbft"):
+        raise CliError(f"--consensus {consensus!r}: use embedded or cometbft")
     if chain_id is not None and not dev:
         raise CliError("--chain-id applies to --dev chains; a genesis file sets the chain id of "
                        "others (`moderntensor node init --chain-id N`)")
     if tempo is not None and not dev:
         raise CliError("--tempo applies to --dev chains; a genesis file sets the tempo of others")
+    if consensus == "cometbft":
+        from moderntensor.cli.node_cometbft import start_cometbft
+
+        start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
+                       block_time=block_time, chain_id=chain_id, tempo=tempo)
+        return
+    # the block producer and RPC server load only when a node really starts (CLI start-up)
+    from moderntensor.chain.producer import open_node, serve
+
+    temp_dir = None
     if dev:
         spec = dev_spec(chain_id=chain_id or DEV_CHAIN_ID)
         if tempo is not None:
-            spec = replace(spec, modules=_dev_modules(tempo))
+            spec = replace(spec, modules=dev_modules(tempo))
         if data_dir is None:
             temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="luxtensor-dev-"))
     else:
-        data_dir = data_dir or _default_data_dir()
+        data_dir = data_dir or default_data_dir()
         spec = load_genesis(data_dir / GENESIS_FILE)
     block_time = block_time or (1.0 if dev else PRODUCTION_BLOCK_TIME)
-    _check_port_free(rpc_host, rpc_port)
+    check_port_free(rpc_host, rpc_port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     node = open_node(spec, data_dir, block_time=block_time)
-    url = f"http://{_url_host(rpc_host)}:{rpc_port}"
+    url = f"http://{url_host(rpc_host)}:{rpc_port}"
     console.print(f"Luxtensor node  chain id [bold]{spec.chain_id}[/]  head "
                   f"{node.head.number}  data {data_dir}")
-    if not _is_loopback(rpc_host):
+    if not is_loopback(rpc_host):
         console.print(f"[yellow]warning[/]: RPC bound to {rpc_host}, reachable from the network")
     if dev:
-        _print_dev_accounts()
+        print_dev_accounts()
 
     def ready() -> None:
         console.print(f"RPC listening on [bold]{url}[/]  (block time {block_time:g} s)")
@@ -123,7 +134,7 @@ def init(
     """Write a genesis file (chain id, allocations, parameters) for `node start`.
 
     Module parameters (subnets...) go in its "modules" object; edit the file to set them."""
-    data_dir = data_dir or _default_data_dir()
+    data_dir = data_dir or default_data_dir()
     path = data_dir / GENESIS_FILE
     if path.exists() and not force:
         raise CliError(f"{path} exists; pass --force to overwrite it")
@@ -165,49 +176,3 @@ def status(
         print_json(data)
     else:
         print_table("Luxtensor node", ["field", "value"], [[k, v] for k, v in data.items()])
-
-
-def _dev_modules(tempo: int) -> dict[str, Any]:
-    """The dev chain's genesis subnets with another tempo (genesis ``modules.moderntensor``)."""
-    from moderntensor.chain.modules.params import GENESIS_TASKS, GENESIS_WEIGHTS
-
-    subnets = [{"netuid": i + 1, "name": task, "taskType": task, "weight": weight,
-                "params": {"tempo": tempo}}
-               for i, (task, weight) in enumerate(zip(GENESIS_TASKS, GENESIS_WEIGHTS,
-                                                      strict=True))]
-    return {"moderntensor": {"subnets": subnets}}
-
-
-def _print_dev_accounts() -> None:
-    # plain lines, not a table: keys must stay whole and copyable at any terminal width
-    console.print(f"Dev accounts ({format_mdt(DEV_BALANCE)} each; their private keys are "
-                  "public knowledge: never use them for real value):")
-    for i, account in enumerate(dev_accounts()):
-        console.print(f"  ({i}) {account.address}  {account.private_key}", soft_wrap=True,
-                      highlight=False)
-    console.print(f"Mnemonic: {DEV_MNEMONIC}  (m/44'/60'/0'/0/i)", soft_wrap=True)
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Refuse early, in one line, when another process already holds the RPC port."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise CliError(f"cannot listen on {host}:{port} ({exc.strerror}); another node may "
-                           "be running there: stop it or pass --rpc-port N") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from moderntensor.chain.genesis import dev_accounts
+from moderntensor.chain.genesis import dev_accounts, spec_from_json
 from moderntensor.client import AsyncLuxtensorClient, LuxtensorClient
 from moderntensor.errors import ModernTensorError
 from moderntensor.localnet.processes import (
@@ -44,6 +44,7 @@ from moderntensor.localnet.spec import (
     genesis_json,
     miner_models,
 )
+from moderntensor.localnet.testnet import Testnet
 from moderntensor.subnets import load_suite
 from moderntensor.subnets.models import ModelUnavailableError, smollm2_model_path
 from moderntensor.wallet import Wallet
@@ -92,6 +93,7 @@ class Localnet:
         self.rpc_port = rpc_port
         self.on_phase = on_phase
         self.children: dict[int, subprocess.Popen[bytes]] = {}
+        self.node_urls: list[str] = []
         self.state = LocalnetState(str(self.data_dir), "", spec.to_json())
         self._phase_started = time.monotonic()
         self._client: LuxtensorClient | None = None
@@ -157,7 +159,7 @@ class Localnet:
                                 "stop it with `moderntensor localnet down` first")
         if self.spec.model == "smollm2":  # fail now, not as 502s in every validator round
             check_smollm2()
-        for sub in ("node", "home", "logs"):  # a localnet always starts from genesis
+        for sub in ("node", "testnet", "home", "logs"):  # a localnet always starts from genesis
             shutil.rmtree(self.data_dir / sub, ignore_errors=True)
         (self.data_dir / "node").mkdir(parents=True)
         (self.data_dir / "node" / "genesis.json").write_text(
@@ -176,12 +178,16 @@ class Localnet:
         return str(self.data_dir / "logs" / f"{name}.log")
 
     def _start_node(self) -> None:
+        if self.spec.nodes > 1:
+            self._start_testnet()
+            return
         port = self.rpc_port or free_port()
         self.state.url = f"http://127.0.0.1:{port}"
         argv = [*CLI, "node", "start", "--data-dir", str(self.data_dir / "node"),
                 "--rpc-port", str(port), "--block-time", str(self.spec.block_time)]
         node = self._spawn(ProcessInfo("node", "node", 0, self._log("node"), argv, port=port),
                            self.env())
+        self.node_urls = [self.state.url]
         self._wait(lambda: self._block_number() >= 1, f"node (log: {node.log})", node)
 
     @property
@@ -191,8 +197,25 @@ class Localnet:
             self._client = LuxtensorClient(self.url, timeout=5)
         return self._client
 
-    def _block_number(self) -> int:
-        return self.client.block_number()
+    def _start_testnet(self) -> None:
+        """Several CometBFT validators, all with this localnet's genesis; clients use node0."""
+        net = Testnet.create(self.data_dir / "testnet", self.spec.nodes,
+                             spec=spec_from_json(genesis_json(self.spec)),
+                             timeout_commit=f"{round(self.spec.block_time * 1000)}ms")
+        self.state.url = net.nodes[0].url
+        self.node_urls = [node.url for node in net.nodes]
+        started = [self._spawn(ProcessInfo(f"node{node.index}", "node", 0, node.log,
+                                           node.argv(), port=node.rpc_port), self.env())
+                   for node in net.nodes]
+        for info, url in zip(started, self.node_urls, strict=True):
+            self._wait(lambda url=url: self._block_number(url) >= 1, f"{info.name} (log: "
+                       f"{info.log})", info)
+
+    def _block_number(self, url: str | None = None) -> int:
+        if url is None or url == self.url:
+            return self.client.block_number()
+        with LuxtensorClient(url, timeout=2) as other:
+            return other.block_number()
 
     def _wait(self, ready: Callable[[], bool], what: str, info: ProcessInfo) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -269,15 +292,17 @@ class Localnet:
         return endpoint is not None and endpoint.port == info.port
 
     def _start_validators(self, wallets: list[tuple[str, Wallet]]) -> None:
-        for name, wallet in wallets:
+        for index, (name, wallet) in enumerate(wallets):
             for netuid in self.spec.subnets:
                 label = f"{name}-subnet-{netuid}"
                 argv = [*CLI, "validator", "run", "--netuid", str(netuid), "--json",
                         "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
                         "--challenges", str(self.spec.challenges)]
+                # with several nodes, validators spread over them (each reads its own node)
+                url = self.node_urls[index % len(self.node_urls)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,
                                         subnet=netuid, address=wallet.address, wallet=name),
-                            self.env())
+                            self.env(MT_NETWORK=url))
 
     # -- while running ------------------------------------------------------------------
     def wait_first_reward(self, timeout: float = 120.0) -> float:
@@ -317,7 +342,8 @@ class Localnet:
         info.pid = process.pid
         self.state.save()
         if info.role == "node":
-            self._wait(lambda: self._block_number() >= 1, f"node (log: {info.log})", info)
+            url = f"http://127.0.0.1:{info.port}"
+            self._wait(lambda: self._block_number(url) >= 1, f"{name} (log: {info.log})", info)
         return info
 
     def stop(self) -> list[int]:

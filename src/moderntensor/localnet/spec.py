@@ -5,7 +5,8 @@ Layout of a localnet data dir (default ``<MT_HOME>/localnet``)::
     localnet.json     the running network: url, processes (pid = process group), wallets
     password          the dev-only wallet password (mode 0600), shared by its wallets
     home/             MT_HOME of every localnet process (home/wallets/*.json keystores)
-    node/             chain data and genesis.json
+    node/             chain data and genesis.json (one node)
+    testnet/          with several nodes: node<i>/ data dirs of the CometBFT validators
     logs/<name>.log   one log per process
 """
 
@@ -52,6 +53,7 @@ class LocalnetSpec:
     interval: float | None = None        # validator round interval (default: a quarter epoch)
     challenges: int = 4                  # per miner per validator round
     ladder: tuple[str, ...] = ()         # explicit miner models in order (cycled); else ECHO_LADDER
+    nodes: int = 1                       # > 1: that many CometBFT validator nodes
 
     def __post_init__(self) -> None:
         if not 1 <= self.validators <= 9:
@@ -62,6 +64,8 @@ class LocalnetSpec:
             raise ValueError(f"model must be one of {MODELS}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError("min_score is in [0, 1]")
+        if not 1 <= self.nodes <= 16:
+            raise ValueError("nodes: 1 (embedded producer) or 2..16 CometBFT validators")
 
     @property
     def round_interval(self) -> float:

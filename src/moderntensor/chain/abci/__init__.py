@@ -1,0 +1,1 @@
+"""Luxtensor on CometBFT: the ABCI server, its generated types and the CometBFT home."""
