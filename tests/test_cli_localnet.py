@@ -10,11 +10,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from localnet_support import wait_for
 from moderntensor.localnet import LocalnetSpec, LocalnetState, miner_models
 from moderntensor.localnet.processes import CLI, live_groups
 from moderntensor.localnet.spec import genesis_json
+from moderntensor.localnet.status import render
 
 pytestmark = pytest.mark.e2e
 
@@ -112,3 +114,23 @@ def test_dev_node_tempo_flag(tmp_path: Path) -> None:
     with running_node(tmp_path / "node", extra=("--tempo", "5")) as node:
         assert node.rpc("mt_getEpochInfo", 1)["tempo"] == 5
         assert node.rpc("mt_getSubnet", 3)["params"]["tempo"] == 5
+
+
+def test_up_with_the_code_subnet_refuses_before_starting_anything_without_bubblewrap(
+        tmp_path: Path) -> None:
+    data_dir = tmp_path / "ln"
+    done = subprocess.run([*CLI, "localnet", "up", *SMALL, "--subnets", "3", "--detach",
+                           "--data-dir", str(data_dir)], capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, "PATH": str(tmp_path)})
+    assert done.returncode != 0
+    assert "sandbox_unavailable" in done.stderr and "install bubblewrap" in done.stderr
+    assert "--unsafe-code-sandbox" in done.stderr and "Traceback" not in done.stderr
+    assert LocalnetState.load(data_dir) is None    # no process was started, nothing recorded
+
+
+def test_the_live_table_says_how_miners_code_is_isolated() -> None:
+    view = {"url": "http://127.0.0.1:1", "block": 1, "dataDir": "/x", "subnets": [],
+            "sandbox": "UNSAFE (--unsafe-code-sandbox): no bubblewrap"}
+    console = Console(width=200, record=True)
+    console.print(render(view))
+    assert "miners' code runs in: UNSAFE (--unsafe-code-sandbox)" in console.export_text()

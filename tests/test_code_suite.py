@@ -301,6 +301,17 @@ def test_the_unsafe_flag_runs_without_bubblewrap_and_every_round_says_so(
     assert "WITHOUT OS isolation" in done.stderr
 
 
+def test_validator_status_shows_how_the_last_run_isolated_miners_code(
+        tmp_path: Path, mt_home: Path) -> None:
+    assert _validator_run(tmp_path, mt_home, str(tmp_path), "--unsafe-code-sandbox"
+                          ).returncode == 0
+    status = subprocess.run([sys.executable, "-m", "moderntensor.cli", "validator", "status",
+                             "--netuid", "1", "--store", str(tmp_path / "v.sqlite"), "--json"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["sandbox"].startswith("UNSAFE")
+
+
 def test_a_validator_round_reports_the_bubblewrap_sandbox(tmp_path: Path, mt_home: Path) -> None:
     done = _validator_run(tmp_path, mt_home, os.environ["PATH"])
     assert done.returncode == 0, done.stderr

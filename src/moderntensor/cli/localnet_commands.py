@@ -53,6 +53,9 @@ def up(
     nodes: int = typer.Option(1, "--nodes", min=1, max=16, help="1: one node makes the blocks; "
                               "more: that many CometBFT validator nodes (needs cometbft)."),
     detach: bool = typer.Option(False, "--detach", help="Start and return; stop with `down`."),
+    unsafe_code_sandbox: bool = typer.Option(
+        False, "--unsafe-code-sandbox", help="Let validators score code (subnet 3) without "
+        "bubblewrap isolation; the table then says UNSAFE. Only where bubblewrap cannot run."),
     data_dir: Path | None = DATA_DIR_OPTION,
 ) -> None:
     """Start a dev node, funded+staked validators and 0-MDT miners; show rewards live."""
@@ -61,7 +64,8 @@ def up(
     try:
         spec = LocalnetSpec(miners=miners, validators=validators, subnets=_subnets(subnets),
                             model=model, block_time=block_time, tempo=tempo,
-                            min_score=min_score, interval=interval, nodes=nodes)
+                            min_score=min_score, interval=interval, nodes=nodes,
+                            unsafe_code_sandbox=unsafe_code_sandbox)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     directory = _data_dir(data_dir)

@@ -196,15 +196,18 @@ def status(
     try:
         stats = list(kept.load(netuid).values())
         last_block = kept.last_submission_block(netuid)
+        sandbox = kept.sandbox()
     finally:
         kept.close()
     if as_json:
         print_json({"netuid": netuid, "store": str(path), "last_weights_block": last_block,
+                    "sandbox": sandbox,
                     "miners": [s.as_dict() for s in sorted(stats, key=lambda s: s.uid)]})
         return
     submitted = "never" if last_block is None else f"block {last_block}"
     console.print(stats_table(stats, f"subnet {netuid} · {len(stats)} miners · "
-                                     f"weights last set: {submitted}"))
+                                     f"weights last set: {submitted}"
+                                     + (f" · sandbox: {sandbox}" if sandbox else "")))
 
 
 def _read_miners(path: Path) -> list[MinerEndpoint]:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from moderntensor.chain.genesis import dev_accounts, spec_from_json
+from moderntensor.chain.modules.params import GENESIS_TASKS
 from moderntensor.client import AsyncLuxtensorClient, LuxtensorClient
 from moderntensor.errors import ModernTensorError
 from moderntensor.localnet.processes import (
@@ -159,12 +160,20 @@ class Localnet:
                                 "stop it with `moderntensor localnet down` first")
         if self.spec.model == "smollm2":  # fail now, not as 502s in every validator round
             check_smollm2()
+        self.state.sandbox = self._probe_sandbox()
         for sub in ("node", "testnet", "home", "logs"):  # a localnet always starts from genesis
             shutil.rmtree(self.data_dir / sub, ignore_errors=True)
         (self.data_dir / "node").mkdir(parents=True)
         (self.data_dir / "node" / "genesis.json").write_text(
             json.dumps(genesis_json(self.spec), indent=2) + "\n", encoding="utf-8")
         self.password()
+
+    def _probe_sandbox(self) -> str:
+        """How validators will isolate miners' code; where they cannot, refuse before starting."""
+        described = [load_suite(GENESIS_TASKS[netuid - 1]).prepare(
+                         unsafe_code_sandbox=self.spec.unsafe_code_sandbox)
+                     for netuid in self.spec.subnets]
+        return next((text for text in described if text), "")
 
     def _spawn(self, info: ProcessInfo, env: dict[str, str]) -> ProcessInfo:
         process = spawn(info.argv, Path(info.log), env, die_with_parent=not self.detach)
@@ -298,6 +307,7 @@ class Localnet:
                 argv = [*CLI, "validator", "run", "--netuid", str(netuid), "--json",
                         "--interval", f"{self.spec.round_interval:g}", "--wallet", name,
                         "--challenges", str(self.spec.challenges)]
+                argv += ["--unsafe-code-sandbox"] if self.spec.unsafe_code_sandbox else []
                 # with several nodes, validators spread over them (each reads its own node)
                 url = self.node_urls[index % len(self.node_urls)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,

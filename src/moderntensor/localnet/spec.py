@@ -53,6 +53,7 @@ class LocalnetSpec:
     interval: float | None = None        # validator round interval (default: a quarter epoch)
     challenges: int = 4                  # per miner per validator round
     ladder: tuple[str, ...] = ()         # explicit miner models in order (cycled); else ECHO_LADDER
+    unsafe_code_sandbox: bool = False    # validators score code without bubblewrap (shown)
     nodes: int = 1                       # > 1: that many CometBFT validator nodes
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class LocalnetSpec:
             raise ValueError("validators: 1..9 (funded from the 10 dev accounts)")
         if self.miners < 0 or not self.subnets:
             raise ValueError("miners must be >= 0 and at least one subnet given")
+        if any(not 1 <= netuid <= len(GENESIS_TASKS) for netuid in self.subnets):
+            raise ValueError(f"subnets: genesis subnets 1-{len(GENESIS_TASKS)}")
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}")
         if not 0.0 <= self.min_score <= 1.0:
@@ -131,6 +134,7 @@ class LocalnetState:
     processes: list[ProcessInfo] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
     supervisor_pid: int | None = None
+    sandbox: str = ""        # how validators isolate miners' code ("" when no subnet runs any)
 
     def save(self) -> None:
         path = Path(self.data_dir) / STATE_FILE

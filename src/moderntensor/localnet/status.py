@@ -35,7 +35,7 @@ def snapshot(state: LocalnetState) -> dict[str, Any]:
     balances = {(p.address or "").lower(): int(r, 16)
                 for p, r in zip(neurons, results[1 + 4 * len(subnets):], strict=True)}
     out: dict[str, Any] = {"url": state.url, "block": block, "dataDir": state.data_dir,
-                           "subnets": []}
+                           "sandbox": state.sandbox, "subnets": []}
     for index, netuid in enumerate(subnets):
         epoch, graph, weights, rewards = results[1 + 4 * index: 5 + 4 * index]
         out["subnets"].append(_subnet_view(state, netuid, block, epoch, graph, weights,
@@ -79,6 +79,10 @@ def render(view: dict[str, Any]) -> Group:
     """The live table of ``localnet up`` / ``localnet status``."""
     parts: list[Any] = [Text(f"localnet {view['url']}  block {view['block']}  "
                              f"data {view['dataDir']}", style="bold")]
+    sandbox = view.get("sandbox") or ""
+    if sandbox:
+        parts.append(Text(f"miners' code runs in: {sandbox}",
+                          style="bold red" if sandbox.startswith("UNSAFE") else ""))
     for subnet in view["subnets"]:
         title = (f"subnet {subnet['netuid']} · epoch {subnet['epoch']} · next epoch in "
                  f"{subnet['blocksRemaining']} blocks (at {subnet['nextEpochBlock']})")

@@ -209,6 +209,7 @@ class Validator:
             self.sandbox = await asyncio.to_thread(self._prepare_suite, self.suite)
         if self.store is None:
             self.store = ValidatorStore(self._store_arg or self._default_store_path(info.netuid))
+            self.store.set_sandbox(self.sandbox or "")
         if self._querier is None:
             self._querier = MinerQuerier(self.wallet, info.netuid, concurrency=self.concurrency,
                                          transport=self._transport)

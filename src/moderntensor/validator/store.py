@@ -116,6 +116,14 @@ class ValidatorStore:
             self._set_meta("challenge_secret", secret)
         return secret
 
+    def sandbox(self) -> str:
+        """How the last run isolated miners' code ("" when its suite runs none)."""
+        return (self._meta("sandbox") or b"").decode()
+
+    def set_sandbox(self, description: str) -> None:
+        """Record how this run isolates miners' code, for ``validator status``."""
+        self._set_meta("sandbox", description.encode())
+
     def next_round(self, netuid: int) -> int:
         """Count one more round on ``netuid`` and return its number (1, 2, ...)."""
         key = f"round:{netuid}"
