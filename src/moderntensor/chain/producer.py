@@ -15,8 +15,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -81,7 +82,7 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
         # a producer that died (disk full, a bug) must stop the node, not leave it serving a
         # chain that no longer grows; the error surfaces when the task is awaited below
         producer.add_done_callback(lambda task: setattr(server, "should_exit", True))
-        watcher = asyncio.create_task(_announce(server, on_ready))
+        watcher = asyncio.create_task(announce_ready(server, on_ready))
         try:
             await server.serve()
         finally:
@@ -92,7 +93,14 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
             finally:
                 node.close()
 
-    # uvicorn's own loop choice (uvloop when installed), which plain asyncio.run would skip
+    run_on_uvicorn_loop(config, main)
+
+
+def run_on_uvicorn_loop(config: uvicorn.Config,
+                        main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main()`` to completion on uvicorn's own loop choice (uvloop when installed, which
+    plain asyncio.run would skip), letting Ctrl-C/SIGTERM end it through the server's graceful
+    shutdown rather than killing the process before its cleanup runs."""
     loop_factory = getattr(config, "get_loop_factory", lambda: None)()
     with _quiet_resignal():
         if loop_factory is not None and sys.version_info >= (3, 11):
@@ -119,7 +127,8 @@ def _quiet_resignal() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-async def _announce(server: uvicorn.Server, on_ready: Callable[[], None] | None) -> None:
+async def announce_ready(server: uvicorn.Server, on_ready: Callable[[], None] | None) -> None:
+    """Call ``on_ready`` once ``server`` listens (what a user waits for before using the RPC)."""
     while not server.started:
         await asyncio.sleep(0.02)
     if on_ready is not None:

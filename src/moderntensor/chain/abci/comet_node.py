@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -34,8 +33,7 @@ from moderntensor.chain.app import App
 from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.extensions import ModuleInstaller
 from moderntensor.chain.installed import DEFAULT_MODULES, build_extensions
-from moderntensor.chain.producer import _announce as announce_ready
-from moderntensor.chain.producer import _quiet_resignal as quiet_resignal
+from moderntensor.chain.producer import announce_ready, run_on_uvicorn_loop
 from moderntensor.chain.rpc import build_rpc_app
 from moderntensor.chain.store import Store
 
@@ -104,13 +102,7 @@ def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", por
             abci.close()
             node.store.close()
 
-    loop_factory = getattr(config, "get_loop_factory", lambda: None)()
-    with quiet_resignal():
-        if loop_factory is not None and sys.version_info >= (3, 11):
-            with asyncio.Runner(loop_factory=loop_factory) as runner:
-                runner.run(main())
-        else:
-            asyncio.run(main())
+    run_on_uvicorn_loop(config, main)
     if engine_exit:
         raise CometBFTError(f"cometbft exited with status {engine_exit[0]}; see "
                             f"{data_dir / ENGINE_LOG}", code="cometbft_exited")
