@@ -7,7 +7,8 @@ its on-chain score divided by ``1 + latency / target``, where latency is a movin
 what the gateway itself measured (the subnet's latency target until it has measured any), so a
 well-scored but currently slow miner yields to a quick one. ``breaker_failures`` failures in a
 row open a miner's breaker: it gets no traffic for ``breaker_cooldown_s``, then one trial
-request (half-open) decides whether it closes again.
+request (half-open) decides whether it closes again. A miner that answers 429 (it rate-limits
+each validator, the gateway included) is skipped for that request but not held against it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from moderntensor.validator.chainview import MinerEndpoint
 from moderntensor.validator.query import MinerQuerier, QueryResult
 
 LATENCY_SMOOTHING = 0.3   # weight of the newest latency in the moving average
+BUSY_STATUS = 429         # the miner's per-validator rate limit: not a fault of the miner
 SCORE_FLOOR = 0.01        # an unscored miner still ranks (by latency) behind scored ones
 
 
@@ -55,6 +57,8 @@ class MinerHealth:
             self.answered += 1
             return
         self.failed += 1
+        if result.status == BUSY_STATUS:
+            return  # a healthy miner pacing this validator: try another, keep it in rotation
         self.failures_in_row += 1
         if self.failures_in_row >= policy.breaker_failures:
             self.open_until = now + policy.breaker_cooldown_s
