@@ -15,7 +15,6 @@ import random
 import shutil
 import subprocess
 import threading
-import time
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
