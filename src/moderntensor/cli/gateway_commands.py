@@ -27,8 +27,8 @@ from moderntensor.gateway import (
     default_db_path,
     serve,
 )
+from moderntensor.gateway.app import DEFAULT_PORT
 from moderntensor.gateway.keys import DEFAULT_REQUESTS_PER_MINUTE
-from moderntensor.gateway.server import DEFAULT_PORT
 from moderntensor.wallet import Wallet
 
 app = typer.Typer(help="Serve the network through an OpenAI-compatible API.",

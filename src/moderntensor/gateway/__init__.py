@@ -6,12 +6,11 @@ out with a circuit breaker; :func:`build_app` puts OpenAI's endpoints, API keys,
 and usage accounting in front of it.
 """
 
-from moderntensor.gateway.app import build_app
+from moderntensor.gateway.app import build_app, serve
 from moderntensor.gateway.directory import ChainDirectory, MinerDirectory, StaticDirectory
 from moderntensor.gateway.errors import GatewayError
-from moderntensor.gateway.keys import ApiKey, KeyStore
+from moderntensor.gateway.keys import ApiKey, KeyStore, default_db_path
 from moderntensor.gateway.routing import Router, RoutingPolicy
-from moderntensor.gateway.server import default_db_path, serve
 from moderntensor.gateway.service import Gateway
 
 __all__ = [

@@ -4,7 +4,8 @@ Every request under ``/v1/`` needs ``Authorization: Bearer <key>`` (401 otherwis
 one token of its key's rate limit (429 with ``Retry-After`` when none is left), and may send
 at most ``max_body_bytes`` (413). Each authenticated request is written to the usage table
 with its status. Whatever goes wrong answers an OpenAI-style JSON error; a bug in the gateway
-is a logged 500 ``internal_error``, never a traceback to the client.
+is a logged 500 ``internal_error``, never a traceback to the client. :func:`serve` runs it
+with uvicorn behind the project's HTTP edge guard, on 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderntensor.gateway import endpoints
-from moderntensor.gateway.errors import GatewayError, error_body
+from moderntensor.gateway.errors import GatewayError, edge_error_json, error_body
 from moderntensor.gateway.keys import UsageRecord
 from moderntensor.gateway.service import Gateway
+from moderntensor.miner.runner import DrainingServer, uvicorn_config
 
 log = logging.getLogger("moderntensor.gateway")
 MAX_BODY_BYTES = 2 * 1024 * 1024   # a 1 MiB WAV upload and its multipart framing fit
+DEFAULT_PORT = 8080
+GRACE_S = 10.0   # SIGTERM: finish in-flight requests this long
 Endpoint = Callable[[Gateway, Request], Awaitable[endpoints.Served]]
 
 
@@ -142,3 +146,11 @@ def build_app(gateway: Gateway, *, max_body_bytes: int = MAX_BODY_BYTES,
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         GatewayError: on_gateway_error, HTTPException: on_http_error, Exception: on_bug})
     return BodyLimit(app, max_body_bytes)
+
+
+async def serve(gateway: Gateway, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                fast: bool | None = None) -> None:
+    """Run until SIGINT/SIGTERM; in-flight requests drain for up to ``GRACE_S``."""
+    config = uvicorn_config(build_app(gateway), host=host, port=port, fast=fast,
+                            grace_s=GRACE_S, error_json=edge_error_json)
+    await DrainingServer(config).serve()

@@ -82,6 +82,11 @@ class UsageRecord:
     latency_ms: float = 0.0
 
 
+def default_db_path(home: Path) -> Path:
+    """Where keys and usage live unless ``--db`` says otherwise."""
+    return Path(home) / "gateway" / "gateway.sqlite"
+
+
 def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
 
