@@ -112,3 +112,11 @@ def test_text_over_the_subnets_own_limit_is_a_400_before_any_miner_is_asked(
     error = error_of(served.post("/v1/audio/speech", json={"model": "sn4-audio",
                                                            "input": "word " * 100}), 400)
     assert error["param"] == "input" and "limit" in error["message"]
+
+
+def test_a_conversation_longer_than_the_subnets_prompt_limit_names_messages(
+        served: Served) -> None:
+    long = [{"role": "system", "content": "x" * 3000}, {"role": "user", "content": "y" * 3000}]
+    error = error_of(served.post("/v1/chat/completions", json={
+        "model": "sn1-text-generation", "messages": long}), 400)
+    assert error["param"] == "messages"

@@ -96,27 +96,28 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-async def text_answer(gateway: Gateway, body: Sampling, prompt: str) -> tuple[SubnetRoute,
-                                                                               Answer, str]:
+async def text_answer(gateway: Gateway, body: Sampling, prompt: str,
+                      param: str) -> tuple[SubnetRoute, Answer, str]:
+    """Ask a text or code subnet; ``param`` is the request field the prompt came from."""
     route = gateway.route(body.model, TEXT_TYPES)
     if route.task_type == "code-generation":
         function = _FUNCTION.search(prompt)
         if function is None:
             raise GatewayError(400, "invalid_value", "a code model completes a Python "
                                "function: the prompt must contain 'def name(...)'",
-                               param="messages")
+                               param=param)
         answer = await ask(route, "code-generation",
                            {"prompt": prompt, "entry_point": function[1]}, body.params(),
-                           "messages")
+                           param)
         return route, answer, str(answer.output.get("code", ""))
-    answer = await ask(route, "text-generation", {"prompt": prompt}, body.params(), "prompt")
+    answer = await ask(route, "text-generation", {"prompt": prompt}, body.params(), param)
     output = answer.output
     return route, answer, output if isinstance(output, str) else str(output.get("text", ""))
 
 
 async def chat_completions(gateway: Gateway, request: Request) -> Served:
     body = parse(ChatCompletionRequest, await request.body())
-    route, answer, text = await text_answer(gateway, body, body.prompt())
+    route, answer, text = await text_answer(gateway, body, body.prompt(), "messages")
     base = {"id": f"chatcmpl-{secrets.token_hex(12)}", "created": int(time.time()),
             "model": route.model}
     usage = _usage(body.prompt(), text)
@@ -140,7 +141,7 @@ async def chat_completions(gateway: Gateway, request: Request) -> Served:
 
 async def completions(gateway: Gateway, request: Request) -> Served:
     body = parse(CompletionRequest, await request.body())
-    route, answer, text = await text_answer(gateway, body, body.prompt)
+    route, answer, text = await text_answer(gateway, body, body.prompt, "prompt")
     base = {"id": f"cmpl-{secrets.token_hex(12)}", "object": "text_completion",
             "created": int(time.time()), "model": route.model}
     usage = _usage(body.prompt, text)
@@ -194,6 +195,7 @@ async def audio_transcriptions(gateway: Gateway, request: Request) -> Served:
         raise GatewayError(400, "invalid_value", "response_format: 'json' or 'text'",
                            param="response_format")
     audio = await upload.read(MAX_AUDIO_BYTES + 1)
+    await upload.close()
     if len(audio) > MAX_AUDIO_BYTES or not audio.startswith(b"RIFF"):
         raise GatewayError(400, "invalid_value", "file: a WAV file (16-bit PCM) of at most "
                            f"{MAX_AUDIO_BYTES} bytes", param="file")
