@@ -4,6 +4,7 @@ open a circuit breaker; a real miner (served in a thread) answers, a closed port
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,15 @@ QUESTION = {"prompt": "What is 2 + 2? Reply with the number only."}
 class OracleMiner(MinerServer):
     def inference(self, request: Any) -> Any:
         return OracleText().generate(request.task, request.input, request.params)
+
+
+class SlowMiner(MinerServer):
+    async def inference(self, request: Any) -> Any:
+        await asyncio.sleep(SLOW_S)
+        return OracleText().generate(request.task, request.input, request.params)
+
+
+SLOW_S = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +125,22 @@ def test_a_rate_limited_answer_does_not_count_toward_the_breaker() -> None:
     assert health.open_until == 0.0 and health.failed == 1
     health.observe(QueryResult(Outcome.HTTP_ERROR, 0.01, status=500), policy, 0.0)
     assert health.open_until == policy.breaker_cooldown_s
+
+
+def test_a_hedged_request_takes_the_quicker_answer_of_two_miners(live: MinerEndpoint) -> None:
+    slow_key = Account.create()
+    miner = SlowMiner(wallet=slow_key, subnet=1, metagraph_source=[VALIDATOR.address],
+                      rate_per_s=1e6, rate_burst=1e6)
+    with serving(miner) as url:
+        slow = MinerEndpoint(0, slow_key.address, "127.0.0.1", int(url.rsplit(":", 1)[1]))
+        routes = router([slow, live], {0: 1.0, 1: 0.5}, hedge_after_s=0.2)
+
+        async def timed() -> tuple[Any, float]:
+            started = time.perf_counter()
+            answer = await routes.ask("text-generation", QUESTION, {})
+            elapsed = time.perf_counter() - started
+            await routes.querier.aclose()
+            return answer, elapsed
+
+        answer, elapsed = asyncio.run(timed())
+    assert answer.miner == live and answer.attempts == 2 and elapsed < SLOW_S

@@ -65,6 +65,9 @@ def start(
                                   help="Seconds per request, over all attempts."),
     refresh: float = typer.Option(12.0, "--refresh", min=0.5,
                                   help="Seconds between metagraph reads."),
+    hedge_after: float | None = typer.Option(
+        None, "--hedge-after", min=0.01,
+        help="Also ask the next miner when none answered within this many seconds."),
 ) -> None:
     """Serve OpenAI's API from the subnets' best miners, signing as this validator."""
     from moderntensor.client import AsyncLuxtensorClient
@@ -75,7 +78,8 @@ def start(
     keys = KeyStore(db or default_db_path(config.home.value))
     client = AsyncLuxtensorClient(config.network.value, config=config)
     gateway = Gateway(wallet, ChainDirectory(client, tuple(netuids)), keys,
-                      policy=RoutingPolicy(attempts=attempts, timeout_s=timeout),
+                      policy=RoutingPolicy(attempts=attempts, timeout_s=timeout,
+                                          hedge_after_s=hedge_after),
                       refresh_s=refresh)
     console.print(f"gateway on http://{host}:{port}/v1 as validator {wallet.address}")
     try:

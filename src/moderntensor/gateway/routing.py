@@ -7,12 +7,15 @@ its on-chain score divided by ``1 + latency / target``, where latency is a movin
 what the gateway itself measured (the subnet's latency target until it has measured any), so a
 well-scored but currently slow miner yields to a quick one. ``breaker_failures`` failures in a
 row open a miner's breaker: it gets no traffic for ``breaker_cooldown_s``, then one trial
-request (half-open) decides whether it closes again. A miner that answers 429 (it rate-limits
-each validator, the gateway included) is skipped for that request but not held against it.
+request (half-open) decides whether it closes again. With ``hedge_after_s`` a request that has
+no answer by then is also sent to the next miner (a hedged request, for tail latency). A miner
+that answers 429 (it rate-limits each validator, the gateway included) is skipped for that
+request but not held against it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ class RoutingPolicy:
     timeout_s: float = 30.0           # the whole request, over all attempts
     breaker_failures: int = 3         # failures in a row that open a miner's breaker
     breaker_cooldown_s: float = 30.0  # how long an open breaker keeps a miner out
+    hedge_after_s: float | None = None  # also ask the next miner when none answered by then
 
 
 @dataclass
@@ -117,23 +121,49 @@ class Router:
                                              -self.rank(m), m.uid))
 
     async def ask(self, task: str, input: Any, params: dict[str, Any]) -> Answer:
-        """The first valid answer of the best miners; NoMinerAnswered when none gave one."""
+        """The first valid answer of the best miners; NoMinerAnswered when none gave one.
+
+        Miners are asked one after another; with ``hedge_after_s`` the next one is also asked
+        when the current ones have not answered by then, and the first valid answer wins.
+        """
         deadline = self.clock() + self.policy.timeout_s
         failures: dict[int, str] = {}
         challenge = Challenge(task=task, input=input, params=params)
-        for miner in self.ranked()[:self.policy.attempts]:
+        waiting = self.ranked()[:self.policy.attempts]
+        running: dict[asyncio.Future[QueryResult], MinerEndpoint] = {}
+
+        def launch() -> bool:
             remaining = min(deadline - self.clock(), self.suite.timeout_s)
             if remaining <= 0:
-                break
-            result = await self.querier.query(
+                return False
+            miner = waiting.pop(0)
+            running[asyncio.ensure_future(self.querier.query(
                 miner, challenge, timeout_s=remaining,
                 max_response_bytes=self.suite.max_response_bytes,
-                output_model=self.suite.output_model)
-            self.health[miner.uid].observe(result, self.policy, self.clock())
-            if result.ok:
-                assert result.latency_s is not None
-                return Answer(miner, result.output, result.latency_s, len(failures) + 1)
-            failures[miner.uid] = f"{result.outcome.value} {result.detail}".strip()
+                output_model=self.suite.output_model))] = miner
+            return True
+
+        try:
+            while waiting or running:
+                if not running and not launch():
+                    break
+                hedge = self.policy.hedge_after_s if waiting else None
+                done, _ = await asyncio.wait(running, timeout=hedge,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    launch()   # the miners asked are slow: ask the next one as well
+                    continue
+                for finished in done:
+                    miner, result = running.pop(finished), finished.result()
+                    self.health[miner.uid].observe(result, self.policy, self.clock())
+                    if result.ok:
+                        assert result.latency_s is not None
+                        tried = len(failures) + len(running) + 1
+                        return Answer(miner, result.output, result.latency_s, tried)
+                    failures[miner.uid] = f"{result.outcome.value} {result.detail}".strip()
+        finally:
+            for pending in running:
+                pending.cancel()
         raise NoMinerAnswered(failures)
 
     def snapshot(self) -> list[dict[str, Any]]:
