@@ -41,6 +41,7 @@ PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 EXECUTED_ELSEWHERE = {
     "docs/MINER_GUIDE.md": "tests/test_e2e_localnet.py (the seed guide, verbatim)",
     "docs/guide.md": "tests/test_e2e_localnet.py (in one session against a localnet)",
+    "docs/gateway.md": "tests/test_gateway_e2e.py (against a gateway on a localnet)",
 }
 DEFAULT_URLS = ("http://localhost:8545", "http://127.0.0.1:8545")
 PASSWORD = "docs-snippets"  # a throwaway keystore's password

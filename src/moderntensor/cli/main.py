@@ -10,6 +10,7 @@ from rich.markup import escape
 from moderntensor import __version__
 from moderntensor.cli import config_commands as config_cli
 from moderntensor.cli import epoch_commands as epoch_cli
+from moderntensor.cli import gateway_commands as gateway_cli
 from moderntensor.cli import localnet_commands as localnet_cli
 from moderntensor.cli import miner_commands as miner_cli
 from moderntensor.cli import node_commands as node_cli
@@ -36,6 +37,7 @@ app.add_typer(validator_cli.app, name="validator")
 app.add_typer(localnet_cli.app, name="localnet")
 app.add_typer(testnet_cli.app, name="testnet")
 app.add_typer(epoch_cli.app, name="epoch")
+app.add_typer(gateway_cli.app, name="gateway")
 
 
 def _show_version(value: bool) -> None:

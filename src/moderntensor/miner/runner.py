@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from moderntensor.protocol.http_edges import EdgeLimits, guarded_http
+from moderntensor.protocol.http_edges import EdgeLimits, ErrorBody, guarded_http
 from moderntensor.protocol.messages import error_body
 
 log = logging.getLogger("moderntensor.miner")
@@ -24,18 +24,19 @@ def _installed(module: str) -> bool:
 
 
 def uvicorn_config(app: Any, *, host: str, port: int, fast: bool | None,
-                   grace_s: float, edges: EdgeLimits | None = None) -> uvicorn.Config:
+                   grace_s: float, edges: EdgeLimits | None = None,
+                   error_json: ErrorBody | None = None) -> uvicorn.Config:
     """uvloop + httptools when ``fast`` (or installed, for None); asyncio + h11 otherwise.
 
     Either parser runs behind ``edges`` (header size/count, slow heads and bodies, connections
-    per peer), refusing with the miner's JSON error bodies.
+    per peer), refusing with ``error_json`` bodies (default: the miner's JSON error bodies).
     """
     use_uvloop = fast is not False and _installed("uvloop")
     edges = edges or EdgeLimits()
     return uvicorn.Config(
         app, host=host, port=port,
         loop="uvloop" if use_uvloop else "asyncio",
-        http=guarded_http(edges, _error_json, fast=fast is not False),
+        http=guarded_http(edges, error_json or _error_json, fast=fast is not False),
         h11_max_incomplete_event_size=edges.max_header_bytes,
         lifespan="on", access_log=False, log_config=None, server_header=False,
         timeout_graceful_shutdown=grace_s,
