@@ -8,11 +8,15 @@ the node that served it, and draws its charts itself as SVG.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from eth_utils import keccak
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from moderntensor.protocol.syscalls import SYSTEM_ABI, SYSTEM_ADDRESS
 
 STATIC_DIR = Path(__file__).parent / "static"
 # the page talks only to this node; inline scripts and other origins are refused
@@ -26,6 +30,27 @@ async def _index(request: Request) -> Response:
         "content-security-policy": CONTENT_SECURITY_POLICY, "cache-control": "no-cache"})
 
 
+def abi_index() -> dict[str, Any]:
+    """The system contract's calls by selector and events by topic, for the page's decoder
+    (the browser has no keccak; the node computes them once from the shipped ABI)."""
+    calls, events = {}, {}
+    for item in SYSTEM_ABI:
+        inputs = [{"name": i["name"], "type": i["type"], "indexed": i.get("indexed", False)}
+                  for i in item.get("inputs", [])]
+        signature = f"{item.get('name')}({','.join(i['type'] for i in inputs)})"
+        if item["type"] == "function":
+            calls["0x" + keccak(text=signature)[:4].hex()] = {"name": item["name"],
+                                                              "inputs": inputs}
+        elif item["type"] == "event":
+            events["0x" + keccak(text=signature).hex()] = {"name": item["name"],
+                                                           "inputs": inputs}
+    return {"system": SYSTEM_ADDRESS, "calls": calls, "events": events}
+
+
+async def _abi(request: Request) -> Response:
+    return JSONResponse(abi_index())
+
+
 async def _to_index(request: Request) -> Response:
     return RedirectResponse("/explorer/", status_code=308)
 
@@ -34,4 +59,5 @@ def explorer_routes() -> list[Route | Mount]:
     """Starlette routes: ``/explorer`` (redirect), ``/explorer/`` and ``/explorer/static/*``."""
     return [Route("/explorer", _to_index, methods=["GET"]),
             Route("/explorer/", _index, methods=["GET"]),
+            Route("/explorer/abi.json", _abi, methods=["GET"]),
             Mount("/explorer/static", StaticFiles(directory=STATIC_DIR), name="explorer")]
