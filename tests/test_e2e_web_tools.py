@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cdp_browser import HeadlessChromium, chromium_path
 from localnet_support import REPO, rpc, wait_for
 from moderntensor.chain.genesis import dev_accounts
 from moderntensor.localnet import Localnet, LocalnetSpec
@@ -71,3 +72,87 @@ def test_ethers_receives_epoch_rewarded_over_websocket_and_decodes_a_revert(
                                         "toBlock": hex(event["block"])})
     assert event["txHash"] in {entry["transactionHash"] for entry in logs}
     assert int(event["txHash"], 16) != 0
+
+
+OUTPUT = Path(os.environ.get("MT_TEST_OUTPUT", REPO / "test-output")) / "explorer"
+PAGE_ROWS = """[...document.querySelectorAll('#metagraph tbody tr[data-role=miner]')].map(tr => ({
+    address: tr.dataset.address.toLowerCase(),
+    score: Number(tr.querySelector('td.score').dataset.value),
+    reward: tr.querySelector('td.reward').dataset.value}))"""
+
+
+def rpc_rows(url: str) -> list[dict]:
+    graph = rpc(url, "mt_getMetagraph", NETUID)
+    totals: dict[str, int] = {}
+    for record in rpc(url, "mt_getRewards", {"netuid": NETUID, "limit": 1000})["rewards"]:
+        key = record["address"].lower()
+        totals[key] = totals.get(key, 0) + int(record["reward"])
+    return sorted(({"address": address.lower(), "score": graph["scores"][uid],
+                    "reward": str(totals.get(address.lower(), 0))}
+                   for uid, address in enumerate(graph["addresses"])
+                   if graph["roles"][uid] == "miner"), key=lambda row: row["address"])
+
+
+@pytest.fixture
+def browser() -> Iterator[HeadlessChromium]:
+    executable = chromium_path()
+    require_tool(executable is not None, "the chromium package")
+    session = HeadlessChromium(executable)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def test_explorer_shows_the_metagraph_and_rewards_and_follows_new_epochs(
+        net: Localnet, browser: HeadlessChromium) -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    wait_for(lambda: miner_rewards(net.url), 60, "a first miner reward")
+    page = f"{net.url}/explorer/"
+
+    browser.navigate(page + "#/")
+    browser.wait_for("document.querySelector('#view h1')?.textContent === 'Network'")
+    browser.screenshot(OUTPUT / "overview.png")
+
+    browser.navigate(page + "#/subnet/1")
+    browser.wait_for("document.querySelectorAll('#metagraph tbody tr[data-role=miner]').length")
+
+    def page_matches_rpc() -> bool:
+        shown = sorted(browser.evaluate(PAGE_ROWS), key=lambda row: row["address"])
+        return bool(shown) and shown == rpc_rows(net.url)
+
+    wait_for(page_matches_rpc, 20, "the page's miners, scores and rewards to match the RPC")
+    browser.screenshot(OUTPUT / "subnet.png")
+
+    epoch = int(browser.evaluate("document.getElementById('metagraph').dataset.epoch"))
+    browser.wait_for(f"Number(document.getElementById('metagraph')?.dataset.epoch) > {epoch}",
+                     timeout=30)  # no reload: the page redraws as the head moves
+    wait_for(page_matches_rpc, 20, "the rewards of the new epoch on the page")
+
+    browser.evaluate("document.querySelector('#metagraph tr[data-role=miner] a').click()")
+    browser.wait_for("document.querySelectorAll('#reward-chart svg polyline').length")
+    assert browser.evaluate("document.querySelectorAll('#reward-chart svg circle').length") >= 2
+    browser.screenshot(OUTPUT / "miner.png")
+
+    browser.navigate(page + "#/epochs/1")
+    browser.wait_for("!!document.querySelector('#view table tbody tr')")
+    browser.screenshot(OUTPUT / "epochs.png")
+    closing_block = browser.evaluate("document.querySelector('#view table tbody tr a').textContent")
+    browser.navigate(page + f"#/block/{closing_block}")
+    browser.wait_for("[...document.querySelectorAll('tr.log')].some(tr => "
+                     "tr.textContent.includes('EpochRewarded'))")
+    browser.screenshot(OUTPUT / "block.png")
+    assert browser.errors == []
+
+
+def test_a_page_on_another_origin_may_call_the_dev_chain_rpc(
+        net: Localnet, browser: HeadlessChromium) -> None:
+    # the same node under another name is another origin (and both are loopback, so the
+    # browser's private-network rules do not interfere)
+    browser.navigate(net.url.replace("127.0.0.1", "localhost") + "/health")
+    browser.wait_for("document.readyState === 'complete' && location.hostname === 'localhost'")
+    answer = browser.evaluate(f"""fetch({json.dumps(net.url)}, {{method: 'POST',
+        headers: {{'content-type': 'application/json'}},
+        body: JSON.stringify({{jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: []}})}})
+        .then(r => r.json()).then(b => b.result)""")
+    assert answer == "0x539"

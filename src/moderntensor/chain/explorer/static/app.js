@@ -32,6 +32,8 @@ const mdt = (raw) => {
   return `${v / WEI}.${(v % WEI).toString().padStart(18, "0").slice(0, 4)} MDT`;
 };
 const short = (hex) => (hex && hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-6)}` : hex);
+const ppb = (v) => (Number(v) / 1e9).toFixed(4);  // scores are parts per billion on chain
+const u16 = (v) => (Number(v) / 65535).toFixed(3);  // the four components are u16 fixed point
 const card = (label, value) => h("div", { class: "card" }, label, h("b", {}, value));
 function table(headers, rows, attrs = {}) {
   return h("table", attrs, h("thead", {}, h("tr", {}, headers)), h("tbody", {}, rows));
@@ -87,12 +89,12 @@ async function subnet(netuid) {
     h("th", {}, "consistency"), sortable("reward", "rewards"), h("th", {}, "endpoint")];
   const body = rows.map((r) => h("tr", { "data-uid": r.uid, "data-role": r.role, "data-address": r.address },
     h("td", {}, link(`#/neuron/${netuid}/${r.uid}`, r.uid)), h("td", {}, r.role), h("td", { class: "mono" }, short(r.address)),
-    h("td", {}, mdt(r.stake)), h("td", { class: "score", "data-value": r.score }, r.score),
-    h("td", {}, r.accuracy), h("td", {}, r.latency), h("td", {}, r.availability), h("td", {}, r.consistency),
+    h("td", {}, mdt(r.stake)), h("td", { class: "score", "data-value": r.score, title: r.score }, ppb(r.score)),
+    h("td", {}, u16(r.accuracy)), h("td", {}, u16(r.latency)), h("td", {}, u16(r.availability)), h("td", {}, u16(r.consistency)),
     h("td", { class: "reward", "data-value": r.reward.toString() }, mdt(r.reward)),
     h("td", { class: "mono" }, r.endpoint ? `${r.endpoint.protocol}://${r.endpoint.host}:${r.endpoint.port}` : "—")));
   return [h("h1", {}, `Subnet ${netuid}: ${s.name}`),
-    h("div", { class: "cards" }, card("task", s.taskType), card("min score", s.params.minScore),
+    h("div", { class: "cards" }, card("task", s.taskType), card("min score", ppb(s.params.minScore)),
       card("epoch", epoch.epoch), card("blocks to next epoch", epoch.blocksRemaining),
       card("last epoch", epoch.lastEpoch ? epoch.lastEpoch.epoch : "—"), link(`#/epochs/${netuid}`, "epochs →")),
     h("h2", {}, "Metagraph"), table(headers, body, { id: "metagraph", "data-epoch": epoch.lastEpoch ? epoch.lastEpoch.epoch : "" })];
@@ -104,20 +106,21 @@ async function neuron(netuid, uid) {
   const byEpoch = [...rewards].sort((a, b) => a.epoch - b.epoch);
   const scores = byEpoch.map((r) => [r.epoch, Number(r.score) / 1e9]);
   const paid = byEpoch.map((r) => [r.epoch, Number(BigInt(r.reward) * 10000n / WEI) / 10000]);
-  let feedback = [];
-  if (n.role === "miner") {
-    try { feedback = (await rpc("mt_getWeights", netuid, null, uid)).weights || []; } catch (e) { feedback = []; }
-  }
+  // what each validator last wrote about this miner: its weight and the four components
+  const feedback = n.role === "miner" ? (await rpc("mt_getWeights", netuid, null, uid)).rows
+    .filter((row) => row.uids.length) : [];
   return [h("h1", {}, `${n.role} ${uid} on subnet `, link(`#/subnet/${netuid}`, netuid)),
     h("p", { class: "mono" }, n.address),
-    h("div", { class: "cards" }, card("stake", mdt(n.stake)), card("score", n.score ?? "—"),
+    h("div", { class: "cards" }, card("stake", mdt(n.stake)), card("score", n.score === undefined ? "—" : ppb(n.score)),
       card("total rewards", mdt(rewards.reduce((t, r) => t + BigInt(r.reward), 0n))), card("epochs paid", rewards.length)),
     h("h2", {}, "Score by epoch"), h("div", { id: "score-chart" }, lineChart(scores, { label: "score" })),
     h("h2", {}, "Reward by epoch (MDT)"), h("div", { id: "reward-chart" }, lineChart(paid, { label: "reward", color: "#1f9d55" })),
-    feedback.length ? [h("h2", {}, "Feedback by validator"), table(Object.keys(feedback[0]).map((k) => h("th", {}, k)),
-      feedback.map((w) => h("tr", {}, Object.values(w).map((v) => h("td", {}, JSON.stringify(v))))))] : null,
+    h("h2", {}, "Feedback by validator"), table(["validator", "at block", "weight", "accuracy", "latency", "availability", "consistency"]
+      .map((t) => h("th", {}, t)), feedback.map((w) => h("tr", {}, h("td", {}, link(`#/neuron/${netuid}/${w.uid}`, w.uid)),
+        h("td", {}, w.block), h("td", {}, u16(w.weights[0])), h("td", {}, u16(w.accuracy[0])), h("td", {}, u16(w.latency[0])),
+        h("td", {}, u16(w.availability[0])), h("td", {}, u16(w.consistency[0])))), { id: "feedback" }),
     h("h2", {}, "Payouts"), table(["epoch", "score", "reward"].map((t) => h("th", {}, t)),
-      rewards.map((r) => h("tr", {}, h("td", {}, r.epoch), h("td", {}, r.score), h("td", {}, mdt(r.reward)))))];
+      rewards.map((r) => h("tr", {}, h("td", {}, r.epoch), h("td", {}, ppb(r.score)), h("td", {}, mdt(r.reward)))))];
 }
 
 async function epochs(netuid) {
