@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,86 +9,74 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from chain_fixtures import ECHO, ECHO_TOPIC, KEYS, make_app, sign
+from chain_fixtures import ECHO, ECHO_TOPIC, KEYS, sign
 from moderntensor.chain import filters
 from moderntensor.chain.blocks import end_block_tx_hash
-from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.node import Node
-from moderntensor.chain.rpc import build_rpc_app
 
 FILTER_METHODS = sorted(filters.FILTER_METHODS)
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[Node]:
-    app = make_app(tmp_path)
-    yield Node(app, block_time=1, clock=lambda: 1_700_000_000)
-    app.store.close()
-
-
-@pytest.fixture
-def client(node: Node) -> TestClient:
-    return TestClient(build_rpc_app(node, methods_for(node.app.ext.rpc_methods)))
-
-
-def rpc(client: TestClient, method: str, *params: Any) -> Any:
-    body = client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
+def rpc(echo_client: TestClient, method: str, *params: Any) -> Any:
+    body = echo_client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
                                   "params": list(params)}).json()
     assert "error" not in body, body
     return body["result"]
 
 
-def rpc_error(client: TestClient, method: str, *params: Any) -> dict[str, Any]:
-    response = client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
+def rpc_error(echo_client: TestClient, method: str, *params: Any) -> dict[str, Any]:
+    response = echo_client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
                                       "params": list(params)})
     assert response.status_code == 200
     return response.json()["error"]
 
 
-def test_block_filter_reports_each_new_block_hash_once(client: TestClient, node: Node) -> None:
-    filter_id = rpc(client, "eth_newBlockFilter")
-    assert rpc(client, "eth_getFilterChanges", filter_id) == []
-    made = [node.produce_block(), node.produce_block()]
-    assert rpc(client, "eth_getFilterChanges", filter_id) == ["0x" + b.hash.hex() for b in made]
-    assert rpc(client, "eth_getFilterChanges", filter_id) == []
+def test_block_filter_reports_each_new_block_hash_once(echo_client: TestClient,
+                                                       echo_node: Node) -> None:
+    filter_id = rpc(echo_client, "eth_newBlockFilter")
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == []
+    made = [echo_node.produce_block(), echo_node.produce_block()]
+    hashes = ["0x" + b.hash.hex() for b in made]
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == hashes
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == []
 
 
 def test_log_filter_reports_tx_logs_and_end_block_logs_with_the_pseudo_tx_hash(
-        client: TestClient, node: Node) -> None:
-    filter_id = rpc(client, "eth_newFilter", {"address": "0x" + ECHO.hex(),
+        echo_client: TestClient, echo_node: Node) -> None:
+    filter_id = rpc(echo_client, "eth_newFilter", {"address": "0x" + ECHO.hex(),
                                               "topics": ["0x" + ECHO_TOPIC.hex()]})
-    node.submit(sign(KEYS[0], 0, to=ECHO, gas=100_000, data=b"hello"))
-    block = node.produce_block()  # block 1: the tx's log
-    even = node.produce_block()  # block 2: an end-block log
-    logs = rpc(client, "eth_getFilterChanges", filter_id)
+    echo_node.submit(sign(KEYS[0], 0, to=ECHO, gas=100_000, data=b"hello"))
+    block = echo_node.produce_block()  # block 1: the tx's log
+    even = echo_node.produce_block()  # block 2: an end-block log
+    logs = rpc(echo_client, "eth_getFilterChanges", filter_id)
     assert [entry["data"] for entry in logs] == ["0x" + b"hello".hex(), "0x" + b"even".hex()]
     assert logs[0]["transactionHash"] == "0x" + block.transactions[0].hash.hex()
     assert logs[1]["transactionHash"] == "0x" + end_block_tx_hash(even.hash).hex()
     assert logs[1]["transactionIndex"] == "0x0"  # one past the block's (zero) transactions
-    assert rpc(client, "eth_getFilterChanges", filter_id) == []
-    assert rpc(client, "eth_getFilterLogs", filter_id) == [logs[1]]  # "latest": the head
-    assert rpc(client, "eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x2"}) == [logs[1]]
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == []
+    assert rpc(echo_client, "eth_getFilterLogs", filter_id) == [logs[1]]  # "latest": the head
+    assert rpc(echo_client, "eth_getLogs", {"fromBlock": "0x2", "toBlock": "0x2"}) == [logs[1]]
 
 
-def test_pending_filter_reports_admitted_transaction_hashes(client: TestClient,
-                                                            node: Node) -> None:
-    filter_id = rpc(client, "eth_newPendingTransactionFilter")
-    tx_hash = node.submit(sign(KEYS[1], 0))
-    assert rpc(client, "eth_getFilterChanges", filter_id) == ["0x" + tx_hash.hex()]
-    assert rpc(client, "eth_getFilterChanges", filter_id) == []
+def test_pending_filter_reports_admitted_transaction_hashes(echo_client: TestClient,
+                                                            echo_node: Node) -> None:
+    filter_id = rpc(echo_client, "eth_newPendingTransactionFilter")
+    tx_hash = echo_node.submit(sign(KEYS[1], 0))
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == ["0x" + tx_hash.hex()]
+    assert rpc(echo_client, "eth_getFilterChanges", filter_id) == []
 
 
-def test_uninstalled_filter_is_not_found(client: TestClient) -> None:
-    filter_id = rpc(client, "eth_newBlockFilter")
-    assert rpc(client, "eth_uninstallFilter", filter_id) is True
-    assert rpc(client, "eth_uninstallFilter", filter_id) is False
-    assert rpc_error(client, "eth_getFilterChanges", filter_id)["data"]["reason"] \
+def test_uninstalled_filter_is_not_found(echo_client: TestClient) -> None:
+    filter_id = rpc(echo_client, "eth_newBlockFilter")
+    assert rpc(echo_client, "eth_uninstallFilter", filter_id) is True
+    assert rpc(echo_client, "eth_uninstallFilter", filter_id) is False
+    assert rpc_error(echo_client, "eth_getFilterChanges", filter_id)["data"]["reason"] \
         == "filter_not_found"
 
 
-def test_filter_expires_after_its_ttl_without_a_poll(node: Node) -> None:
+def test_filter_expires_after_its_ttl_without_a_poll(echo_node: Node) -> None:
     now = [0.0]
-    registry = filters.FilterRegistry(node, clock=lambda: now[0])
+    registry = filters.FilterRegistry(echo_node, clock=lambda: now[0])
     kept, dropped = registry.install("blocks"), registry.install("blocks")
     now[0] = filters.FILTER_TTL_S - 1
     registry.changes(kept)
@@ -102,10 +88,10 @@ def test_filter_expires_after_its_ttl_without_a_poll(node: Node) -> None:
 
 
 def test_filter_count_is_bounded_by_evicting_the_least_recently_polled(
-        node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+        echo_node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(filters, "MAX_FILTERS", 3)
     now = [0.0]
-    registry = filters.FilterRegistry(node, clock=lambda: now[0])
+    registry = filters.FilterRegistry(echo_node, clock=lambda: now[0])
     ids = []
     for step in range(3):
         now[0] = step
@@ -118,23 +104,24 @@ def test_filter_count_is_bounded_by_evicting_the_least_recently_polled(
         registry.changes(ids[1])
 
 
-def test_pending_filter_buffer_is_bounded(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
-    registry = filters.FilterRegistry(node)
+def test_pending_filter_buffer_is_bounded(echo_node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = filters.FilterRegistry(echo_node)
     filter_id = registry.install("pending")
     for nonce in range(5):
-        node.submit(sign(KEYS[2], nonce))
+        echo_node.submit(sign(KEYS[2], nonce))
     assert len(registry.changes(filter_id)) == 5
     assert registry._filters[filter_id].pending.maxlen == filters.MAX_PENDING_HASHES
 
 
-def test_log_filter_rejects_unknown_fields_with_a_stable_reason(client: TestClient) -> None:
-    assert rpc_error(client, "eth_newFilter", {"form": "0x1"})["data"]["reason"] \
+def test_log_filter_rejects_unknown_fields_with_a_stable_reason(echo_client: TestClient) -> None:
+    assert rpc_error(echo_client, "eth_newFilter", {"form": "0x1"})["data"]["reason"] \
         == "invalid_params"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=st.sampled_from(FILTER_METHODS + ["eth_subscribe", "eth_getBlockReceipts",
-                                                "eth_getTransactionByBlockNumberAndIndex"]),
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from([*FILTER_METHODS, "eth_subscribe", "eth_getBlockReceipts",
+                               "eth_getTransactionByBlockNumberAndIndex"]),
        params=st.lists(st.recursive(
            st.none() | st.booleans() | st.integers() | st.text(max_size=70)
            | st.sampled_from(["latest", "0x1", "0x" + "ab" * 32, "0x" + "00" * 20]),
@@ -142,9 +129,9 @@ def test_log_filter_rejects_unknown_fields_with_a_stable_reason(client: TestClie
            | st.dictionaries(st.sampled_from(["fromBlock", "toBlock", "address", "topics",
                                               "blockHash"]), inner, max_size=3),
            max_leaves=8), max_size=3))
-def test_fuzzed_filter_calls_answer_json_rpc_never_a_5xx(client: TestClient, method: str,
+def test_fuzzed_filter_calls_answer_json_rpc_never_a_5xx(echo_client: TestClient, method: str,
                                                          params: list) -> None:
-    response = client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
+    response = echo_client.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method,
                                       "params": params})
     assert response.status_code == 200
     body = response.json()

@@ -2,51 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketTestSession
 
-from chain_fixtures import ECHO, KEYS, make_app, sign
+from chain_fixtures import ECHO, KEYS, sign
 from moderntensor.chain import ws
 from moderntensor.chain.blocks import end_block_tx_hash
-from moderntensor.chain.eth_api import methods_for
 from moderntensor.chain.node import Node
-from moderntensor.chain.rpc import build_rpc_app
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[Node]:
-    app = make_app(tmp_path)
-    yield Node(app, block_time=1, clock=lambda: 1_700_000_000)
-    app.store.close()
-
-
-@pytest.fixture
-def client(node: Node) -> TestClient:
-    return TestClient(build_rpc_app(node, methods_for(node.app.ext.rpc_methods)))
-
-
-def subscribe(socket, *params) -> str:  # noqa: ANN001 - starlette's test session
+def subscribe(socket: WebSocketTestSession, *params: object) -> str:
     socket.send_json({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
                       "params": list(params)})
     return socket.receive_json()["result"]
 
 
-def test_plain_calls_work_over_the_socket(client: TestClient) -> None:
-    with client.websocket_connect("/") as socket:
+def test_plain_calls_work_over_the_socket(echo_client: TestClient) -> None:
+    with echo_client.websocket_connect("/") as socket:
         socket.send_json({"jsonrpc": "2.0", "id": 5, "method": "eth_chainId", "params": []})
         assert socket.receive_json() == {"jsonrpc": "2.0", "id": 5, "result": "0x539"}
 
 
-def test_new_heads_and_logs_subscriptions_push_each_block(client: TestClient,
-                                                          node: Node) -> None:
-    with client.websocket_connect("/ws") as socket:
+def test_new_heads_and_logs_subscriptions_push_each_block(echo_client: TestClient,
+                                                          echo_node: Node) -> None:
+    with echo_client.websocket_connect("/ws") as socket:
         heads = subscribe(socket, "newHeads")
         logs = subscribe(socket, "logs", {"address": "0x" + ECHO.hex()})
-        node.produce_block()
-        even = node.produce_block()  # the echo module logs at the end of even blocks
+        echo_node.produce_block()
+        even = echo_node.produce_block()  # the echo module logs at the end of even blocks
         first = socket.receive_json()["params"]
         assert first["subscription"] == heads and first["result"]["number"] == "0x1"
         second = socket.receive_json()["params"]
@@ -56,10 +39,11 @@ def test_new_heads_and_logs_subscriptions_push_each_block(client: TestClient,
         assert pushed["result"]["transactionHash"] == "0x" + end_block_tx_hash(even.hash).hex()
 
 
-def test_pending_transactions_subscription_pushes_hashes(client: TestClient, node: Node) -> None:
-    with client.websocket_connect("/") as socket:
+def test_pending_transactions_subscription_pushes_hashes(echo_client: TestClient,
+                                                         echo_node: Node) -> None:
+    with echo_client.websocket_connect("/") as socket:
         sub = subscribe(socket, "newPendingTransactions")
-        tx_hash = node.submit(sign(KEYS[0], 0))
+        tx_hash = echo_node.submit(sign(KEYS[0], 0))
         assert socket.receive_json()["params"] == {"subscription": sub,
                                                    "result": "0x" + tx_hash.hex()}
         socket.send_json({"jsonrpc": "2.0", "id": 2, "method": "eth_unsubscribe",
@@ -67,10 +51,10 @@ def test_pending_transactions_subscription_pushes_hashes(client: TestClient, nod
         assert socket.receive_json()["result"] is True
 
 
-def test_subscriptions_per_connection_are_bounded(client: TestClient,
+def test_subscriptions_per_connection_are_bounded(echo_client: TestClient,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ws, "MAX_SUBSCRIPTIONS", 2)
-    with client.websocket_connect("/") as socket:
+    with echo_client.websocket_connect("/") as socket:
         subscribe(socket, "newHeads")
         subscribe(socket, "newHeads")
         socket.send_json({"jsonrpc": "2.0", "id": 3, "method": "eth_subscribe",
@@ -83,11 +67,11 @@ def test_subscriptions_per_connection_are_bounded(client: TestClient,
         assert socket.receive_json()["error"]["code"] == -32700
 
 
-def test_a_reader_that_falls_behind_is_disconnected(client: TestClient, node: Node,
+def test_a_reader_that_falls_behind_is_disconnected(echo_client: TestClient, echo_node: Node,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ws, "MAX_QUEUED", 0)
-    with client.websocket_connect("/") as socket:
+    with echo_client.websocket_connect("/") as socket:
         subscribe(socket, "newHeads")
-        node.produce_block()
+        echo_node.produce_block()
         closed = socket.receive()
         assert closed["type"] == "websocket.close" and closed["code"] == 1008

@@ -139,10 +139,7 @@ class App:
         if contract.view is None:
             raise ExecutionError(f"system contract 0x{to.hex()} has no read-only calls",
                                  code="no_view")
-        env = self.next_env(self.head.timestamp)
-        ctx = TxContext(sender=sender, to=to, value=value, nonce=self.nonce(sender),
-                        tx_hash=ZERO_HASH, block_number=env.number, timestamp=env.timestamp,
-                        chain_id=env.chain_id, parent_hash=env.parent_hash)
+        ctx = self._next_block_context(to, sender, value)
         before = checkpoint(self.state)
         try:
             return contract.view(self.state, ctx, data)
@@ -153,10 +150,7 @@ class App:
         """Execute a call as the next block would, then undo it: ``eth_estimateGas`` uses it
         to refuse a call that would fail. Raises :class:`ExecutionError` with the call's code."""
         contract = self.ext.system_contracts.get(to)
-        env = self.next_env(self.head.timestamp)
-        ctx = TxContext(sender=sender, to=to, value=value, nonce=self.nonce(sender),
-                        tx_hash=ZERO_HASH, block_number=env.number, timestamp=env.timestamp,
-                        chain_id=env.chain_id, parent_hash=env.parent_hash)
+        ctx = self._next_block_context(to, sender, value)
         before = checkpoint(self.state)
         try:
             if value:
@@ -165,6 +159,13 @@ class App:
                 contract.execute(self.state, ctx, data)
         finally:
             rollback(self.state, before)
+
+    def _next_block_context(self, to: bytes, sender: bytes, value: int) -> TxContext:
+        """The context a call would run in as the next block's (hashless) transaction."""
+        env = self.next_env(self.head.timestamp)
+        return TxContext(sender=sender, to=to, value=value, nonce=self.nonce(sender),
+                         tx_hash=ZERO_HASH, block_number=env.number, timestamp=env.timestamp,
+                         chain_id=env.chain_id, parent_hash=env.parent_hash)
 
     def query(self, path: str, data: bytes = b"") -> bytes:
         """ABCI-style raw query of the latest state (what a CometBFT adapter would serve).
