@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from chain_fixtures import ECHO, KEYS, sign
@@ -75,3 +79,23 @@ def test_a_reader_that_falls_behind_is_disconnected(echo_client: TestClient, ech
         echo_node.produce_block()
         closed = socket.receive()
         assert closed["type"] == "websocket.close" and closed["code"] == 1008
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=40)
+    | st.sampled_from(["eth_subscribe", "eth_unsubscribe", "logs", "newHeads", "2.0"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["jsonrpc", "id", "method", "params", "address", "topics"]), inner,
+        max_size=4), max_leaves=10))
+def test_fuzzed_socket_messages_get_an_answer_and_keep_the_connection(
+        echo_client: TestClient, payload: object) -> None:
+    with echo_client.websocket_connect("/") as socket:
+        socket.send_json(payload)
+        socket.send_json({"jsonrpc": "2.0", "id": "ping", "method": "eth_blockNumber",
+                          "params": []})
+        answers = [socket.receive_json()]
+        while not (isinstance(answers[-1], dict) and answers[-1].get("id") == "ping"):
+            answers.append(socket.receive_json())
+        assert all("internal error" not in json.dumps(answer) for answer in answers)
