@@ -82,7 +82,8 @@ def start(
         from moderntensor.cli.node_cometbft import start_cometbft
 
         start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
-                       block_time=block_time, chain_id=chain_id, tempo=tempo)
+                       block_time=block_time, chain_id=chain_id, tempo=tempo,
+                       cors_origins=cors_origin)
         return
     # the block producer and RPC server load only when a node really starts (CLI start-up)
     from moderntensor.chain.producer import open_node, serve
