@@ -124,14 +124,14 @@ def _parse_topics(value: Any) -> tuple[tuple[bytes, ...] | None, ...]:
     return tuple(topics)
 
 
-def block_logs_json(block: Any, query: LogQuery) -> list[dict[str, Any]]:
-    """The logs of a just-made block matching ``query`` (receipts, then end-block logs)."""
+def block_logs_json(block: Any) -> list[tuple[ReceiptLog, dict[str, Any]]]:
+    """Every log of a just-made block (receipts, then end-block logs) with its JSON; callers
+    keep those their :meth:`LogQuery.matches` accepts."""
     block_hash = block.hash
     entries = [(entry, tx.hash, index) for index, (tx, receipt)
                in enumerate(zip(block.transactions, block.receipts, strict=True))
                for entry in receipt.logs]
     pseudo = end_block_tx_hash(block_hash)
     entries += [(entry, pseudo, len(block.transactions)) for entry in block.end_block_logs]
-    return [log_json(entry, block.header, block_hash, tx_hash, tx_index, log_index)
-            for log_index, (entry, tx_hash, tx_index) in enumerate(entries)
-            if query.matches(entry)]
+    return [(entry, log_json(entry, block.header, block_hash, tx_hash, tx_index, log_index))
+            for log_index, (entry, tx_hash, tx_index) in enumerate(entries)]

@@ -40,15 +40,19 @@ class _Connection:
         self.overflowed = False
 
     def push(self, message: dict[str, Any]) -> None:
+        self.push_text(json.dumps(message))
+
+    def push_text(self, text: str) -> None:
         if self.outbox.qsize() >= MAX_QUEUED:
             self.overflowed = True
             self.outbox.put_nowait(None)  # wakes the sender, which closes the socket
             return
-        self.outbox.put_nowait(json.dumps(message))
+        self.outbox.put_nowait(text)
 
-    def notify(self, sub_id: str, result: Any) -> None:
-        self.push({"jsonrpc": "2.0", "method": "eth_subscription",
-                   "params": {"subscription": sub_id, "result": result}})
+    def notify(self, sub_id: str, result_json: str) -> None:
+        """Push a notification whose result is already JSON text (encoded once per event)."""
+        self.push_text('{"jsonrpc":"2.0","method":"eth_subscription","params":'
+                       f'{{"subscription":"{sub_id}","result":{result_json}}}}}')
 
 
 class WebSocketHub:
@@ -161,20 +165,27 @@ class WebSocketHub:
                 return
 
     def _on_block(self, block: Any) -> None:
-        head: dict[str, Any] | None = None
+        # each head and log is encoded once, however many subscribers receive it
+        head_json: str | None = None
+        logs: list[tuple[Any, str]] | None = None
         for connection in list(self.connections):
             for sub_id, (kind, query) in list(connection.subscriptions.items()):
                 if kind == "newHeads":
-                    if head is None:
+                    if head_json is None:
                         head = block_json(block, False)
                         del head["transactions"]
-                    connection.notify(sub_id, head)
+                        head_json = json.dumps(head)
+                    connection.notify(sub_id, head_json)
                 elif kind == "logs" and query is not None:
-                    for entry in block_logs_json(block, query):
-                        connection.notify(sub_id, entry)
+                    if logs is None:
+                        logs = [(entry, json.dumps(body))
+                                for entry, body in block_logs_json(block)]
+                    for entry, text in logs:
+                        if query.matches(entry):
+                            connection.notify(sub_id, text)
 
     def _on_tx(self, tx: Any) -> None:
-        tx_hash = data(tx.hash)
+        tx_hash = json.dumps(data(tx.hash))
         for connection in list(self.connections):
             for sub_id, (kind, _) in list(connection.subscriptions.items()):
                 if kind == "newPendingTransactions":
