@@ -142,6 +142,12 @@ def test_explorer_shows_the_metagraph_and_rewards_and_follows_new_epochs(
     browser.wait_for("[...document.querySelectorAll('tr.log')].some(tr => "
                      "tr.textContent.includes('EpochRewarded'))")
     browser.screenshot(OUTPUT / "block.png")
+
+    miner = rpc(net.url, "mt_getMetagraph", NETUID)["addresses"][1]
+    browser.evaluate(f"document.getElementById('query').value = {json.dumps(miner)}; "
+                     "document.getElementById('search').requestSubmit()")
+    browser.wait_for("location.hash === '#/neuron/1/1' && "
+                     "!!document.querySelector('#score-chart svg')")
     assert browser.errors == []
 
 
