@@ -70,3 +70,16 @@ def test_fee_history_estimate_and_call(w3: Web3) -> None:
     assert len(history["baseFeePerGas"]) == len(history["gasUsedRatio"]) + 1
     assert w3.eth.estimate_gas({"from": DEV[0].address, "to": RECIPIENT, "value": 1}) == 21_000
     assert w3.eth.call({"to": RECIPIENT, "data": "0x"}) == b""
+
+
+def test_create_filter_and_get_new_entries_see_new_blocks(w3: Web3, node: NodeProcess) -> None:
+    block_filter = w3.eth.filter("latest")
+    start = w3.eth.block_number
+    node.wait_for_block(start + 2)
+    numbers = [w3.eth.get_block(h)["number"] for h in block_filter.get_new_entries()]
+    assert len(numbers) >= 2
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert numbers[0] <= start + 1
+    log_filter = w3.eth.filter({"fromBlock": "latest", "address": RECIPIENT})
+    assert log_filter.get_new_entries() == []
+    assert w3.eth.uninstall_filter(log_filter.filter_id)

@@ -41,6 +41,7 @@ from moderntensor.chain.state import (
     mark_saved,
     rollback,
     state_root,
+    transfer,
     unsaved_changes,
 )
 from moderntensor.chain.store import Store
@@ -138,15 +139,33 @@ class App:
         if contract.view is None:
             raise ExecutionError(f"system contract 0x{to.hex()} has no read-only calls",
                                  code="no_view")
-        env = self.next_env(self.head.timestamp)
-        ctx = TxContext(sender=sender, to=to, value=value, nonce=self.nonce(sender),
-                        tx_hash=ZERO_HASH, block_number=env.number, timestamp=env.timestamp,
-                        chain_id=env.chain_id, parent_hash=env.parent_hash)
+        ctx = self._next_block_context(to, sender, value)
         before = checkpoint(self.state)
         try:
             return contract.view(self.state, ctx, data)
         finally:
             rollback(self.state, before)
+
+    def dry_run(self, to: bytes, data: bytes, sender: bytes, value: int = 0) -> None:
+        """Execute a call as the next block would, then undo it: ``eth_estimateGas`` uses it
+        to refuse a call that would fail. Raises :class:`ExecutionError` with the call's code."""
+        contract = self.ext.system_contracts.get(to)
+        ctx = self._next_block_context(to, sender, value)
+        before = checkpoint(self.state)
+        try:
+            if value:
+                transfer(self.state, sender, to, value)
+            if contract is not None:
+                contract.execute(self.state, ctx, data)
+        finally:
+            rollback(self.state, before)
+
+    def _next_block_context(self, to: bytes, sender: bytes, value: int) -> TxContext:
+        """The context a call would run in as the next block's (hashless) transaction."""
+        env = self.next_env(self.head.timestamp)
+        return TxContext(sender=sender, to=to, value=value, nonce=self.nonce(sender),
+                         tx_hash=ZERO_HASH, block_number=env.number, timestamp=env.timestamp,
+                         chain_id=env.chain_id, parent_hash=env.parent_hash)
 
     def query(self, path: str, data: bytes = b"") -> bytes:
         """ABCI-style raw query of the latest state (what a CometBFT adapter would serve).

@@ -18,6 +18,15 @@ ZERO_HASH = b"\x00" * 32
 ZERO_ADDRESS = b"\x00" * 20
 EMPTY_LIST_HASH = keccak(rlp.encode([]))  # sha3Uncles of a block without uncles
 BLOOM_BYTES = 256
+# Logs emitted at block end (epoch closes: EpochRewarded) belong to no transaction; they carry
+# this pseudo transaction hash, keccak("luxtensor/end-block" || block hash), and the
+# transaction index one past the block's last transaction, so tools never see a zero hash.
+END_BLOCK_TX_TAG = b"luxtensor/end-block"
+
+
+def end_block_tx_hash(block_hash: bytes) -> bytes:
+    """The pseudo transaction hash of a block's end-block logs."""
+    return keccak(END_BLOCK_TX_TAG + block_hash)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ rpc code   class                codes (``data.reason``)
                                 already_known, tx_too_large, and codes of system calls
 -32005     LimitExceeded        mempool_full, sender_limit
 3          ExecutionError       execution_reverted and codes of system calls
+3          CallReverted             the same codes, from eth_call and eth_estimateGas: ``data``
+                                is ABI-encoded ``Error(string)``, ``"<code>: <message>"``
 =========  ===================  ==========================================================
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from moderntensor.errors import ModernTensorError
+from moderntensor.protocol.revert import encode_revert
 
 
 class RpcError(ModernTensorError):
@@ -93,6 +96,16 @@ class ExecutionError(RpcError):
 
     code = "execution_reverted"
     rpc_code = 3
+
+
+class CallReverted(ExecutionError):  # noqa: N818 - named like the "execution reverted" it answers
+    """How ``eth_call`` and ``eth_estimateGas`` answer a failing call: ``data`` is the
+    ABI-encoded ``Error(string)`` (``"<code>: <message>"``) that Ethereum tools decode."""
+
+    def to_rpc(self) -> dict[str, Any]:
+        revert = encode_revert(self.code, self.message)
+        return {"code": self.rpc_code, "message": f"execution reverted: {self.message}",
+                "data": "0x" + revert.hex()}
 
 
 class StoreError(RpcError):

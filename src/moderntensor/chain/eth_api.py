@@ -9,9 +9,17 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from moderntensor.chain.blocks import ReceiptLog
-from moderntensor.chain.errors import InvalidParams, LimitExceeded, NotFound, TxRejected
-from moderntensor.chain.eth_json import address, block_json, log_json, receipt_json, tx_json
+from moderntensor.chain.errors import (
+    CallReverted,
+    ExecutionError,
+    InvalidParams,
+    NotFound,
+    TxRejected,
+)
+from moderntensor.chain.eth_block_reads import BLOCK_READ_METHODS
+from moderntensor.chain.eth_json import address, block_json, receipt_json, tx_json
+from moderntensor.chain.filters import FILTER_METHODS
+from moderntensor.chain.log_query import logs_of, parse_log_query
 from moderntensor.chain.rpc_params import (
     data,
     expect_count,
@@ -33,8 +41,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     CLIENT_VERSION = "Luxtensor/unknown/python"
 SUGGESTED_TIP = 10**9  # 1 gwei: what eth_maxPriorityFeePerGas suggests (geth's default)
-MAX_LOG_RANGE = 10_000  # blocks one eth_getLogs may scan
-MAX_LOGS = 10_000  # logs one eth_getLogs may return
 MAX_FEE_HISTORY = 1_024  # blocks one eth_feeHistory may cover (geth's limit)
 
 
@@ -131,6 +137,10 @@ def estimate_gas(node: Any, params: list) -> str:
     zeros = call["data"].count(0)
     gas = TX_BASE_GAS + zeros * TX_DATA_ZERO_GAS + (len(call["data"]) - zeros) * TX_DATA_NONZERO_GAS
     contract = node.app.ext.system_contracts.get(call["to"])
+    try:  # a call that would fail must not get a figure: its fee would be lost on status 0
+        node.app.dry_run(call["to"], call["data"], call["from"], call["value"])
+    except ExecutionError as exc:
+        raise CallReverted(exc.message, code=exc.code) from None
     return quantity(gas + (contract.gas if contract else 0))
 
 
@@ -140,7 +150,11 @@ def call(node: Any, params: list) -> str:
     require_latest(param(params, 1, "block", "latest"), node.head)
     if request["to"] is None:
         raise InvalidParams("eth_call needs a 'to' address")
-    return data(node.app.call(request["to"], request["data"], request["from"], request["value"]))
+    try:
+        return data(node.app.call(request["to"], request["data"], request["from"],
+                                  request["value"]))
+    except ExecutionError as exc:
+        raise CallReverted(exc.message, code=exc.code) from None
 
 
 def send_raw_transaction(node: Any, params: list) -> str:
@@ -182,46 +196,7 @@ def get_block_by_hash(node: Any, params: list) -> dict[str, Any] | None:
 
 def get_logs(node: Any, params: list) -> list[dict[str, Any]]:
     expect_count(params, 1, 1)
-    query = params[0]
-    if not isinstance(query, dict):
-        raise InvalidParams("the filter must be a JSON object")
-    head = node.head.number
-    if "blockHash" in query:
-        if "fromBlock" in query or "toBlock" in query:
-            raise InvalidParams("give blockHash or fromBlock/toBlock, not both")
-        number = node.store.block_number_of(parse_hash(query["blockHash"], "blockHash"))
-        if number is None:
-            raise NotFound("unknown block hash")
-        first = last = number
-    else:
-        first = parse_block_number(query.get("fromBlock", "latest"), head, "fromBlock")
-        last = min(parse_block_number(query.get("toBlock", "latest"), head, "toBlock"), head)
-    if last - first + 1 > MAX_LOG_RANGE:
-        raise LimitExceeded(f"block range {first}..{last} exceeds {MAX_LOG_RANGE} blocks; "
-                            "split the query", code="range_too_large")
-    raw_addresses = query.get("address") or []
-    if isinstance(raw_addresses, str):
-        raw_addresses = [raw_addresses]
-    if not isinstance(raw_addresses, list):
-        raise InvalidParams("address is an address or a list of addresses")
-    addresses = [parse_address(a) for a in raw_addresses]
-    topics = _parse_topics(query.get("topics") or [])
-    if first > last:
-        return []
-    rows = node.store.logs(first, last, addresses, topics, MAX_LOGS + 1)
-    if len(rows) > MAX_LOGS:
-        raise LimitExceeded(f"query matches more than {MAX_LOGS} logs; narrow it",
-                            code="too_many_logs")
-    headers: dict[int, Any] = {}
-    result = []
-    for number, index, tx_index, tx_hash, addr, *topic_cols, payload in rows:
-        if number not in headers:
-            headers[number] = node.header(number)
-        entry = ReceiptLog(bytes(addr), tuple(bytes(t) for t in topic_cols if t is not None),
-                    bytes(payload))
-        header = headers[number]
-        result.append(log_json(entry, header, header.hash, bytes(tx_hash), tx_index, index))
-    return result
+    return logs_of(node, parse_log_query(params[0], node.head.number))
 
 
 def node_info(node: Any, params: list) -> dict[str, Any]:
@@ -232,20 +207,6 @@ def node_info(node: Any, params: list) -> dict[str, Any]:
             "mempool_size": len(node.app.mempool), "base_fee": str(node.app.next_base_fee()),
             "system_contracts": {address(a): c.name for a, c in
                                  node.app.ext.system_contracts.items()}}
-
-
-def _parse_topics(value: Any) -> list[list[bytes] | None]:
-    if not isinstance(value, list) or len(value) > 4:
-        raise InvalidParams("topics is a list of at most 4 entries (null, a topic, or a list)")
-    topics: list[list[bytes] | None] = []
-    for i, entry in enumerate(value):
-        if entry is None:
-            topics.append(None)
-        elif isinstance(entry, list):
-            topics.append([parse_hash(t, f"topics[{i}]") for t in entry] or None)
-        else:
-            topics.append([parse_hash(entry, f"topics[{i}]")])
-    return topics
 
 
 def _tips(header: Any, receipts: list[Any], percentiles: list[float]) -> list[int]:
@@ -279,6 +240,7 @@ METHODS = {
     "eth_getTransactionReceipt": get_transaction_receipt,
     "eth_getBlockByNumber": get_block_by_number, "eth_getBlockByHash": get_block_by_hash,
     "eth_getLogs": get_logs, "mt_nodeInfo": node_info,
+    **BLOCK_READ_METHODS, **FILTER_METHODS,
 }
 
 

@@ -17,6 +17,7 @@ from moderntensor.chain.app import App
 from moderntensor.chain.blocks import Block, Header, Receipt
 from moderntensor.chain.errors import TxRejected
 from moderntensor.chain.execution import BlockResult
+from moderntensor.chain.filters import FilterRegistry
 from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.metrics import NodeMetrics
 from moderntensor.chain.state import State
@@ -64,6 +65,10 @@ class Node:
         self._recent: OrderedDict[int, Block] = OrderedDict()
         self._recent_txs: dict[bytes, tuple[int, int]] = {}
         self._last_block_at = time.monotonic()
+        # RPC-side watchers (filters, subscriptions): told of each admitted tx and new block
+        self.on_tx: list[Callable[[SignedTx], None]] = []
+        self.on_block: list[Callable[[Block], None]] = []
+        self.filters = FilterRegistry(self)
         self.metrics.height.set(app.head.number)
         if journal is not None:
             self._replay(journal)
@@ -94,6 +99,8 @@ class Node:
         if self.journal is not None:  # before the hash is answered: a restart re-admits it
             self.journal.append(tx.raw)
         self.metrics.mempool_size.set(len(self.app.mempool))
+        for listener in self.on_tx:
+            listener(tx)
         return tx.hash
 
     def produce_block(self) -> Block:
@@ -120,6 +127,8 @@ class Node:
             log.info("dropped tx 0x%s at execution: %s", tx.hash.hex(), exc.message)
         log.info("block %d 0x%s txs=%d gas=%d base_fee=%d", block.number,
                  block.hash.hex()[:12], count, block.header.gas_used, block.header.base_fee)
+        for listener in self.on_block:
+            listener(block)
         return block
 
     def close(self) -> None:

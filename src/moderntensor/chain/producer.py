@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from moderntensor.chain.node import Node
 from moderntensor.chain.rpc import NODE_EDGE_LIMITS, build_rpc_app, edge_error_body
 from moderntensor.chain.store import Store
 from moderntensor.chain.tx_journal import JOURNAL_FILE, TxJournal
+from moderntensor.chain.ws import MAX_MESSAGE_BYTES
 from moderntensor.protocol.http_edges import guarded_http
 
 log = logging.getLogger("moderntensor.chain")
@@ -66,14 +67,17 @@ async def produce_forever(node: Node, stop: asyncio.Event) -> None:
 
 
 def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
-          on_ready: Callable[[], None] | None = None) -> None:
-    """Run RPC + producer in the foreground; returns after a clean shutdown."""
-    app = build_rpc_app(node, methods_for(node.app.ext.rpc_methods))
+          on_ready: Callable[[], None] | None = None,
+          cors_origins: Sequence[str] | None = None) -> None:
+    """Run RPC + producer in the foreground; returns after a clean shutdown. ``cors_origins``:
+    the browser origins allowed to call the RPC (None: any on the dev chain, none elsewhere)."""
+    app = build_rpc_app(node, methods_for(node.app.ext.rpc_methods), cors_origins)
     limits = NODE_EDGE_LIMITS
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30,
                             http=guarded_http(limits, edge_error_body),
-                            h11_max_incomplete_event_size=limits.max_header_bytes)
+                            h11_max_incomplete_event_size=limits.max_header_bytes,
+                            ws_max_size=MAX_MESSAGE_BYTES)
     server = uvicorn.Server(config)
 
     async def main() -> None:

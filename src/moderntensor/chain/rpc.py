@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +28,9 @@ from moderntensor.chain.errors import (
     ParseError,
     RpcError,
 )
+from moderntensor.chain.explorer import explorer_routes
+from moderntensor.chain.genesis import DEV_CHAIN_ID
+from moderntensor.chain.ws import WebSocketHub
 from moderntensor.protocol.http_edges import EdgeLimits
 
 try:  # orjson is optional ("fast" extra): several times faster on big batches
@@ -182,11 +186,24 @@ async def _read_body(scope: dict, receive: Callable) -> bytes | tuple[int, bytes
             return b"".join(chunks)
 
 
-class RpcServer:
-    """The node's ASGI app: ``POST /`` JSON-RPC; ``GET /health`` and ``GET /metrics``."""
+def default_cors_origins(chain_id: int) -> tuple[str, ...]:
+    """Any origin on the dev chain (pages on localhost ports call it); none elsewhere unless
+    the operator lists them (``moderntensor node start --cors-origin``)."""
+    return ("*",) if chain_id == DEV_CHAIN_ID else ()
 
-    def __init__(self, node: Any, methods: dict[str, Handler]) -> None:
-        self.endpoint = JsonRpcEndpoint(JsonRpcDispatcher(node, methods))
+
+class RpcServer:
+    """The node's ASGI app: ``POST /`` JSON-RPC (and WebSocket on ``/`` and ``/ws``);
+    ``GET /health``, ``GET /metrics`` and the explorer under ``/explorer``. Browser origins in
+    ``cors_origins`` (``"*"``: any) may call it; None means :func:`default_cors_origins`."""
+
+    def __init__(self, node: Any, methods: dict[str, Handler],
+                 cors_origins: Sequence[str] | None = None) -> None:
+        dispatcher = JsonRpcDispatcher(node, methods)
+        self.endpoint = JsonRpcEndpoint(dispatcher)
+        origins = tuple(default_cors_origins(node.spec.chain_id) if cors_origins is None
+                        else cors_origins)
+        self.websockets = WebSocketHub(node, dispatcher.handle, origins)
 
         async def health(request: Request) -> Response:
             head = node.head
@@ -200,13 +217,24 @@ class RpcServer:
             return Response(node.metrics.render(), media_type="text/plain; version=0.0.4")
 
         self.others = Starlette(routes=[Route("/health", health, methods=["GET"]),
-                                        Route("/metrics", metrics, methods=["GET"])],
+                                        Route("/metrics", metrics, methods=["GET"]),
+                                        *explorer_routes()],
                                 exception_handlers={HTTPException: _http_error})
         self.others.router.redirect_slashes = False  # /health/ is not found, not a 307
+        self.app: Callable = self._route
+        if origins:
+            self.app = CORSMiddleware(self._route, allow_origins=list(origins),
+                                      allow_methods=["GET", "POST", "OPTIONS"],
+                                      allow_headers=["content-type"], max_age=600)
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        await self.app(scope, receive, send)
+
+    async def _route(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
             await self.endpoint(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] in ("/", "/ws"):
+            await self.websockets(scope, receive, send)
         else:
             await self.others(scope, receive, send)
 
@@ -216,13 +244,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
     message = (f"{request.method} {request.url.path[:64]} is not served here; JSON-RPC is "
-               "POST /, with GET /health and GET /metrics")
+               "POST / (WebSocket: / or /ws), with GET /health, /metrics and /explorer")
     return Response(_dumps(error_response(InvalidRequest(message, code=code))),
                     status_code=status, media_type="application/json",
                     headers=getattr(exc, "headers", None))
 
 
-def build_rpc_app(node: Any, methods: dict[str, Handler]) -> RpcServer:
+def build_rpc_app(node: Any, methods: dict[str, Handler],
+                  cors_origins: Sequence[str] | None = None) -> RpcServer:
     """The ASGI app serving ``methods`` for ``node``."""
-    return RpcServer(node, methods)
+    return RpcServer(node, methods, cors_origins)
 

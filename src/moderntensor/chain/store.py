@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from moderntensor.chain.blocks import Block, Header, Receipt, ReceiptLog
+from moderntensor.chain.blocks import Block, Header, Receipt, ReceiptLog, end_block_tx_hash
 from moderntensor.chain.errors import StoreError
 
 DB_FILE = "chain.sqlite3"
@@ -110,8 +110,8 @@ class Store:
                 logs_rows.append(_log_row(number, log_index, idx, tx.hash, entry))
                 log_index += 1
         for entry in block.end_block_logs:
-            logs_rows.append(_log_row(number, log_index, len(block.transactions), b"\x00" * 32,
-                                      entry))
+            logs_rows.append(_log_row(number, log_index, len(block.transactions),
+                                      end_block_tx_hash(block.hash), entry))
             log_index += 1
         db = self.db
         db.execute("BEGIN IMMEDIATE")

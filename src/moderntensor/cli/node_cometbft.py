@@ -28,7 +28,8 @@ from moderntensor.cli.node_setup import (
 
 
 def start_cometbft(*, dev: bool, data_dir: Path | None, rpc_host: str, rpc_port: int,
-                   block_time: float | None, chain_id: int | None, tempo: int | None) -> None:
+                   block_time: float | None, chain_id: int | None, tempo: int | None,
+                   cors_origins: list[str] | None = None) -> None:
     """Run app + CometBFT in the foreground until Ctrl-C."""
     from moderntensor.chain.abci.comet_node import open_comet_node, serve_cometbft
 
@@ -69,7 +70,8 @@ def start_cometbft(*, dev: bool, data_dir: Path | None, rpc_host: str, rpc_port:
                       f"{data_dir / 'cometbft.log'})")
 
     try:
-        serve_cometbft(node, data_dir, rpc_host, rpc_port, on_ready=ready)
+        serve_cometbft(node, data_dir, rpc_host, rpc_port, on_ready=ready,
+                       cors_origins=cors_origins)
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -47,6 +47,10 @@ DATA_DIR_OPTION = typer.Option(None, "--data-dir", help="Chain data directory "
 ALLOC_OPTION = typer.Option(None, "--alloc", metavar="ADDRESS=MDT",
                             help="Prefund an address, e.g. 0xabc...=1000 (repeatable).")
 
+CORS_ORIGIN_OPTION = typer.Option(None, "--cors-origin", help="A browser origin allowed to call "
+                                  "the RPC, e.g. https://app.example (repeatable; * for any). "
+                                  "Default: any on --dev chains, none otherwise.")
+
 
 @app.command()
 def start(
@@ -64,6 +68,7 @@ def start(
     consensus: str = typer.Option("embedded", "--consensus", help="embedded: this node alone "
                                   "makes the blocks; cometbft: blocks come from CometBFT BFT "
                                   "consensus with the network in <data-dir>/cometbft."),
+    cors_origin: list[str] | None = CORS_ORIGIN_OPTION,
 ) -> None:
     """Start the node in the foreground (Ctrl-C stops it cleanly)."""
     if consensus not in ("embedded", "cometbft"):
@@ -77,7 +82,8 @@ def start(
         from moderntensor.cli.node_cometbft import start_cometbft
 
         start_cometbft(dev=dev, data_dir=data_dir, rpc_host=rpc_host, rpc_port=rpc_port,
-                       block_time=block_time, chain_id=chain_id, tempo=tempo)
+                       block_time=block_time, chain_id=chain_id, tempo=tempo,
+                       cors_origins=cors_origin)
         return
     # the block producer and RPC server load only when a node really starts (CLI start-up)
     from moderntensor.chain.producer import open_node, serve
@@ -109,7 +115,7 @@ def start(
         console.print(f"RPC listening on [bold]{url}[/]  (block time {block_time:g} s)")
 
     try:
-        serve(node, rpc_host, rpc_port, on_ready=ready)
+        serve(node, rpc_host, rpc_port, on_ready=ready, cors_origins=cors_origin)
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

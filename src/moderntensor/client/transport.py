@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from moderntensor.errors import ModernTensorError
+from moderntensor.protocol.revert import decode_revert
 
 DEFAULT_TIMEOUT_S = 30.0
 
@@ -40,7 +41,8 @@ def _error_from(body: dict[str, Any]) -> ChainError:
     if isinstance(data, dict):
         reason = data.get("code") or data.get("reason")
     elif isinstance(data, str):
-        reason = data
+        revert = _revert_of(data)
+        reason = data if revert is None else revert[0]
     return ChainError(
         str(error.get("message", "unknown error")),
         rpc_code=int(error.get("code", -32603)),
@@ -116,3 +118,11 @@ class JsonRpcTransport:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def _revert_of(data: str) -> tuple[str, str] | None:
+    """(code, message) of hex ``Error(string)`` revert data (eth_call, eth_estimateGas)."""
+    try:
+        return decode_revert(bytes.fromhex(data.removeprefix("0x")))
+    except ValueError:
+        return None

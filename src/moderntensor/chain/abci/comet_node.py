@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -53,12 +53,14 @@ def open_comet_node(data_dir: Path, *, block_time: float = 1.0,
 
 
 def serve_cometbft(node: CometNode, data_dir: Path, host: str = "127.0.0.1", port: int = 8545,
-                   on_ready: Callable[[], None] | None = None) -> None:
+                   on_ready: Callable[[], None] | None = None,
+                   cors_origins: Sequence[str] | None = None) -> None:
     """Run ABCI + JSON-RPC + ``cometbft start`` until SIGINT/SIGTERM or until CometBFT exits."""
     binary = require_binary()
     ports = read_ports(data_dir)
     handlers = AbciHandlers(node, ValidatorSet.from_genesis(load_genesis_doc(data_dir)))
-    config = uvicorn.Config(build_rpc_app(node, methods_for(node.app.ext.rpc_methods)),
+    config = uvicorn.Config(build_rpc_app(node, methods_for(node.app.ext.rpc_methods),
+                                          cors_origins),
                             host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30)
     server = uvicorn.Server(config)
