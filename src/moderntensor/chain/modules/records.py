@@ -292,8 +292,9 @@ def checksum(address: bytes) -> str:
 class Results:
     """The last closed epoch of a subnet, per uid (index = uid), as packed columns.
 
-    ``scores`` u64 ppb, ``consensus`` and the four components u16, ``rewards`` u128 base units,
-    ``active`` u8 (validators whose weights counted); all big-endian.
+    ``scores`` (``raw_scores`` before the ``min_score`` cut) u64 ppb, ``consensus`` and the four
+    components u16, ``rewards`` u128 base units, ``active`` u8 (validators whose weights
+    counted), ``agreement`` u32 ppb (validators' vtrust); all big-endian.
     """
 
     epoch: int
@@ -314,6 +315,8 @@ class Results:
     consistency: bytes
     rewards: bytes
     active: bytes
+    raw_scores: bytes = b""
+    agreement: bytes = b""
 
     def score_of(self, uid: int) -> int:
         """The epoch score (ppb) of ``uid``; 0 for a uid the epoch did not know."""
