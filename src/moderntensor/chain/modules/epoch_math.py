@@ -17,11 +17,13 @@ The procedure (docs/validator.md, "How validators are paid"):
    is down and the dust is returned, never minted.
 5. Validators are paid for agreeing with consensus (our vtrust, docs/incentives.md):
    ``agreement_i = sum_j min(w_ij, c_j) / sum_j max(w_ij, c_j)`` over every miner (a weight not
-   given counts 0 here: leaving miners out costs agreement), in ppb; validator *i* gets
-   ``validator_emission x stake_i agreement_i**2 / sum_k stake_k agreement_k**2``. An empty row
-   has agreement 0 and earns 0; a random row agrees ~0.2 and earns ~0.04 of an honest share
-   (the square is what pushes partial agreement towards 0); a stale copy of an honest row
-   agrees less with the *current* consensus than the row it copied whenever scores move.
+   given counts 0 here: leaving miners out costs agreement), in ppb; its excess over
+   :data:`AGREEMENT_FLOOR` is ``e_i = max(0, agreement_i - 0.5) / 0.5``, and validator *i* gets
+   ``validator_emission x stake_i e_i**2 / sum_k stake_k e_k**2``. An empty row agrees 0 and
+   earns 0; a random row agrees ~0.2-0.45 (it shares half the mass with consensus at best) and
+   earns ~0; the square widens every gap in agreement, so a stale copy of an honest row, which
+   agrees less with the *current* consensus whenever scores move, earns less than the row it
+   copied.
 
 Validator emission: validators are paid from their own stream, ``BlockReward`` per block, so an
 epoch of one subnet pays :func:`validator_emission` ``= block_reward x tempo x subnet_weight``.
@@ -45,6 +47,7 @@ from moderntensor.scoring import PPB, U16_MAX, split_rewards
 
 DEFAULT_KAPPA = PPB // 2        # consensus needs more than half of the stake: a weighted median
 DEFAULT_MIN_SCORE = 0           # subnets opt in to a cut; 0 pays every miner with a score
+AGREEMENT_FLOOR = PPB // 2      # a row agreeing on no more than half the mass is noise: no pay
 STAKE_SHARE_BITS = 31           # stakes enter the matrix math as shares of 2**31 (fits a u32)
 
 
@@ -241,8 +244,10 @@ def agreement(weights: npt.NDArray[np.uint16], present: npt.NDArray[np.bool_],
 
 
 def validator_pay_weights(stakes: Sequence[int], agreements: Sequence[int]) -> list[int]:
-    """``stake x agreement**2`` per validator (exact Python ints): the validator pool's key."""
-    return [stake * agree * agree for stake, agree in zip(stakes, agreements, strict=True)]
+    """``stake x excess**2`` per validator, ``excess = max(0, agreement - AGREEMENT_FLOOR)``
+    (exact Python ints): the validator pool's key (step 5)."""
+    excess = [max(0, agree - AGREEMENT_FLOOR) for agree in agreements]
+    return [stake * e * e for stake, e in zip(stakes, excess, strict=True)]
 
 
 def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emission: int,
@@ -275,7 +280,10 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
              else np.asarray(present, dtype=bool))
     if given.shape != matrix.shape:
         raise EpochInputError(f"present has shape {given.shape}, weights {matrix.shape}")
-    agreed, raw = miner_scores(matrix, stake_shares(stake_list), kappa, given)
+    # an empty row takes no part in consensus, not even in the quantisation of the shares
+    scoring_stakes = [s if any_given else 0 for s, any_given in zip(
+        stake_list, given.any(axis=1).tolist(), strict=True)]
+    agreed, raw = miner_scores(matrix, stake_shares(scoring_stakes), kappa, given)
     score_list = np.where(raw >= min_score, raw, 0).tolist()
     split = split_rewards(epoch_emission, score_list, subnet_weight)
     miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"
