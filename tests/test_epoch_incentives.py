@@ -79,3 +79,8 @@ def test_adding_an_empty_row_changes_no_score_and_is_paid_nothing(
     more = run([*matrix, [0] * 4], [*given_all, [False] * 4],
                stakes=[*stakes[:len(matrix)], stakes[-1]])
     assert more.scores == base.scores and more.validator_rewards[-1] == 0
+
+
+def test_a_row_of_zeros_agrees_with_an_all_zero_consensus_and_is_paid() -> None:
+    result = run([[0, 0]])
+    assert result.agreement == (PPB,) and result.validator_rewards == (100 * MDT,)

@@ -235,12 +235,14 @@ def agreement(weights: npt.NDArray[np.uint16], present: npt.NDArray[np.bool_],
               agreed: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Per validator row, in ppb: ``sum_j min(w_ij, c_j) / sum_j max(w_ij, c_j)`` (step 5).
 
-    A weight not given counts 0; a row and a consensus both all 0 agree 0 (nothing to pay for).
+    A weight not given counts 0. A row of given zeros against an all-zero consensus agrees
+    fully (every miner is worthless and it said so); an empty row agrees 0.
     """
     given = np.where(present, weights, 0).astype(np.int64)
     low = np.minimum(given, agreed[np.newaxis, :]).sum(axis=1)
     high = np.maximum(given, agreed[np.newaxis, :]).sum(axis=1)
-    return np.where(high > 0, _floor_scale(low, 9, np.maximum(high, 1)), 0)
+    ratio = _floor_scale(low, 9, np.maximum(high, 1))
+    return np.where(high > 0, ratio, np.where(present.any(axis=1), PPB, 0))
 
 
 def validator_pay_weights(stakes: Sequence[int], agreements: Sequence[int]) -> list[int]:
