@@ -113,12 +113,9 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
         assert 1 <= len(validator_rows) <= SPEC.validators  # whose weights were active
         if len(validator_rows) == SPEC.validators:
             both_paid.append(sorted(int(r["reward"]) for r in validator_rows))
-        stakes = {graph["addresses"][u].lower(): int(graph["stakes"][u]) for u in graph["uids"]}
-        total_stake = sum(stakes[r["address"].lower()] for r in validator_rows)
-        for r in validator_rows:  # BlockReward x StakeShare
-            stake = stakes[r["address"].lower()]
-            assert r["score"] == stake * PPB // total_stake
-            assert int(r["reward"]) == int(r["emission"]) * stake // total_stake
+        assert sum(int(r["reward"]) for r in validator_rows) <= int(validator_rows[0]["emission"])
+        if epoch == epochs[-1]:   # the metagraph's agreement column is this epoch's
+            _check_validator_pay(graph, validator_rows)
         for r in rows:
             paid[r["address"].lower()] = paid.get(r["address"].lower(), 0) + int(r["reward"])
 
@@ -129,7 +126,9 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
     reward_of = {r["address"].lower(): int(r["reward"]) for r in latest}
     oracle, inconsistent, echo, weak = (by_model[m].address.lower()
                                         for m in ("oracle", "inconsistent", "echo", "random"))
-    assert reward_of[oracle] > reward_of[inconsistent] > reward_of[echo] > 0
+    assert reward_of[oracle] > reward_of[inconsistent] > 0
+    # an echo is fast and "consistent" but wrong: the validity gate leaves it < 10% of the top
+    assert reward_of.get(echo, 0) < reward_of[oracle] / 10
     # under min_score: earns 0 (every paid row above was checked >= min_score; the random
     # miner's early rounds can be lucky, its settled score is not)
     assert weak not in reward_of or reward_of[weak] == 0
@@ -140,7 +139,23 @@ def test_rewards_follow_the_guide_formula_from_on_chain_scores(net: Localnet) ->
     assert rows and all(0 < row["weights"][0] < MIN_SCORE * 65535 for row in rows)
     for info in by_model.values():  # 0-MDT miners: every unit they hold is a reward
         assert balances[info.address.lower()] == paid.get(info.address.lower(), 0)
-    assert both_paid and all(abs(high - 2 * low) <= 1 for low, high in both_paid)  # 200 : 400
+    assert both_paid  # both validators agreed with consensus enough to be paid
+
+
+def _check_validator_pay(graph: dict[str, Any], validator_rows: list[dict[str, Any]]) -> None:
+    """Validator pay = pool x stake x excess^2 / sum, excess = max(0, agreement - 0.5)."""
+    uid_of = {a.lower(): u for u, a in enumerate(graph["addresses"])}
+    weight = {}
+    for r in validator_rows:
+        uid = uid_of[r["address"].lower()]
+        assert graph["agreement"][uid] > PPB // 2     # honest validators agree with consensus
+        weight[r["address"].lower()] = (int(graph["stakes"][uid])
+                                        * (graph["agreement"][uid] - PPB // 2) ** 2)
+    total = sum(weight.values())
+    for r in validator_rows:
+        w = weight[r["address"].lower()]
+        assert r["score"] == w * PPB // total
+        assert int(r["reward"]) == int(r["emission"]) * w // total
 
 
 def test_every_miner_registered_fee_free_from_an_empty_wallet(net: Localnet) -> None:

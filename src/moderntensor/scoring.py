@@ -258,9 +258,9 @@ def score_reasons(score: MinerScore) -> list[str]:
     if score.accuracy < ACCURACY_FLOOR:
         reasons.append(f"accuracy {score.accuracy:.2f} under floor {ACCURACY_FLOOR:.2f}: "
                        "latency/consistency not counted")
-    if score.availability < 1.0:
-        reasons.append(f"availability {score.availability:.2f}: only answers with accuracy "
-                       f">= {ANSWER_FLOOR:.2f} count as available, and as fast and consistent")
+    elif score.availability < 0.5:
+        reasons.append(f"availability {score.availability:.2f}: most answers failed or scored "
+                       f"under {ANSWER_FLOOR:.2f} (only valid answers count)")
     return reasons
 
 

@@ -1,9 +1,9 @@
 """From moving statistics to what goes on chain: u16 weights and the four components per uid.
 
-The weight of a miner is its moving MinerScore total, gated (``MinerScore.gated``) (a score in [0, 1], not normalised: the
-chain's consensus compares validators' scores of the same miner). The total is combined from
-the rounded components with :func:`moderntensor.scoring.combine_u16`, so anyone can recompute
-it from what is on chain.
+The weight of a miner is its moving MinerScore total, gated (``MinerScore.gated``: the chain
+shows the validity gate), a score in [0, 1], not normalised (the chain's consensus compares
+validators' scores of the same miner). The total is combined from the rounded components with
+:func:`moderntensor.scoring.combine_u16`, so anyone can recompute it from what is on chain.
 """
 
 from __future__ import annotations

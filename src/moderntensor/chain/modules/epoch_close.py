@@ -6,9 +6,9 @@ clipping, ``min_score`` cut, the guide's reward formula via ``scoring.split_rewa
 each reward to its address, adds the rounding dust to ``mt.meta/dust`` (never minted), stores
 the per-uid results and a payout record per reward, and emits ``EpochRewarded`` per payout.
 
-Who counts: a validator scores only the miners its row lists (the others are left out of
-their consensus, not counted as 0); validators are paid by stake x agreement**2
-(:mod:`.epoch_math`, step 5). Validators holding a permit at the close whose weights were set within the last
+Who counts: a validator scores only the miners its row lists (the others are left out of their
+consensus, not counted as 0); validators are paid by stake and agreement (:mod:`.epoch_math`,
+step 5). Validators holding a permit at the close whose weights were set within the last
 ``activity_cutoff`` blocks. A weight for uid j counts only if it was set after the current
 holder of uid j registered (a replaced miner's weights do not pass to the newcomer).
 """
