@@ -179,8 +179,7 @@ def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
         return np.zeros(n_miners, dtype=np.int64)
     if shares.min() < 0 or shares.max() >> 32:
         raise EpochInputError("stake shares must be in [0, 2**32); use stake_shares()")
-    given = np.ones(weights.shape, dtype=bool) if present is None else present
-    entry = _entry_shares(shares, given)
+    dense = present is None or bool(present.all())
     # One uint64 key per entry, (65535 - weight) << 32 | stake share, miners as rows: sorting
     # the keys orders each column by weight descending and carries each entry's share along,
     # so no argsort and no gather (numpy's SIMD sort; ~2x faster). Equal weights may come in
@@ -188,13 +187,19 @@ def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
     keys = np.empty((n_miners, n_validators), dtype=np.uint64)
     np.subtract(U16_MAX, weights.T, out=keys, dtype=np.uint64)
     keys <<= 32
-    keys |= entry.T.astype(np.uint64)
+    if dense:       # every validator scored every miner: one share per row, broadcast
+        keys |= shares.astype(np.uint64)
+        column_stake: npt.NDArray[np.int64] | int = int(shares.sum())
+    else:
+        entry = _entry_shares(shares, present)
+        keys |= entry.T.astype(np.uint64)
+        column_stake = entry.sum(axis=0)
     keys.sort(axis=1)
     running = keys & 0xFFFFFFFF
     np.cumsum(running, axis=1, out=running)
     # running x PPB > kappa x total  <=>  running > floor(kappa x total / PPB): integers.
-    thresholds = kappa * entry.sum(axis=0) // PPB
-    passed = running > thresholds.astype(np.uint64)[:, np.newaxis]
+    thresholds = np.asarray(kappa * column_stake // PPB, dtype=np.uint64)
+    passed = running > (thresholds[:, np.newaxis] if thresholds.ndim else thresholds)
     first = np.argmax(passed, axis=1)
     rows = np.arange(n_miners)
     values = U16_MAX - (keys[rows, first] >> 32).astype(np.int64)
@@ -223,10 +228,13 @@ def miner_scores(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
     agreed = consensus(weights, shares, kappa, given)
     if weights.shape[0] == 0 or weights.shape[1] == 0:
         return agreed, np.zeros(weights.shape[1], dtype=np.int64)
-    entry = _entry_shares(shares, given)
-    column_stake = entry.sum(axis=0)
-    clipped = np.minimum(weights, agreed[np.newaxis, :]).astype(np.int64)
-    weighted = (entry * clipped).sum(axis=0)         # <= 2**31 x 65535 < 2**47 per miner
+    clipped = np.minimum(weights, agreed[np.newaxis, :].astype(np.uint16))
+    if given.all():     # the common case: one matmul, as without the rule
+        column_stake = np.full(weights.shape[1], int(shares.sum()), dtype=np.int64)
+    else:
+        column_stake = shares @ given.astype(np.int64)
+        clipped = np.where(given, clipped, 0).astype(np.uint16)
+    weighted = shares @ clipped                      # <= 2**31 x 65535 < 2**47 per miner
     scores = _floor_scale(weighted, 9, np.maximum(column_stake, 1) * U16_MAX)
     return agreed, np.where(column_stake > 0, scores, 0)
 
@@ -238,9 +246,10 @@ def agreement(weights: npt.NDArray[np.uint16], present: npt.NDArray[np.bool_],
     A weight not given counts 0. A row of given zeros against an all-zero consensus agrees
     fully (every miner is worthless and it said so); an empty row agrees 0.
     """
-    given = np.where(present, weights, 0).astype(np.int64)
-    low = np.minimum(given, agreed[np.newaxis, :]).sum(axis=1)
-    high = np.maximum(given, agreed[np.newaxis, :]).sum(axis=1)
+    given = weights if present.all() else np.where(present, weights, 0).astype(np.uint16)
+    target = agreed.astype(np.uint16)[np.newaxis, :]     # u16 throughout: half the memory
+    low = np.minimum(given, target).sum(axis=1, dtype=np.int64)
+    high = np.maximum(given, target).sum(axis=1, dtype=np.int64)
     ratio = _floor_scale(low, 9, np.maximum(high, 1))
     return np.where(high > 0, ratio, np.where(present.any(axis=1), PPB, 0))
 
