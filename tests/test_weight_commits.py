@@ -7,7 +7,7 @@ import os
 
 from moderntensor.chain.modules.records import get_weights, uid_of
 from moderntensor.chain.state import state_root
-from moderntensor.protocol.weight_commits import weights_commit_hash
+from moderntensor.protocol.commit_hash import weights_commit_hash
 from moderntensor.scoring import MinerScore
 from modules_support import Sim
 from test_chain_modules_epochs import easy_config, funded, miners, validators

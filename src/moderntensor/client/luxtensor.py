@@ -28,6 +28,7 @@ from moderntensor.client.types import (
     TxResult,
 )
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.commit_hash import weights_commit_hash
 from moderntensor.protocol.pow import PowChallenge
 from moderntensor.protocol.syscalls import (
     MAX_MODEL_FIELD,
@@ -37,8 +38,7 @@ from moderntensor.protocol.syscalls import (
     encode_call,
     syscall_entry,
 )
-from moderntensor.protocol.weight_commits import weights_commit_hash
-from moderntensor.scoring import U16_MAX
+from moderntensor.scoring import COMPONENTS, U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
 
@@ -98,7 +98,7 @@ def _model_info(model_info: Mapping[str, Any]) -> ModelInfo:
 
 def _weight_columns(*columns: Sequence[Any]) -> list[list[int]]:
     """uids, weights and the four components as checked u16 lists of one length."""
-    names = ("uids", "weights", "accuracy", "latency", "availability", "consistency")
+    names = ("uids", "weights", *COMPONENTS)
     checked = [_u16_column(name, values) for name, values in zip(names, columns, strict=True)]
     if len({len(column) for column in checked}) != 1:
         raise InvalidInputError("uids, weights and the four components need equal lengths",

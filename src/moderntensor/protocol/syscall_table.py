@@ -103,7 +103,7 @@ SYSCALLS: list[Syscall] = [
     Syscall("commitWeights", "uint16 netuid, bytes32 commitHash", "uint64 revealBlock",
             f"{_CHAIN}.calls:commit_weights", caller="validator",
             notes="commit-reveal (docs/incentives.md): `commitHash` = "
-                  "`protocol.weight_commits.weights_commit_hash` of the row and a secret salt; "
+                  "`protocol.commit_hash.weights_commit_hash` of the row and a secret salt; "
                   "returns the first block `revealWeights` may run (`commitRevealPeriod` "
                   "later); rate-limited like `setWeights`; replaces an unrevealed commit"),
     Syscall("revealWeights", "uint16 netuid, uint16[] uids, uint16[] weights, "

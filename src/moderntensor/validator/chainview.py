@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from moderntensor.client import AsyncLuxtensorClient, Metagraph
 from moderntensor.client import SubnetInfo as ChainSubnet
 from moderntensor.errors import InvalidInputError
-from moderntensor.protocol.weight_commits import SALT_BYTES
+from moderntensor.protocol.commit_hash import SALT_BYTES
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
 DEFAULT_TEMPO = 75                 # production default: 75 blocks = one epoch

@@ -20,6 +20,7 @@ from moderntensor.chain.modules import (
 from moderntensor.chain.modules.subnets import fail
 from moderntensor.chain.modules.system import Call, Emit
 from moderntensor.chain.state import State
+from moderntensor.scoring import COMPONENTS
 
 
 def register_miner(state: State, system: bytes, call: Call, args: dict[str, Any],
@@ -100,8 +101,7 @@ def commit_weights(state: State, system: bytes, call: Call, args: dict[str, Any]
 
 def reveal_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
                    emit: Emit) -> int:
-    components = [args[name] for name in ("accuracy", "latency", "availability",
-                                          "consistency")]
+    components = [args[name] for name in COMPONENTS]
     neuron = weight_commits.reveal_weights(
         state, args["netuid"], call.sender, call.block, args["uids"], args["weights"],
         components, args["versionKey"], args["salt"])

@@ -1,9 +1,8 @@
 """Module state: the records of subnets and neurons and where they live in the kv store.
 
 Records are compact JSON arrays of ints and strings (``separators=(",", ":")``, ASCII): as
-deterministic as RLP and ~4x faster to decode, which matters for 4,096-neuron metagraphs.
-Byte strings (addresses) are stored as lowercase hex. Keys are fixed-width big-endian ints, so
-the key order is the numeric order.
+deterministic as RLP, ~4x faster to decode (4,096-neuron metagraphs). Byte strings (addresses)
+are lowercase hex; keys are fixed-width big-endian ints, so key order is numeric order.
 
 Namespaces (all under the same state root as the accounts):
 

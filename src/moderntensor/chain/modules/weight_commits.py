@@ -1,13 +1,13 @@
 """Commit-reveal weights: a validator commits a hash of its row, and reveals the row later.
 
-Why: weights are public the moment they are stored, so a validator could copy another's row
-for free. With commit-reveal, ``commitWeights`` stores only
-:func:`moderntensor.protocol.weight_commits.weights_commit_hash` of the row; the row itself
+Why: weights are public the moment they are stored, so a validator could copy another's row for
+free. With commit-reveal, ``commitWeights`` stores only
+:func:`moderntensor.protocol.commit_hash.weights_commit_hash` of the row; the row itself
 becomes a weights row (visible in ``mt_getWeights``, counted by the epoch) only when
 ``revealWeights`` shows the row and salt that hash to it, at least the subnet's
 ``commit_reveal_period`` blocks after the commit. A copier therefore only ever sees rows that
-are at least that old. A commit never revealed, or a reveal that does not match, leaves no
-row: it counts as no weights. A new commit replaces an unrevealed one.
+are at least that old. A commit never revealed, or a reveal that does not match, leaves no row:
+it counts as no weights. A new commit replaces an unrevealed one.
 
 The revealed row is stored as of its commit block (the block the validator judged the miners
 at): a miner that re-registered after the commit does not inherit it, and the activity cutoff
@@ -29,7 +29,7 @@ from moderntensor.chain.modules.weights import (
 )
 from moderntensor.chain.state import State, kv_delete, kv_get, kv_set
 from moderntensor.errors import InvalidInputError
-from moderntensor.protocol.weight_commits import weights_commit_hash
+from moderntensor.protocol.commit_hash import weights_commit_hash
 
 COMMITS = "mt.commit"        # netuid u16 + uid u16 -> [commit hash hex, commit block]
 
@@ -83,7 +83,7 @@ def reveal_weights(state: State, netuid: int, sender: bytes, block: int, uids: S
         expected = b""   # unencodable columns: store_row below names what is wrong
     if expected and expected != digest:
         fail("reveal_mismatch", "the revealed row and salt do not hash to the commit "
-             "(protocol.weight_commits.weights_commit_hash)")
+             "(protocol.commit_hash.weights_commit_hash)")
     store_row(state, subnet, neuron, committed, uids, weights, components, version_key)
     if not expected:
         fail("reveal_mismatch", "the revealed row cannot be hashed")
