@@ -56,8 +56,8 @@ class SubnetSettings:
     task_type: str
     tempo: int = DEFAULT_TEMPO
     weights_rate_limit: int = DEFAULT_WEIGHTS_RATE_LIMIT   # blocks between submissions
-    commit_reveal_period: int = 0   # > 0: weights go on chain by commit-reveal
     suite: str | None = None        # custom subnets: "package.module:ClassName" from metadata
+    commit_reveal_period: int = 0   # > 0: weights go on chain by commit-reveal
 
 
 @dataclass(frozen=True)
