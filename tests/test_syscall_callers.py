@@ -19,6 +19,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "setWeights": {"netuid": 1, "uids": [0], "weights": [0], "accuracy": [], "latency": [],
                    "availability": [], "consistency": [], "versionKey": 0},
+    "commitWeights": {"netuid": 1, "commitHash": b"\x11" * 32},
+    "revealWeights": {"netuid": 1, "uids": [0], "weights": [0], "accuracy": [], "latency": [],
+                      "availability": [], "consistency": [], "versionKey": 0,
+                      "salt": b"\x22" * 32},
 }
 REFUSALS = {"owner": "not_subnet_owner", "staker": "insufficient_unstaked",
             "neuron": "not_registered", "validator": "not_registered"}

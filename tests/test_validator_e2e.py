@@ -259,7 +259,14 @@ def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
             await client.register_validator(1)
             async with Validator(validator_wallet, ClientChainView(client, 1), suite=SumSuite(),
                                  store=tmp_path / "v.sqlite", ema_alpha=1.0) as validator:
-                report = await validator.run_round()
+                report = await validator.run_round()          # commits its row (commit-reveal)
+                hidden = await client.get_weights(1)
+                committed = await client.block_number()
+                period = (await client.get_subnet(1)).commit_reveal_period
+                while await client.block_number() < committed + max(period, 2):
+                    await asyncio.sleep(0.05)
+                await validator.run_round()                   # reveals it, commits the next
+            assert period > 0 and hidden == []                # nobody saw the row before
             return report, await client.get_weights(1), await client.call("mt_getMetagraph", 1)
 
     with running_node(tmp_path / "node", block_time=0.1) as node:

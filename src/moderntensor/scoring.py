@@ -42,6 +42,10 @@ ACCURACY_WEIGHT, LATENCY_WEIGHT, AVAILABILITY_WEIGHT, CONSISTENCY_WEIGHT = (
 U16_MAX = 65_535            # on-chain weights: u16 fixed point, U16_MAX = 1.0
 PPB = 1_000_000_000         # subnet weights: parts per billion, PPB = 1.0 (0.15 is exact)
 DEFAULT_EMA_ALPHA = 0.1     # weight of the newest sample: ~10 samples of memory
+# The validity gate (docs/incentives.md): latency, availability and consistency measure how
+# well a miner serves *right* answers, so they only count answers that are right enough.
+ANSWER_FLOOR = 0.5          # an answer whose suite accuracy is under this is not valid
+ACCURACY_FLOOR = 0.2        # a miner whose accuracy is under this gets no latency/consistency
 
 
 def _check_unit(name: str, value: float) -> float:
@@ -159,6 +163,17 @@ class MinerScore:
             for item in fields(self)
         ))
 
+    def gated(self) -> MinerScore:
+        """This score with latency and consistency zeroed when accuracy is under the floor.
+
+        Why: a miner that is fast and says the same thing every time without being right
+        would otherwise earn 0.4 of the formula; speed and consistency of wrong answers are
+        worth nothing. Validators write gated scores, so the chain shows the gate.
+        """
+        if self.accuracy >= ACCURACY_FLOOR:
+            return self
+        return MinerScore(self.accuracy, 0.0, self.availability, 0.0)
+
     def to_u16(self) -> tuple[int, int, int, int, int]:
         """``(accuracy, latency, availability, consistency, total)`` as u16 for the chain.
 
@@ -175,6 +190,78 @@ class MinerScore:
         """Read components back from u16 (``x / 65535``); the inverse of :meth:`to_u16`."""
         return cls(from_u16(accuracy), from_u16(latency), from_u16(availability),
                    from_u16(consistency))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One query's measurements: the suite's accuracy (0 for a failed query), the latency
+    score (:func:`latency_score`, 0 for a failed query) and whether an answer came back."""
+
+    accuracy: float
+    latency: float
+    answered: bool
+
+    @property
+    def valid(self) -> bool:
+        """An answer that came back and is right enough (accuracy >= :data:`ANSWER_FLOOR`)."""
+        return self.answered and self.accuracy >= ANSWER_FLOOR
+
+
+def round_score(answers: Sequence[Answer], repeats: Sequence[tuple[int, int, float]]
+                ) -> MinerScore:
+    """One round's gated :class:`MinerScore` from its answers (the rules of the miner page).
+
+    accuracy = mean accuracy over every query (failures 0); availability = valid answers /
+    queries; latency = mean over the answers that came back of their latency score if valid,
+    else 0 (a fast wrong answer is worth nothing); consistency = mean similarity over the
+    repeated pairs ``(first, second, similarity)`` that both came back, a pair counting 0
+    unless both answers are valid (a constant wrong answer is not consistent), 0 if repeats
+    were asked and no pair came back, 1.0 with no repeat asked and a valid answer. A failed
+    query is charged once, to availability and accuracy. Then :meth:`MinerScore.gated`.
+
+    >>> good, wrong = Answer(1.0, 1.0, True), Answer(0.0, 1.0, True)
+    >>> round_score([good, good], [(0, 1, 1.0)]).total
+    1.0
+    >>> round_score([wrong, wrong], [(0, 1, 1.0)]).total
+    0.0
+    """
+    if not answers:
+        return MinerScore(0.0, 0.0, 0.0, 0.0)
+    valid = [answer.valid for answer in answers]
+    for first, second, _ in repeats:
+        if not (0 <= first < len(answers) and 0 <= second < len(answers)):
+            raise InvalidInputError(f"repeat pair ({first}, {second}) is out of range")
+    whole = [(first, second, similarity) for first, second, similarity in repeats
+             if answers[first].answered and answers[second].answered]
+    if whole:
+        consistency = mean_score(similarity if valid[first] and valid[second] else 0.0
+                                 for first, second, similarity in whole)
+    else:
+        consistency = 1.0 if any(valid) and not repeats else 0.0
+    return MinerScore(
+        accuracy=accuracy_score(answer.accuracy for answer in answers),
+        latency=mean_score((answer.latency if ok else 0.0
+                            for answer, ok in zip(answers, valid, strict=True)
+                            if answer.answered), empty=0.0),
+        availability=availability_score(sum(valid), len(answers)),
+        consistency=consistency,
+    ).gated()
+
+
+def score_reasons(score: MinerScore) -> list[str]:
+    """Why components of a (gated) score are low, in words a miner can act on.
+
+    >>> score_reasons(MinerScore(0.02, 0.0, 0.0, 0.0))[0]
+    'accuracy 0.02 under floor 0.20: latency/consistency not counted'
+    """
+    reasons = []
+    if score.accuracy < ACCURACY_FLOOR:
+        reasons.append(f"accuracy {score.accuracy:.2f} under floor {ACCURACY_FLOOR:.2f}: "
+                       "latency/consistency not counted")
+    elif score.availability < 0.5:
+        reasons.append(f"availability {score.availability:.2f}: most answers failed or scored "
+                       f"under {ANSWER_FLOOR:.2f} (only valid answers count)")
+    return reasons
 
 
 def to_u16(value: float) -> int:

@@ -23,7 +23,7 @@ from moderntensor.cli.common import (
     resolved_address,
 )
 from moderntensor.config import resolve_config
-from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX, MinerScore, score_reasons
 
 if TYPE_CHECKING:
     from moderntensor.client import LuxtensorClient
@@ -91,7 +91,9 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
         "registered": True, "uid": neuron["uid"], "role": neuron["role"],
         "model": neuron.get("model"), "registeredBlock": neuron["registeredBlock"],
         "endpoint": endpoint, "reachable": _health(endpoint),
-        "score": neuron["score"] / PPB, "components": {c: neuron[c] / U16_MAX for c in COMPONENTS},
+        "score": neuron["score"] / PPB, "scoreBeforeCut": neuron["scoreBeforeCut"] / PPB,
+        "components": {c: neuron[c] / U16_MAX for c in COMPONENTS},
+        "reasons": score_reasons(MinerScore.from_u16(*(neuron[c] for c in COMPONENTS))),
         "feedback": [_feedback(row, epoch["blockNumber"]) for row in rows],
         "recentRewards": [{"epoch": r["epoch"], "block": r["block"], "score": r["score"] / PPB,
                            "reward": r["reward"]} for r in rewards["rewards"]],
@@ -127,10 +129,12 @@ def _health(endpoint: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _feedback(row: dict[str, Any], block: int) -> dict[str, Any]:
     """One validator's latest weights for this miner, per component, and their age."""
+    components = {c: (row[c][0] / U16_MAX if row[c] else None) for c in COMPONENTS}
+    known = None not in components.values()
     return {"validator": row["address"], "uid": row["uid"], "block": row["block"],
             "age": block - row["block"], "permit": row["validatorPermit"],
-            "score": row["weights"][0] / U16_MAX if row["weights"] else None,
-            **{c: (row[c][0] / U16_MAX if row[c] else None) for c in COMPONENTS}}
+            "score": row["weights"][0] / U16_MAX if row["weights"] else None, **components,
+            "reasons": score_reasons(MinerScore(*components.values())) if known else []}
 
 
 def _advice(report: dict[str, Any]) -> list[str]:
@@ -146,7 +150,7 @@ def _advice(report: dict[str, Any]) -> list[str]:
     if report["epoch"]["lastEpoch"] is None:
         advice.append("no epoch has closed yet: rewards come at the end of each epoch")
     elif report["score"] < report["minScore"]:
-        advice.append(f"score {report['score']:.3f} is under the subnet's min_score "
+        advice.append(f"score {report['scoreBeforeCut']:.3f} is under the subnet's min_score "
                       f"{report['minScore']:.3f}: it earns nothing; see the components")
     elif report["score"] == 0:
         advice.append("score 0 in the last epoch: it earned nothing; see the components")
@@ -179,15 +183,18 @@ def _print_report(report: dict[str, Any]) -> None:
             detail = (health.get("health") or health.get("error")) if health else ""
             console.print(f"  {mark} endpoint {health['url'] if health else endpoint}: {detail}")
         above = report["score"] >= report["minScore"] and report["score"] > 0
-        console.print(f"  {ok if above else bad} score {report['score']:.4f} vs min_score "
-                      f"{report['minScore']:.4f}  ("
+        console.print(f"  {ok if above else bad} score {report['score']:.4f} (before the cut "
+                      f"{report['scoreBeforeCut']:.4f}) vs min_score {report['minScore']:.4f}  ("
                       + ", ".join(f"{c} {v:.3f}" for c, v in report["components"].items()) + ")")
+        for reason in report["reasons"]:
+            console.print(f"    [yellow]gate:[/] {reason}")
         table = Table(title="latest validator feedback", title_justify="left")
-        for column in ("validator", "age (blocks)", "score", *COMPONENTS):
-            table.add_column(column, justify="left" if column == "validator" else "right")
+        for column in ("validator", "age (blocks)", "score", *COMPONENTS, "why"):
+            table.add_column(column, justify="left" if column in ("validator", "why")
+                             else "right")
         for f in report["feedback"]:
             table.add_row(f"uid {f['uid']} {f['validator'][:10]}…", str(f["age"]),
-                          *(_num(f[c]) for c in ("score", *COMPONENTS)))
+                          *(_num(f[c]) for c in ("score", *COMPONENTS)), "; ".join(f["reasons"]))
         console.print(table)
         rewards = ", ".join(f"epoch {r['epoch']}: {int(r['reward']) / 10**18:.4f}"
                             for r in report["recentRewards"]) or "none yet"

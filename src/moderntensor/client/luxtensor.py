@@ -28,6 +28,7 @@ from moderntensor.client.types import (
     TxResult,
 )
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.commit_hash import weights_commit_hash
 from moderntensor.protocol.pow import PowChallenge
 from moderntensor.protocol.syscalls import (
     MAX_MODEL_FIELD,
@@ -37,7 +38,7 @@ from moderntensor.protocol.syscalls import (
     encode_call,
     syscall_entry,
 )
-from moderntensor.scoring import U16_MAX
+from moderntensor.scoring import COMPONENTS, U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
 
@@ -93,6 +94,16 @@ def _model_info(model_info: Mapping[str, Any]) -> ModelInfo:
                 f"{MAX_MODEL_FIELD} characters, got {value!r}", code="invalid_model_info")
         fields[key] = value.strip()
     return ModelInfo(**fields)
+
+
+def _weight_columns(*columns: Sequence[Any]) -> list[list[int]]:
+    """uids, weights and the four components as checked u16 lists of one length."""
+    names = ("uids", "weights", *COMPONENTS)
+    checked = [_u16_column(name, values) for name, values in zip(names, columns, strict=True)]
+    if len({len(column) for column in checked}) != 1:
+        raise InvalidInputError("uids, weights and the four components need equal lengths",
+                                code="invalid_weights")
+    return checked
 
 
 def _u16_column(name: str, values: Sequence[Any]) -> list[int]:
@@ -278,15 +289,56 @@ class AsyncLuxtensorClient(EthClient):
         """Write a validator's weights and the four score components (u16, 65535 = 1.0).
 
         ``weights[i]`` must be ``scoring.combine_u16`` of the components (the chain checks).
+        The row is public at once; :meth:`commit_weights` keeps it hidden until it is stale.
         """
-        columns = [_u16_column(name, values) for name, values in (
-            ("uids", uids), ("weights", weights), ("accuracy", accuracy), ("latency", latency),
-            ("availability", availability), ("consistency", consistency))]
-        if len({len(column) for column in columns}) != 1:
-            raise InvalidInputError("uids, weights and the four components need equal lengths",
-                                    code="invalid_weights")
+        columns = _weight_columns(uids, weights, accuracy, latency, availability, consistency)
         return await self.syscall("setWeights", _netuid(netuid), *columns, version_key,
                                   wallet=wallet)
+
+    async def commit_weights(
+        self,
+        netuid: int,
+        uids: Sequence[int],
+        weights: Sequence[int],
+        accuracy: Sequence[int],
+        latency: Sequence[int],
+        availability: Sequence[int],
+        consistency: Sequence[int],
+        *,
+        salt: bytes,
+        version_key: int = 0,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Commit a weights row (commit-reveal, docs/incentives.md): only its hash with
+        ``salt`` (32 secret random bytes) goes on chain. Reveal the same row and salt with
+        :meth:`reveal_weights` from the block in the receipt's ``WeightsCommitted`` event
+        (``revealBlock``: the subnet's ``commitRevealPeriod`` later)."""
+        columns = _weight_columns(uids, weights, accuracy, latency, availability, consistency)
+        signer = wallet or self.wallet
+        digest = weights_commit_hash(signer.address, _netuid(netuid), *columns, version_key,
+                                     salt)
+        return await self.syscall("commitWeights", netuid, digest, wallet=signer)
+
+    async def reveal_weights(
+        self,
+        netuid: int,
+        uids: Sequence[int],
+        weights: Sequence[int],
+        accuracy: Sequence[int],
+        latency: Sequence[int],
+        availability: Sequence[int],
+        consistency: Sequence[int],
+        *,
+        salt: bytes,
+        version_key: int = 0,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Reveal the row committed by :meth:`commit_weights`; it becomes the validator's
+        weights row (``reveal_too_early`` before ``revealBlock``, ``reveal_mismatch`` if the
+        row or salt differ)."""
+        columns = _weight_columns(uids, weights, accuracy, latency, availability, consistency)
+        return await self.syscall("revealWeights", _netuid(netuid), *columns, version_key,
+                                  salt, wallet=wallet)
 
     async def create_subnet(
         self,

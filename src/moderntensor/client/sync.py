@@ -298,6 +298,7 @@ class LuxtensorClient:
         """Write a validator's weights and the four score components (u16, 65535 = 1.0).
 
         ``weights[i]`` must be ``scoring.combine_u16`` of the components (the chain checks).
+        The row is public at once; :meth:`commit_weights` keeps it hidden until it is stale.
         """
         return self._runner.run(self._async.set_weights(
             netuid,
@@ -307,6 +308,69 @@ class LuxtensorClient:
             latency,
             availability,
             consistency,
+            version_key=version_key,
+            wallet=wallet,
+        ))
+
+    def commit_weights(
+        self,
+        netuid: int,
+        uids: Sequence[int],
+        weights: Sequence[int],
+        accuracy: Sequence[int],
+        latency: Sequence[int],
+        availability: Sequence[int],
+        consistency: Sequence[int],
+        *,
+        salt: bytes,
+        version_key: int = 0,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Commit a weights row (commit-reveal, docs/incentives.md): only its hash with
+        ``salt`` (32 secret random bytes) goes on chain. Reveal the same row and salt with
+        :meth:`reveal_weights` from the block in the receipt's ``WeightsCommitted`` event
+        (``revealBlock``: the subnet's ``commitRevealPeriod`` later).
+        """
+        return self._runner.run(self._async.commit_weights(
+            netuid,
+            uids,
+            weights,
+            accuracy,
+            latency,
+            availability,
+            consistency,
+            salt=salt,
+            version_key=version_key,
+            wallet=wallet,
+        ))
+
+    def reveal_weights(
+        self,
+        netuid: int,
+        uids: Sequence[int],
+        weights: Sequence[int],
+        accuracy: Sequence[int],
+        latency: Sequence[int],
+        availability: Sequence[int],
+        consistency: Sequence[int],
+        *,
+        salt: bytes,
+        version_key: int = 0,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Reveal the row committed by :meth:`commit_weights`; it becomes the validator's
+        weights row (``reveal_too_early`` before ``revealBlock``, ``reveal_mismatch`` if the
+        row or salt differ).
+        """
+        return self._runner.run(self._async.reveal_weights(
+            netuid,
+            uids,
+            weights,
+            accuracy,
+            latency,
+            availability,
+            consistency,
+            salt=salt,
             version_key=version_key,
             wallet=wallet,
         ))

@@ -113,6 +113,11 @@ class SubnetInfo:
         return int(self.params["weightsRateLimit"])
 
     @property
+    def commit_reveal_period(self) -> int:
+        """Blocks from ``commitWeights`` to ``revealWeights``; 0: commit-reveal is off."""
+        return int(self.params.get("commitRevealPeriod", 0))
+
+    @property
     def min_validator_stake(self) -> int:
         return int(self.params["minValidatorStake"])
 

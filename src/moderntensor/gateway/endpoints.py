@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 
 from moderntensor.gateway.errors import GatewayError
 from moderntensor.gateway.keys import UsageRecord
-from moderntensor.gateway.routing import Answer, NoMinerAnswered
+from moderntensor.gateway.routing import NoMinerAnswered, RoutedAnswer
 from moderntensor.gateway.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -70,7 +70,7 @@ def parse(model: type[Model], raw: bytes | dict[str, Any]) -> Model:
 
 
 async def ask(route: SubnetRoute, task: str, input: Any, params: dict[str, Any],
-              param: str) -> Answer:
+              param: str) -> RoutedAnswer:
     """Validate ``input`` as the subnet's miners will, then ask them; 400 or 503 on failure."""
     try:
         route.router.suite.input_model.model_validate(input)
@@ -85,7 +85,7 @@ async def ask(route: SubnetRoute, task: str, input: Any, params: dict[str, Any],
                            f"answered: {exc}") from None
 
 
-def headers(route: SubnetRoute, answer: Answer) -> dict[str, str]:
+def headers(route: SubnetRoute, answer: RoutedAnswer) -> dict[str, str]:
     return {"x-moderntensor-netuid": str(route.netuid),
             "x-moderntensor-miner-uid": str(answer.miner.uid),
             "x-moderntensor-attempts": str(answer.attempts)}
@@ -97,7 +97,7 @@ def words(text: str) -> int:
 
 
 async def text_answer(gateway: Gateway, body: Sampling, prompt: str,
-                      param: str) -> tuple[SubnetRoute, Answer, str]:
+                      param: str) -> tuple[SubnetRoute, RoutedAnswer, str]:
     """Ask a text or code subnet; ``param`` is the request field the prompt came from."""
     route = gateway.route(body.model, TEXT_TYPES)
     if route.task_type == "code-generation":
@@ -228,7 +228,7 @@ def _usage(prompt: str, text: str) -> dict[str, int]:
             "total_tokens": prompt_words + text_words}
 
 
-def _record(endpoint: str, route: SubnetRoute, answer: Answer,
+def _record(endpoint: str, route: SubnetRoute, answer: RoutedAnswer,
             usage: dict[str, int]) -> UsageRecord:
     return UsageRecord(endpoint, 200, route.netuid, answer.miner.uid, usage["prompt_tokens"],
                        usage["completion_tokens"], answer.latency_s * 1000)

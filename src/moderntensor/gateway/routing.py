@@ -69,7 +69,7 @@ class MinerHealth:
 
 
 @dataclass(frozen=True)
-class Answer:
+class RoutedAnswer:
     """The output of the miner that answered, and what it took."""
 
     miner: MinerEndpoint
@@ -120,7 +120,7 @@ class Router:
         return sorted(usable, key=lambda m: (self.health[m.uid].failures_in_row > 0,
                                              -self.rank(m), m.uid))
 
-    async def ask(self, task: str, input: Any, params: dict[str, Any]) -> Answer:
+    async def ask(self, task: str, input: Any, params: dict[str, Any]) -> RoutedAnswer:
         """The first valid answer of the best miners; NoMinerAnswered when none gave one.
 
         Miners are asked one after another; with ``hedge_after_s`` the next one is also asked
@@ -159,7 +159,7 @@ class Router:
                     if result.ok:
                         assert result.latency_s is not None
                         tried = len(failures) + len(running) + 1
-                        return Answer(miner, result.output, result.latency_s, tried)
+                        return RoutedAnswer(miner, result.output, result.latency_s, tried)
                     failures[miner.uid] = f"{result.outcome.value} {result.detail}".strip()
         finally:
             for pending in running:

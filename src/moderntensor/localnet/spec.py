@@ -96,9 +96,11 @@ def miner_models(spec: LocalnetSpec, available: list[str]) -> list[str]:
 def genesis_json(spec: LocalnetSpec) -> dict[str, Any]:
     """The dev chain (chain id 1337, dev accounts) with this localnet's tempo and min_score."""
     # validators may write weights every block (rounds are short on a localnet), and weights
-    # stay active for at least 3 epochs so a slow round never drops a validator's pay
+    # stay active for at least 3 epochs so a slow round never drops a validator's pay; weights
+    # go by commit-reveal with a short period, so a round's row is on chain a few blocks later
     params = {"tempo": spec.tempo, "minScore": round(spec.min_score * PPB),
-              "activityCutoff": max(60, 3 * spec.tempo), "weightsRateLimit": 1}
+              "activityCutoff": max(60, 3 * spec.tempo), "weightsRateLimit": 1,
+              "commitRevealPeriod": 2}
     subnets = [{"netuid": i + 1, "name": task, "taskType": task, "weight": weight,
                 "params": params}
                for i, (task, weight) in enumerate(zip(GENESIS_TASKS, GENESIS_WEIGHTS,

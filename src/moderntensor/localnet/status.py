@@ -15,7 +15,7 @@ from rich.text import Text
 from moderntensor.client import LuxtensorClient
 from moderntensor.localnet.processes import alive
 from moderntensor.localnet.spec import LocalnetState
-from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX, MinerScore, score_reasons
 from moderntensor.units import BASE_PER_MDT
 
 
@@ -61,12 +61,15 @@ def _subnet_view(state: LocalnetState, netuid: int, block: int, epoch: dict[str,
                   "running": bool(proc and alive(proc.pid)),
                   "rewards": str(paid.get(key, 0)), "balance": str(balances.get(key, 0))}
         if graph["roles"][uid] == "miner":
+            components = {c: graph[c][uid] / U16_MAX for c in COMPONENTS}
             miners.append({**common, "model": proc.model if proc else None,
                            "score": graph["scores"][uid] / PPB,
-                           **{c: graph[c][uid] / U16_MAX for c in COMPONENTS}})
+                           "scoreBeforeCut": graph["scoresBeforeCut"][uid] / PPB, **components,
+                           "reasons": score_reasons(MinerScore(*components.values()))})
         else:
             row = rows.get(key)
             validators.append({**common, "stake": graph["stakes"][uid],
+                               "agreement": graph["agreement"][uid] / PPB,
                                "permit": graph["validatorPermits"][uid],
                                "weightsAge": None if row is None else block - row["block"]})
     last = epoch.get("lastEpoch") or {}
@@ -88,22 +91,24 @@ def render(view: dict[str, Any]) -> Group:
                  f"{subnet['blocksRemaining']} blocks (at {subnet['nextEpochBlock']})")
         miners = Table(title=title, title_justify="left")
         for column in ("uid", "miner", "model", "acc", "lat", "avail", "cons", "score",
-                       "rewards MDT", "balance MDT"):
-            miners.add_column(column, justify="left" if column in ("miner", "model") else "right")
+                       "before cut", "rewards MDT", "balance MDT", "why"):
+            miners.add_column(column, justify="left" if column in ("miner", "model", "why")
+                              else "right")
         for m in sorted(subnet["miners"], key=lambda m: -m["score"]):
             name = m["name"] + ("" if m["running"] else " (stopped)")
             miners.add_row(str(m["uid"]), name, m["model"] or "?",
                            *(f"{m[c]:.2f}" for c in COMPONENTS), f"{m['score']:.3f}",
-                           _mdt(m["rewards"]), _mdt(m["balance"]))
+                           f"{m['scoreBeforeCut']:.3f}", _mdt(m["rewards"]), _mdt(m["balance"]),
+                           "; ".join(m["reasons"]))
         validators = Table(show_header=True, title_justify="left")
         for column in ("uid", "validator", "stake MDT", "permit", "weights age (blocks)",
-                       "rewards MDT", "balance MDT"):
+                       "agreement", "rewards MDT", "balance MDT"):
             validators.add_column(column, justify="left" if column == "validator" else "right")
         for v in subnet["validators"]:
             age = "never" if v["weightsAge"] is None else str(v["weightsAge"])
             validators.add_row(str(v["uid"]), v["name"] + ("" if v["running"] else " (stopped)"),
                                _mdt(v["stake"]), "yes" if v["permit"] else "no", age,
-                               _mdt(v["rewards"]), _mdt(v["balance"]))
+                               f"{v['agreement']:.2f}", _mdt(v["rewards"]), _mdt(v["balance"]))
         parts += [miners, validators]
     return Group(*parts)
 

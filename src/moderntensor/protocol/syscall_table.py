@@ -100,6 +100,18 @@ SYSCALLS: list[Syscall] = [
             "uint16 uid", f"{_CHAIN}.calls:set_weights", caller="validator",
             notes="u16 arrays of one length (components may all be empty); `weights[i]` must be "
                   "`scoring.combine_u16` of the components (= `MinerScore.to_u16()[4]`)"),
+    Syscall("commitWeights", "uint16 netuid, bytes32 commitHash", "uint64 revealBlock",
+            f"{_CHAIN}.calls:commit_weights", caller="validator",
+            notes="commit-reveal (docs/incentives.md): `commitHash` = "
+                  "`protocol.commit_hash.weights_commit_hash` of the row and a secret salt; "
+                  "returns the first block `revealWeights` may run (`commitRevealPeriod` "
+                  "later); rate-limited like `setWeights`; replaces an unrevealed commit"),
+    Syscall("revealWeights", "uint16 netuid, uint16[] uids, uint16[] weights, "
+            "uint16[] accuracy, uint16[] latency, uint16[] availability, "
+            "uint16[] consistency, uint64 versionKey, bytes32 salt", "uint16 uid",
+            f"{_CHAIN}.calls:reveal_weights", caller="validator",
+            notes="the committed row and salt; it becomes the validator's weights row as of the "
+                  "commit block (same checks as `setWeights`); a mismatch stores nothing"),
     Syscall("getSubnets", "", "uint16[] netuids", f"{_CHAIN}.view_calls:view_subnets",
             mutability="view"),
     Syscall("getSubnet", "uint16 netuid",
@@ -139,6 +151,8 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("EndpointServed", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "string host, uint16 port, string protocol"),
     ("WeightsSet", "uint16 indexed netuid, uint16 uid, address indexed account, uint16 count"),
+    ("WeightsCommitted", "uint16 indexed netuid, uint16 uid, address indexed account, "
+     "uint64 revealBlock"),
     ("EpochRewarded", "uint64 epoch, uint16 indexed netuid, address indexed account, "
      "uint8 role, uint256 score, uint256 totalScore, uint256 subnetWeight, uint256 emission, "
      "uint256 reward"),

@@ -13,6 +13,7 @@ fixed miner list (tests, private deployments, a chain that is not up yet);
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 from moderntensor.client import AsyncLuxtensorClient, Metagraph
 from moderntensor.client import SubnetInfo as ChainSubnet
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.commit_hash import SALT_BYTES
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
 DEFAULT_TEMPO = 75                 # production default: 75 blocks = one epoch
@@ -55,6 +57,7 @@ class SubnetSettings:
     tempo: int = DEFAULT_TEMPO
     weights_rate_limit: int = DEFAULT_WEIGHTS_RATE_LIMIT   # blocks between submissions
     suite: str | None = None        # custom subnets: "package.module:ClassName" from metadata
+    commit_reveal_period: int = 0   # > 0: weights go on chain by commit-reveal
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ class ClientChainView:
     client: AsyncLuxtensorClient
     netuid: int
     _info: SubnetSettings | None = field(default=None, repr=False)
+    # the committed row not yet revealed, its salt, and the first block it may be revealed
+    _pending: tuple[WeightSubmission, bytes, int] | None = field(default=None, repr=False)
 
     async def subnet_info(self) -> SubnetSettings:
         self._info = subnet_info_from(await self.client.get_subnet(self.netuid))
@@ -158,13 +163,32 @@ class ClientChainView:
         return await self.client.block_number()
 
     async def submit_weights(self, submission: WeightSubmission) -> str | None:
-        result = await self.client.set_weights(
-            submission.netuid, list(submission.uids), list(submission.weights),
-            list(submission.accuracy), list(submission.latency),
-            list(submission.availability), list(submission.consistency),
-            version_key=submission.version_key,
-        )
+        """``setWeights``, or commit-reveal where the subnet has it on: reveal the previous
+        commit if it is due, then commit this row (a row not yet revealable is kept and this
+        one skipped). Returns the hash of the transaction that carried this row, if any."""
+        if self._info is None or self._info.commit_reveal_period == 0:
+            result = await self.client.set_weights(*_columns(submission),
+                                                   version_key=submission.version_key)
+            return result.tx_hash
+        if self._pending is not None:
+            row, salt, due = self._pending
+            if await self.client.block_number() < due:
+                return None
+            self._pending = None    # revealed or refused: never retried (a new chain forgets it)
+            await self.client.reveal_weights(*_columns(row), salt=salt,
+                                             version_key=row.version_key)
+        salt = secrets.token_bytes(SALT_BYTES)
+        result = await self.client.commit_weights(*_columns(submission), salt=salt,
+                                                  version_key=submission.version_key)
+        self._pending = (submission, salt,
+                         result.block_number + self._info.commit_reveal_period)
         return result.tx_hash
+
+
+def _columns(submission: WeightSubmission) -> tuple[Any, ...]:
+    return (submission.netuid, list(submission.uids), list(submission.weights),
+            list(submission.accuracy), list(submission.latency),
+            list(submission.availability), list(submission.consistency))
 
 
 def subnet_info_from(subnet: ChainSubnet) -> SubnetSettings:
@@ -175,7 +199,8 @@ def subnet_info_from(subnet: ChainSubnet) -> SubnetSettings:
             f"subnet {subnet.netuid}'s metadata names suite {suite!r}, not 'package.module:Class'",
             code="invalid_subnet")
     return SubnetSettings(netuid=subnet.netuid, task_type=subnet.task_type, tempo=subnet.tempo,
-                      weights_rate_limit=subnet.weights_rate_limit, suite=suite)
+                      weights_rate_limit=subnet.weights_rate_limit, suite=suite,
+                      commit_reveal_period=subnet.commit_reveal_period)
 
 
 def miners_from_metagraph(metagraph: Metagraph) -> list[MinerEndpoint]:

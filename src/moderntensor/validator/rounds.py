@@ -5,10 +5,9 @@ gets its own challenges that no one outside the validator can predict, and a rep
 same round (tests) plans the same questions. A share of each miner's challenges is asked twice
 (identical requests, separately signed) to measure consistency.
 
-Scoring follows docs/validator.md, from the validator's own measurements only:
-accuracy = mean suite score over all queries (failures 0); latency = mean latency score of the
-valid answers; availability = valid / queried; consistency = mean suite similarity of the
-repeated pairs that both answered (0 when none did: a failure is charged to availability once).
+Scoring follows docs/incentives.md, from the validator's own measurements only, through
+:func:`moderntensor.scoring.round_score` (the validity gate: latency, availability and
+consistency count only answers whose accuracy passes the floor).
 """
 
 from __future__ import annotations
@@ -22,14 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from moderntensor.scoring import (
-    MinerScore,
-    accuracy_score,
-    availability_score,
-    consistency_score,
-    latency_score,
-    mean_score,
-)
+from moderntensor.scoring import Answer, MinerScore, latency_score, round_score
 from moderntensor.subnets.base import Challenge, TaskSuite
 from moderntensor.validator.chainview import MinerEndpoint
 from moderntensor.validator.query import QueryResult
@@ -97,31 +89,26 @@ def plan_miner(suite: TaskSuite, rng: random.Random, miner: MinerEndpoint, *,
 def score_miner(suite: TaskSuite, plan: MinerPlan, results: Sequence[QueryResult]
                 ) -> MinerRound:
     """Turn one miner's results (in plan order) into its :class:`MinerRound`."""
-    accuracies, latencies, latency_scores = [], [], []
+    answers, latencies = [], []
     outcomes: Counter[str] = Counter()
     for challenge, result in zip(plan.challenges, results, strict=True):
         outcomes[result.outcome.value] += 1
         if not result.ok:
-            accuracies.append(0.0)
+            answers.append(Answer(0.0, 0.0, answered=False))
             continue
-        accuracies.append(_safe_unit(suite.accuracy, challenge, result.output))
         assert result.latency_s is not None
-        latencies.append(result.latency_s)
-        latency_scores.append(latency_score(result.latency_s, suite.latency_target_s,
-                                            suite.timeout_s))
-    # a failed answer already costs availability; consistency judges only pairs that both
-    # answered, and is 0 when repeats were asked but no pair came back whole
-    similarities = [_safe_unit(suite.consistency, results[first].output, results[second].output)
-                    for first, second in plan.repeats
-                    if results[first].ok and results[second].ok]
+        answer = Answer(_safe_unit(suite.accuracy, challenge, result.output),
+                        latency_score(result.latency_s, suite.latency_target_s,
+                                      suite.timeout_s), answered=True)
+        answers.append(answer)
+        if answer.valid:
+            latencies.append(result.latency_s)
+    repeats = [(first, second,
+                _safe_unit(suite.consistency, results[first].output, results[second].output)
+                if results[first].ok and results[second].ok else 0.0)
+               for first, second in plan.repeats]
+    score = round_score(answers, repeats)
     valid = len(latencies)
-    score = MinerScore(
-        accuracy=accuracy_score(accuracies),
-        latency=mean_score(latency_scores, empty=0.0),
-        availability=availability_score(valid, len(results)),
-        consistency=consistency_score(similarities) if similarities or not plan.repeats
-        else 0.0,
-    )
     mean_latency = math.fsum(latencies) / valid if valid else None
     return MinerRound(plan.miner, score, len(results), valid, mean_latency, outcomes)
 

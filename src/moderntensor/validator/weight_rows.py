@@ -1,9 +1,9 @@
 """From moving statistics to what goes on chain: u16 weights and the four components per uid.
 
-The weight of a miner is its moving MinerScore total (a score in [0, 1], not normalised: the
-chain's consensus compares validators' scores of the same miner). The total is combined from
-the rounded components with :func:`moderntensor.scoring.combine_u16`, so anyone can recompute
-it from what is on chain.
+The weight of a miner is its moving MinerScore total, gated (``MinerScore.gated``: the chain
+shows the validity gate), a score in [0, 1], not normalised (the chain's consensus compares
+validators' scores of the same miner). The total is combined from the rounded components with
+:func:`moderntensor.scoring.combine_u16`, so anyone can recompute it from what is on chain.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def build_submission(netuid: int, stats: Iterable[MinerStats], version_key: int 
     (58982,)
     """
     by_uid = sorted(stats, key=lambda s: s.uid)
-    rows = [s.score.to_u16() for s in by_uid]
+    rows = [s.score.gated().to_u16() for s in by_uid]   # the chain shows the gate
     return WeightSubmission(
         netuid=netuid,
         uids=tuple(s.uid for s in by_uid),

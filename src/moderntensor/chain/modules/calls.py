@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from moderntensor.chain.modules import neurons, registration, staking, subnets, weights
+from moderntensor.chain.modules import (
+    neurons,
+    registration,
+    staking,
+    subnets,
+    weight_commits,
+    weights,
+)
 from moderntensor.chain.modules.subnets import fail
 from moderntensor.chain.modules.system import Call, Emit
 from moderntensor.chain.state import State
+from moderntensor.scoring import COMPONENTS
 
 
 def register_miner(state: State, system: bytes, call: Call, args: dict[str, Any],
@@ -77,6 +85,26 @@ def set_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
     neuron = weights.set_weights(state, args["netuid"], call.sender, call.block, args["uids"],
                          args["weights"], args["accuracy"], args["latency"],
                          args["availability"], args["consistency"], args["versionKey"])
+    emit("WeightsSet", {"netuid": args["netuid"], "uid": neuron.uid, "account": call.sender,
+                        "count": len(args["uids"])})
+    return neuron.uid
+
+
+def commit_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
+                   emit: Emit) -> int:
+    neuron, reveal_block = weight_commits.commit_weights(
+        state, args["netuid"], call.sender, call.block, args["commitHash"])
+    emit("WeightsCommitted", {"netuid": args["netuid"], "uid": neuron.uid,
+                              "account": call.sender, "revealBlock": reveal_block})
+    return reveal_block
+
+
+def reveal_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
+                   emit: Emit) -> int:
+    components = [args[name] for name in COMPONENTS]
+    neuron = weight_commits.reveal_weights(
+        state, args["netuid"], call.sender, call.block, args["uids"], args["weights"],
+        components, args["versionKey"], args["salt"])
     emit("WeightsSet", {"netuid": args["netuid"], "uid": neuron.uid, "account": call.sender,
                         "count": len(args["uids"])})
     return neuron.uid

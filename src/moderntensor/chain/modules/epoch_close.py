@@ -6,7 +6,9 @@ clipping, ``min_score`` cut, the guide's reward formula via ``scoring.split_rewa
 each reward to its address, adds the rounding dust to ``mt.meta/dust`` (never minted), stores
 the per-uid results and a payout record per reward, and emits ``EpochRewarded`` per payout.
 
-Who counts: validators holding a permit at the close whose weights were set within the last
+Who counts: a validator scores only the miners its row lists (the others are left out of their
+consensus, not counted as 0); validators are paid by stake and agreement (:mod:`.epoch_math`,
+step 5). Validators holding a permit at the close whose weights were set within the last
 ``activity_cutoff`` blocks. A weight for uid j counts only if it was set after the current
 holder of uid j registered (a replaced miner's weights do not pass to the newcomer).
 """
@@ -78,6 +80,7 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
     held = permits(state, subnet)
     active: list[int] = []
     matrices = np.zeros((5, len(held), n), dtype=np.int64)   # weights + the four components
+    present = np.zeros((len(held), n), dtype=bool)          # which weights were given
     for uid in sorted(held):
         row = get_weights(state, subnet.netuid, uid)
         if row is None or row.block <= block - params.activity_cutoff:
@@ -85,30 +88,34 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
         targets = np.frombuffer(row.uids, dtype=">u2").astype(np.int64)
         keep = (targets < n)
         keep[keep] &= is_miner[targets[keep]] & (row.block > registered[targets[keep]])
+        present[len(active), targets[keep]] = True
         for k, column in enumerate((row.weights, row.accuracy, row.latency, row.availability,
                                     row.consistency)):
             if column:
                 values = np.frombuffer(column, dtype=">u2").astype(np.int64)
                 matrices[k, len(active), targets[keep]] = values[keep]
         active.append(uid)
-    matrices = matrices[:, :len(active), :]
+    matrices, present = matrices[:, :len(active), :], present[:len(active), :]
     stakes = [held[uid] for uid in active]
     emission = epoch_emission(state, subnet)
     result = epoch_rewards(matrices[0].astype(np.uint16), stakes, epoch_emission=emission,
                            subnet_weight=subnet.weight, kappa=params.kappa,
                            min_score=params.min_score,
-                           validator_emission=subnet_validator_emission(state, subnet))
-    components = _component_means(matrices[1:], stakes)
+                           validator_emission=subnet_validator_emission(state, subnet),
+                           present=present)
+    components = _component_means(matrices[1:], present, stakes)
     epoch = epoch_index(subnet, block)
     rewards = [0] * n
     for uid, reward in enumerate(result.miner_rewards):
         rewards[uid] = reward
     for row_index, uid in enumerate(active):
         rewards[uid] += result.validator_rewards[row_index]
-    _pay(state, subnet, block, epoch, addresses, result, active, stakes, emission, emit)
+    _pay(state, subnet, block, epoch, addresses, result, active, emission, emit)
     kv_add_int(state, META, b"dust", result.dust)
     active_flags = np.zeros(n, dtype=np.uint8)
     active_flags[active] = 1
+    agreement = np.zeros(n, dtype=np.int64)
+    agreement[active] = result.agreement
     results = Results(
         epoch=epoch, block=block, total_score=result.total_score,
         miner_emission=result.miner_emission, miner_paid=sum(result.miner_rewards),
@@ -119,24 +126,26 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
         consensus=np.asarray(result.consensus, dtype=">u2").tobytes(),
         **{name: components[k].astype(">u2").tobytes() for k, name in enumerate(COMPONENTS)},
         rewards=b"".join(r.to_bytes(REWARD_BYTES, "big") for r in rewards),
-        active=active_flags.tobytes())
+        active=active_flags.tobytes(),
+        raw_scores=np.asarray(result.raw_scores, dtype=">u8").tobytes(),
+        agreement=agreement.astype(">u4").tobytes())
     put_results(state, subnet.netuid, results)
     _prune_history(state, subnet.netuid, epoch - get_network(state).reward_history_epochs)
     return results
 
 
-def _component_means(components: np.ndarray, stakes: list[int]) -> np.ndarray:
-    """Stake-weighted mean (floor) of each component per uid: 4 x n, u16 values."""
-    count, _, n = components.shape
-    shares = stake_shares(stakes)
-    total = int(shares.sum())
-    if total == 0:
-        return np.zeros((count, n), dtype=np.int64)
-    return np.stack([(shares @ components[k]) // total for k in range(count)])
+def _component_means(components: np.ndarray, present: np.ndarray, stakes: list[int]
+                     ) -> np.ndarray:
+    """Stake-weighted mean (floor) of each component per uid over the validators that scored
+    it: 4 x n, u16 values (0 where nobody did)."""
+    entry = np.where(present, stake_shares(stakes)[:, np.newaxis], 0)
+    column_stake = entry.sum(axis=0)
+    means = (entry[np.newaxis] * components).sum(axis=1) // np.maximum(column_stake, 1)
+    return np.where(column_stake > 0, means, 0)
 
 
 def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[str], result:
-         EpochResult, active: list[int], stakes: list[int], emission: int, emit: Emit) -> None:
+         EpochResult, active: list[int], emission: int, emit: Emit) -> None:
     """Mint every reward, record it and log ``EpochRewarded``."""
     paid_to: list[bytes] = []
     payouts: list[tuple[str, int, int, int, int, int]] = []   # address, role, score, total...
@@ -145,9 +154,8 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
         if score or reward:
             payouts.append((addresses[uid], MINER, score, result.total_score, emission,
                             reward))
-    total_stake = sum(stakes)
-    for uid, stake, reward in zip(active, stakes, result.validator_rewards, strict=True):
-        share = stake * PPB // total_stake if total_stake else 0
+    for uid, share, reward in zip(active, result.validator_weights, result.validator_rewards,
+                                  strict=True):   # share: stake x agreement**2, in ppb
         payouts.append((addresses[uid], VALIDATOR, share, PPB,
                         result.validator_emission, reward))
     for address, role, score, total, pool, reward in payouts:

@@ -4,23 +4,29 @@ Pure, deterministic, integer only (numpy ``int64`` plus Python ints for amounts)
 The procedure (docs/validator.md, "How validators are paid"):
 
 1. ``weights`` is the matrix W of the active validators' latest weights, u16 fixed point
-   (``65535`` = 1.0), one row per validator, one column per miner uid.
-2. Consensus per miner = the stake-weighted kappa-quantile of its column: the largest weight
-   that validators holding **more than** ``kappa`` of the stake gave at least. Every weight is
-   clipped to it, so a validator without that majority alone cannot inflate a miner.
-3. Score = stake-weighted mean of the clipped column, in ppb (``10**9`` = 1.0), rounded down;
-   scores under ``min_score`` become 0.
+   (``65535`` = 1.0), one row per validator, one column per miner uid; ``present`` says which
+   entries a validator actually gave. A validator without a weight for a miner is left out of
+   that miner's consensus and score (not counted as a 0): an empty row dilutes nobody.
+2. Consensus per miner = the stake-weighted kappa-quantile of its column among the validators
+   that scored it: the largest weight that validators holding **more than** ``kappa`` of their
+   stake gave at least. Every weight is clipped to it, so a minority cannot inflate a miner.
+3. Score = stake-weighted mean of the clipped column over the validators that scored the miner,
+   in ppb (``10**9`` = 1.0), rounded down (``raw_scores``); scores under ``min_score`` become 0.
 4. ``MinerReward = EpochEmission x (score / TotalScores) x SubnetWeight`` through
    :func:`moderntensor.scoring.split_rewards` (the validator uses the same function); rounding
    is down and the dust is returned, never minted.
-5. Validators: ``validator_emission x StakeShare`` among the active validators (the rows given).
+5. Validators are paid for agreeing with consensus (our vtrust, docs/incentives.md):
+   ``agreement_i = sum_j min(w_ij, c_j) / sum_j max(w_ij, c_j)`` over every miner (a weight not
+   given counts 0 here: leaving miners out costs agreement), in ppb; its excess over
+   :data:`AGREEMENT_FLOOR` is ``e_i = max(0, agreement_i - 0.5) / 0.5``, and validator *i* gets
+   ``validator_emission x stake_i e_i**2 / sum_k stake_k e_k**2``. An empty row agrees 0 and
+   earns 0; a random row agrees ~0.2-0.45 (it shares half the mass with consensus at best) and
+   earns ~0; the square widens every gap in agreement, so a stale copy of an honest row, which
+   agrees less with the *current* consensus whenever scores move, earns less than the row it
+   copied.
 
-Validator emission (our choice, documented in docs/benchmarks.md too): validators are paid from
-their own stream, ``BlockReward`` per block, so an epoch of one subnet pays
-:func:`validator_emission` ``= block_reward x tempo x subnet_weight``. There is no agreement
-("trust") weighting: the guide says ``BlockReward x StakeShare``; clipping already removes a
-dissenting validator's influence on miners, and being "active" (weights set this epoch) is the
-condition to be paid at all.
+Validator emission: validators are paid from their own stream, ``BlockReward`` per block, so an
+epoch of one subnet pays :func:`validator_emission` ``= block_reward x tempo x subnet_weight``.
 
 >>> r = epoch_rewards([[65535, 0]], [10**18], epoch_emission=100, subnet_weight=PPB)
 >>> r.scores, r.miner_rewards, r.miner_dust
@@ -41,6 +47,7 @@ from moderntensor.scoring import PPB, U16_MAX, split_rewards
 
 DEFAULT_KAPPA = PPB // 2        # consensus needs more than half of the stake: a weighted median
 DEFAULT_MIN_SCORE = 0           # subnets opt in to a cut; 0 pays every miner with a score
+AGREEMENT_FLOOR = PPB // 2      # a row agreeing on no more than half the mass is noise: no pay
 STAKE_SHARE_BITS = 31           # stakes enter the matrix math as shares of 2**31 (fits a u32)
 
 
@@ -61,6 +68,7 @@ class EpochResult:
     """
 
     consensus: tuple[int, ...]          # u16, per miner
+    raw_scores: tuple[int, ...]         # ppb, per miner, before the min_score cut
     scores: tuple[int, ...]             # ppb, per miner, after the min_score cut
     total_score: int                    # ppb, sum of scores
     subnet_weight: int                  # ppb
@@ -70,6 +78,8 @@ class EpochResult:
     validator_emission: int             # base units, the validators' pool of this epoch
     validator_rewards: tuple[int, ...]  # base units, per validator row
     validator_dust: int
+    agreement: tuple[int, ...] = ()     # ppb, per validator row (step 5)
+    validator_weights: tuple[int, ...] = ()   # ppb share of the validator pool, per row
 
     @property
     def minted(self) -> int:
@@ -148,19 +158,28 @@ def stake_shares(stakes: Sequence[int]) -> npt.NDArray[np.int64]:
     return np.array([(s << STAKE_SHARE_BITS) // total for s in stakes], dtype=np.int64)
 
 
+def _entry_shares(shares: npt.NDArray[np.int64], present: npt.NDArray[np.bool_]
+                  ) -> npt.NDArray[np.int64]:
+    """Each entry's stake share, 0 where the validator gave that miner no weight."""
+    return np.where(present, shares[:, np.newaxis], 0)
+
+
 def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
-              kappa: int = DEFAULT_KAPPA) -> npt.NDArray[np.int64]:
-    """Per miner: the largest weight given at least by validators with > kappa of the stake.
+              kappa: int = DEFAULT_KAPPA, present: npt.NDArray[np.bool_] | None = None
+              ) -> npt.NDArray[np.int64]:
+    """Per miner: the largest weight given at least by validators with > kappa of the stake
+    of the validators that scored it.
 
     ``weights`` is validators x miners (u16), ``shares`` the validators' integer stake weights
-    in [0, 2**32) (:func:`stake_shares`), ``kappa`` in ppb. A column where no value has that
-    support (all stake 0) gets consensus 0.
+    in [0, 2**32) (:func:`stake_shares`), ``kappa`` in ppb, ``present`` which entries were
+    given (default: all). A column where no value has that support gets consensus 0.
     """
     n_validators, n_miners = weights.shape
     if n_validators == 0 or n_miners == 0:
         return np.zeros(n_miners, dtype=np.int64)
     if shares.min() < 0 or shares.max() >> 32:
         raise EpochInputError("stake shares must be in [0, 2**32); use stake_shares()")
+    dense = present is None or bool(present.all())
     # One uint64 key per entry, (65535 - weight) << 32 | stake share, miners as rows: sorting
     # the keys orders each column by weight descending and carries each entry's share along,
     # so no argsort and no gather (numpy's SIMD sort; ~2x faster). Equal weights may come in
@@ -168,12 +187,19 @@ def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
     keys = np.empty((n_miners, n_validators), dtype=np.uint64)
     np.subtract(U16_MAX, weights.T, out=keys, dtype=np.uint64)
     keys <<= 32
-    keys |= shares.astype(np.uint64)
+    if dense:       # every validator scored every miner: one share per row, broadcast
+        keys |= shares.astype(np.uint64)
+        column_stake: npt.NDArray[np.int64] | int = int(shares.sum())
+    else:
+        entry = _entry_shares(shares, present)
+        keys |= entry.T.astype(np.uint64)
+        column_stake = entry.sum(axis=0)
     keys.sort(axis=1)
     running = keys & 0xFFFFFFFF
     np.cumsum(running, axis=1, out=running)
     # running x PPB > kappa x total  <=>  running > floor(kappa x total / PPB): integers.
-    passed = running > kappa * int(shares.sum()) // PPB
+    thresholds = np.asarray(kappa * column_stake // PPB, dtype=np.uint64)
+    passed = running > (thresholds[:, np.newaxis] if thresholds.ndim else thresholds)
     first = np.argmax(passed, axis=1)
     rows = np.arange(n_miners)
     values = U16_MAX - (keys[rows, first] >> 32).astype(np.int64)
@@ -181,7 +207,7 @@ def consensus(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
 
 
 def _floor_scale(numerators: npt.NDArray[np.int64], multiplier_digits: int,
-                 denominator: int) -> npt.NDArray[np.int64]:
+                 denominator: int | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """``floor(n x 10**digits / denominator)`` without overflow, by base-1000 long division.
 
     Why: n x 10**9 overflows int64 while n < 2**47; each step multiplies a remainder
@@ -195,26 +221,54 @@ def _floor_scale(numerators: npt.NDArray[np.int64], multiplier_digits: int,
 
 
 def miner_scores(weights: npt.NDArray[np.uint16], shares: npt.NDArray[np.int64],
-                 kappa: int = DEFAULT_KAPPA, min_score: int = DEFAULT_MIN_SCORE
+                 kappa: int = DEFAULT_KAPPA, present: npt.NDArray[np.bool_] | None = None
                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Consensus (u16) and scores (ppb) per miner: steps 2 and 3 of the epoch."""
-    agreed = consensus(weights, shares, kappa)
-    total_share = int(shares.sum())
-    if total_share == 0 or weights.shape[1] == 0:
+    """Consensus (u16) and scores before the ``min_score`` cut (ppb): steps 2 and 3."""
+    given = np.ones(weights.shape, dtype=bool) if present is None else present
+    agreed = consensus(weights, shares, kappa, given)
+    if weights.shape[0] == 0 or weights.shape[1] == 0:
         return agreed, np.zeros(weights.shape[1], dtype=np.int64)
-    clipped = np.minimum(weights, agreed[np.newaxis, :])
+    clipped = np.minimum(weights, agreed[np.newaxis, :].astype(np.uint16))
+    if given.all():     # the common case: one matmul, as without the rule
+        column_stake = np.full(weights.shape[1], int(shares.sum()), dtype=np.int64)
+    else:
+        column_stake = shares @ given.astype(np.int64)
+        clipped = np.where(given, clipped, 0).astype(np.uint16)
     weighted = shares @ clipped                      # <= 2**31 x 65535 < 2**47 per miner
-    scores = _floor_scale(weighted, 9, total_share * U16_MAX)
-    return agreed, np.where(scores >= min_score, scores, 0)
+    scores = _floor_scale(weighted, 9, np.maximum(column_stake, 1) * U16_MAX)
+    return agreed, np.where(column_stake > 0, scores, 0)
+
+
+def agreement(weights: npt.NDArray[np.uint16], present: npt.NDArray[np.bool_],
+              agreed: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Per validator row, in ppb: ``sum_j min(w_ij, c_j) / sum_j max(w_ij, c_j)`` (step 5).
+
+    A weight not given counts 0. A row of given zeros against an all-zero consensus agrees
+    fully (every miner is worthless and it said so); an empty row agrees 0.
+    """
+    given = weights if present.all() else np.where(present, weights, 0).astype(np.uint16)
+    target = agreed.astype(np.uint16)[np.newaxis, :]     # u16 throughout: half the memory
+    low = np.minimum(given, target).sum(axis=1, dtype=np.int64)
+    high = np.maximum(given, target).sum(axis=1, dtype=np.int64)
+    ratio = _floor_scale(low, 9, np.maximum(high, 1))
+    return np.where(high > 0, ratio, np.where(present.any(axis=1), PPB, 0))
+
+
+def validator_pay_weights(stakes: Sequence[int], agreements: Sequence[int]) -> list[int]:
+    """``stake x excess**2`` per validator, ``excess = max(0, agreement - AGREEMENT_FLOOR)``
+    (exact Python ints): the validator pool's key (step 5)."""
+    excess = [max(0, agree - AGREEMENT_FLOOR) for agree in agreements]
+    return [stake * e * e for stake, e in zip(stakes, excess, strict=True)]
 
 
 def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emission: int,
                   subnet_weight: int, kappa: int = DEFAULT_KAPPA,
-                  min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0
-                  ) -> EpochResult:
+                  min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0,
+                  present: npt.ArrayLike | None = None) -> EpochResult:
     """Run one epoch of one subnet (steps 1-5). See the module docstring.
 
-    ``weights``: active validators x miners, u16. ``stakes``: the active validators' stakes in
+    ``weights``: active validators x miners, u16; ``present``: which of them were given
+    (booleans of the same shape, default all). ``stakes``: the active validators' stakes in
     base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
     ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the subnet's whole share
     (1000 MDT x 0.15)::
@@ -233,18 +287,26 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
     _check_int("kappa", kappa, 0, PPB - 1)           # kappa = 1 would need > 100% of the stake
     _check_int("min_score", min_score, 0, PPB)
 
-    agreed, scores = miner_scores(matrix, stake_shares(stake_list), kappa, min_score)
-    score_list = scores.tolist()
+    given = (np.ones(matrix.shape, dtype=bool) if present is None
+             else np.asarray(present, dtype=bool))
+    if given.shape != matrix.shape:
+        raise EpochInputError(f"present has shape {given.shape}, weights {matrix.shape}")
+    # an empty row takes no part in consensus, not even in the quantisation of the shares
+    scoring_stakes = [s if any_given else 0 for s, any_given in zip(
+        stake_list, given.any(axis=1).tolist(), strict=True)]
+    agreed, raw = miner_scores(matrix, stake_shares(scoring_stakes), kappa, given)
+    score_list = np.where(raw >= min_score, raw, 0).tolist()
     split = split_rewards(epoch_emission, score_list, subnet_weight)
     miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"
 
-    total_stake = sum(stake_list)
-    if total_stake:
-        validator_rewards = tuple(validator_emission * s // total_stake for s in stake_list)
-    else:
-        validator_rewards = (0,) * len(stake_list)
+    agreements = agreement(matrix, given, agreed).tolist()
+    pay = validator_pay_weights(stake_list, agreements)
+    total_pay = sum(pay)
+    validator_rewards = tuple(validator_emission * p // total_pay if total_pay else 0
+                              for p in pay)
     return EpochResult(
         consensus=tuple(agreed.tolist()),
+        raw_scores=tuple(raw.tolist()),
         scores=tuple(score_list),
         total_score=sum(score_list),
         subnet_weight=subnet_weight,
@@ -254,4 +316,6 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
         validator_emission=validator_emission,
         validator_rewards=validator_rewards,
         validator_dust=validator_emission - sum(validator_rewards),
+        agreement=tuple(agreements),
+        validator_weights=tuple(p * PPB // total_pay if total_pay else 0 for p in pay),
     )

@@ -63,6 +63,7 @@ class SubnetParams:
     adjustment_interval: int = 360           # blocks between difficulty adjustments
     min_difficulty: int = MIN_POW_DIFFICULTY
     max_difficulty: int = MAX_POW_DIFFICULTY
+    commit_reveal_period: int = 10           # blocks from commitWeights to revealWeights; 0 off
 
 
 # (low, high) of each parameter; validate() names the offending one.
@@ -77,6 +78,7 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "weights_rate_limit": (0, 10**7),
     "serving_rate_limit": (0, 10**7),
     "activity_cutoff": (1, 10**8),
+    "commit_reveal_period": (0, 10**6),
     "max_registrations_per_block": (1, 256),
     "target_registrations_per_interval": (1, 10**4),
     "adjustment_interval": (1, 10**7),
@@ -172,7 +174,7 @@ def dev_params() -> SubnetParams:
     """Short epochs and easy work, so a laptop sees registrations and rewards in seconds."""
     return SubnetParams(tempo=20, max_miners=256, max_validators=16, immunity_period=100,
                         min_validator_stake=100 * BASE_PER_MDT, weights_rate_limit=2,
-                        serving_rate_limit=2, activity_cutoff=60,
+                        serving_rate_limit=2, activity_cutoff=60, commit_reveal_period=2,
                         max_registrations_per_block=8, target_registrations_per_interval=16,
                         adjustment_interval=100, min_difficulty=MIN_POW_DIFFICULTY,
                         max_difficulty=DEV_MAX_DIFFICULTY)

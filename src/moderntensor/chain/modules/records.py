@@ -1,9 +1,8 @@
 """Module state: the records of subnets and neurons and where they live in the kv store.
 
 Records are compact JSON arrays of ints and strings (``separators=(",", ":")``, ASCII): as
-deterministic as RLP and ~4x faster to decode, which matters for 4,096-neuron metagraphs.
-Byte strings (addresses) are stored as lowercase hex. Keys are fixed-width big-endian ints, so
-the key order is the numeric order.
+deterministic as RLP, ~4x faster to decode (4,096-neuron metagraphs). Byte strings (addresses)
+are lowercase hex; keys are fixed-width big-endian ints, so key order is numeric order.
 
 Namespaces (all under the same state root as the accounts):
 
@@ -292,8 +291,9 @@ def checksum(address: bytes) -> str:
 class Results:
     """The last closed epoch of a subnet, per uid (index = uid), as packed columns.
 
-    ``scores`` u64 ppb, ``consensus`` and the four components u16, ``rewards`` u128 base units,
-    ``active`` u8 (validators whose weights counted); all big-endian.
+    ``scores`` (``raw_scores`` before the ``min_score`` cut) u64 ppb, ``consensus`` and the four
+    components u16, ``rewards`` u128 base units, ``active`` u8 (validators whose weights
+    counted), ``agreement`` u32 ppb (validators' vtrust); all big-endian.
     """
 
     epoch: int
@@ -314,6 +314,8 @@ class Results:
     consistency: bytes
     rewards: bytes
     active: bytes
+    raw_scores: bytes = b""
+    agreement: bytes = b""
 
     def score_of(self, uid: int) -> int:
         """The epoch score (ppb) of ``uid``; 0 for a uid the epoch did not know."""

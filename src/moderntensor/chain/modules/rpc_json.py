@@ -79,6 +79,7 @@ def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[st
     zeros = np.zeros(n, dtype=np.int64)
     if results is None:
         return {"scores": zeros, "consensus": zeros, **dict.fromkeys(COMPONENTS, zeros),
+                "rawScores": zeros, "agreement": zeros,
                 "active": zeros.astype(bool), "rewards": np.zeros(n, dtype=object)}
     fresh = registered > results.block
 
@@ -97,6 +98,8 @@ def _columns(results: Results | None, n: int, registered: np.ndarray) -> dict[st
     return {"scores": column(results.scores, ">u8"), "consensus": column(results.consensus,
                                                                           ">u2"),
             **{name: column(getattr(results, name), ">u2") for name in COMPONENTS},
+            "rawScores": column(results.raw_scores, ">u8"),
+            "agreement": column(results.agreement, ">u4"),
             "active": column(results.active, "u1").astype(bool), "rewards": rewards}
 
 
@@ -135,6 +138,8 @@ def metagraph_json(state: State, subnet: Subnet) -> dict[str, Any]:
         "validatorPermits": [uid in held for uid in range(n)],
         "active": cols["active"].tolist(),
         "scores": cols["scores"].tolist(),
+        "scoresBeforeCut": cols["rawScores"].tolist(),
+        "agreement": cols["agreement"].tolist(),
         "consensus": cols["consensus"].tolist(),
         **{name: cols[name].tolist() for name in COMPONENTS},
         "endpoints": [{"host": host, "port": port, "protocol": protocol} if host else None
@@ -165,6 +170,7 @@ def neuron_json(state: State, subnet: Subnet, neuron: NeuronRecord) -> dict[str,
         "validatorPermit": uid in permits(state, subnet),
         "active": bool(cols["active"][uid]),
         "score": score, "scoreFloat": score / PPB, "consensus": int(cols["consensus"][uid]),
+        "scoreBeforeCut": int(cols["rawScores"][uid]), "agreement": int(cols["agreement"][uid]),
         **{name: int(cols[name][uid]) for name in COMPONENTS},
         **{name + "Float": int(cols[name][uid]) / U16_MAX for name in COMPONENTS},
         "endpoint": _endpoint(neuron), "model": _model(neuron),

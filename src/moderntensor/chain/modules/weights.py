@@ -18,6 +18,7 @@ from moderntensor.chain.modules.records import (
     MINER,
     VALIDATOR,
     NeuronRecord,
+    Subnet,
     WeightsRow,
     neuron_columns,
     put_neuron,
@@ -72,34 +73,55 @@ def _check_combined(weights: Sequence[int], components: Sequence[Sequence[int]])
              index=i, expected=int(combined[i]))
 
 
-def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
-                weights: Sequence[int], accuracy: Sequence[int], latency: Sequence[int],
-                availability: Sequence[int], consistency: Sequence[int], version_key: int
-                ) -> NeuronRecord:
-    """Store the sender's weights row (replacing its previous one)."""
+def require_permitted_validator(state: State, netuid: int, sender: bytes
+                                ) -> tuple[NeuronRecord, Subnet]:
+    """The sender's neuron and its subnet, or ``no_validator_permit``."""
     neuron = require_neuron(state, netuid, sender)
     subnet = require_subnet(state, netuid)
     if neuron.role != VALIDATOR or neuron.uid not in permits(state, subnet):
         fail("no_validator_permit", f"uid {neuron.uid} holds no validator permit on subnet "
              f"{netuid}: only the top {subnet.params.max_validators} validators by stake "
              f"(>= {subnet.params.min_validator_stake} base units) may set weights")
+    return neuron, subnet
+
+
+def check_rate_limit(neuron: NeuronRecord, subnet: Subnet, block: int) -> None:
+    """``weights_rate_limited`` unless ``weights_rate_limit`` blocks passed since the last row
+    (or commit) of this validator."""
     limit = subnet.params.weights_rate_limit
     if neuron.weights_block and block < neuron.weights_block + limit:
         fail("weights_rate_limited", f"setWeights is allowed once per {limit} blocks; retry at "
              f"block {neuron.weights_block + limit}",
              nextAllowedBlock=neuron.weights_block + limit)
-    components = (accuracy, latency, availability, consistency)
+
+
+def store_row(state: State, subnet: Subnet, neuron: NeuronRecord, block: int,
+              uids: Sequence[int], weights: Sequence[int], components: Sequence[Sequence[int]],
+              version_key: int) -> None:
+    """Check a row (shape, u16, miners only, combined totals) and store it as of ``block``."""
     _check_columns(subnet.n, uids, weights, components)
-    roles = neuron_columns(state, netuid, subnet.n).role
+    roles = neuron_columns(state, subnet.netuid, subnet.n).role
     not_miner = next((uid for uid in uids if roles[uid] != MINER), None)
     if not_miner is not None:
         fail("invalid_weights", f"uid {not_miner} is not a miner; weights score miners only",
              uid=not_miner)
     _check_combined(weights, components)
-    put_weights(state, netuid, neuron.uid, WeightsRow(
+    accuracy, latency, availability, consistency = components
+    put_weights(state, subnet.netuid, neuron.uid, WeightsRow(
         block=block, version_key=version_key, uids=_pack(uids), weights=_pack(weights),
         accuracy=_pack(accuracy), latency=_pack(latency), availability=_pack(availability),
         consistency=_pack(consistency)))
+
+
+def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
+                weights: Sequence[int], accuracy: Sequence[int], latency: Sequence[int],
+                availability: Sequence[int], consistency: Sequence[int], version_key: int
+                ) -> NeuronRecord:
+    """Store the sender's weights row (replacing its previous one), public at once."""
+    neuron, subnet = require_permitted_validator(state, netuid, sender)
+    check_rate_limit(neuron, subnet, block)
+    store_row(state, subnet, neuron, block, uids, weights,
+              (accuracy, latency, availability, consistency), version_key)
     updated = replace(neuron, weights_block=block, last_update=block)
     put_neuron(state, netuid, updated)
     return updated
