@@ -51,7 +51,7 @@ def serve_miner(port: int) -> None:
         def inference(self, request: Any) -> Any:
             return OracleText().generate(request.task, request.input, request.params)
 
-    OracleMiner(wallet=Account.from_key(os.environ["BENCH_MINER_KEY"]), subnet=1,
+    OracleMiner(wallet=Account.from_key(os.environ["BENCH_MINER_KEY"]), netuid=1,
                 metagraph_source=[os.environ["BENCH_VALIDATOR"]], rate_per_s=1e9,
                 rate_burst=1e9, queue_size=1024).run(port=port)
 

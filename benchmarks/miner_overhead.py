@@ -47,7 +47,7 @@ def serve(port: int, fast: bool) -> None:
             return {"output": request.input, "latency_ms": request.elapsed_ms}
 
     overrides = json.loads(os.environ.get("BENCH_MINER_SETTINGS", "{}"))  # other benchmarks
-    miner = EchoMiner(wallet=Account.from_key(os.environ["BENCH_MINER_KEY"]), subnet=1,
+    miner = EchoMiner(wallet=Account.from_key(os.environ["BENCH_MINER_KEY"]), netuid=1,
                       metagraph_source=[os.environ["BENCH_VALIDATOR"]], fast=fast,
                       rate_per_s=1e9, rate_burst=1e9, queue_size=1024, server_timing=True,
                       **overrides)

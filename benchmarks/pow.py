@@ -39,7 +39,7 @@ def raw_rate(hashes: int) -> float:
 def solver_rate(hashes: int, workers: int) -> float:
     start = time.perf_counter()
     with contextlib.suppress(PowNotFoundError):
-        solve_pow(chain_id=1337, subnet=1, address=ADDRESS, block_hash=b"\x01" * 32,
+        solve_pow(chain_id=1337, netuid=1, address=ADDRESS, block_hash=b"\x01" * 32,
                   difficulty=2**250, max_hashes=hashes, workers=workers)
     return hashes / (time.perf_counter() - start)
 
@@ -58,7 +58,7 @@ def main() -> None:
     times = []
     for i in range(args.solves):
         start = time.perf_counter()
-        solve_pow(chain_id=1337, subnet=1, address=ADDRESS, block_hash=os.urandom(32),
+        solve_pow(chain_id=1337, netuid=1, address=ADDRESS, block_hash=os.urandom(32),
                   difficulty=DEV_POW_DIFFICULTY)
         times.append(time.perf_counter() - start)
         del i

@@ -18,7 +18,7 @@ from moderntensor.chain.rpc import build_rpc_app
 def mt_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own MT_HOME and a clean MT_* environment."""
     home = tmp_path / "mt-home"
-    for var in ("MT_WALLET", "MT_WALLET_PASSWORD", "MT_NETWORK", "MT_SUBNET"):
+    for var in ("MT_WALLET", "MT_WALLET_PASSWORD", "MT_NETWORK", "MT_NETUID", "MT_SUBNET"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MT_HOME", str(home))
     return home

@@ -34,9 +34,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def envelope(input_value: Any = "hello", *, subnet: int = 1, task: str = "echo",
+def envelope(input_value: Any = "hello", *, netuid: int = 1, task: str = "echo",
              params: dict[str, Any] | None = None) -> bytes:
-    body: dict[str, Any] = {"subnet": subnet, "task": task, "input": input_value}
+    body: dict[str, Any] = {"subnet": netuid, "task": task, "input": input_value}
     if params is not None:
         body["params"] = params
     return json.dumps(body).encode()

@@ -91,7 +91,7 @@ class Sim:
         subnet = get_subnet(self.state, netuid)
         assert subnet is not None
         seed = block_hash(self.state, pow_block)
-        solution = solve_pow(chain_id=CHAIN_ID, subnet=netuid, address=sender, block_hash=seed,
+        solution = solve_pow(chain_id=CHAIN_ID, netuid=netuid, address=sender, block_hash=seed,
                              difficulty=subnet.difficulty)
         return solution.nonce, pow_block
 

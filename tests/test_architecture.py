@@ -110,3 +110,55 @@ def test_each_shared_constant_is_defined_once() -> None:
         assert len(homes) == 1, f"{name} is defined in {homes}"
     literal = '"accuracy", "latency", "availability", "consistency"'
     assert sum(t.count(literal) for t in text.values()) == 1, "name the components once"
+
+
+# The former names of `netuid` that the public API still accepts, as (module, function, name).
+NETUID_ALIASES = {
+    ("config.py", "resolve_config", "subnet"),
+    ("miner/server.py", "__init__", "subnet"),
+    ("validator/core.py", "from_config", "subnet"),
+}
+
+
+def subnet_id_names(source: str, module: str) -> list[str]:
+    """Where ``source`` names a subnet id anything but ``netuid``: parameters, fields and
+    attributes called ``subnet_id``, or ``subnet`` typed as an int (a ``subnet`` holding a
+    subnet record is a different thing and keeps its name)."""
+    import ast
+
+    def is_id(annotation: ast.expr | None) -> bool:
+        return annotation is not None and "int" in ast.unparse(annotation)
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            args = node.args
+            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                named_id = arg.arg == "subnet_id" or (arg.arg == "subnet" and is_id(arg.annotation))
+                if named_id and (module, node.name, arg.arg) not in NETUID_ALIASES:
+                    found.append(f"{module}:{node.lineno} parameter {arg.arg} of {node.name}")
+        elif isinstance(node, ast.AnnAssign):
+            target = node.target
+            name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+            if name == "subnet_id" or (name == "subnet" and is_id(node.annotation)):
+                found.append(f"{module}:{node.lineno} field {name}")
+        elif (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+              and node.attr in ("subnet", "subnet_id")):
+            found.append(f"{module}:{node.lineno} attribute {node.attr}")
+    return found
+
+
+def test_netuid_is_the_one_name_for_a_subnet_id_in_the_code() -> None:
+    found = [hit for path in _modules()
+             for hit in subnet_id_names(path.read_text(), str(path.relative_to(PACKAGE)))]
+    assert found == []
+
+
+def test_the_netuid_name_check_finds_a_subnet_id_by_another_name() -> None:
+    source = ("from dataclasses import dataclass\n"
+              "def serve(subnet: int, host: str) -> None: ...\n"
+              "def close(subnet: Subnet) -> None: ...\n"          # a record, not an id: fine
+              "@dataclass\nclass Process:\n    subnet_id: int | None = None\n"
+              "class Miner:\n    def __init__(self, n: int) -> None:\n        self.subnet = n\n")
+    assert [hit.split(" ", 1)[1] for hit in subnet_id_names(source, "made_up.py")] == [
+        "parameter subnet of serve", "field subnet_id", "attribute subnet"]

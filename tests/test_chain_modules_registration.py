@@ -53,7 +53,7 @@ def test_bad_input_is_rejected_with_a_stable_code_and_never_changes_state() -> N
     good = {"netuid": 1, "modelName": "m", "modelType": "text-generation",
             "modelVersion": "1", "powNonce": nonce, "powBlock": pow_block}
     bad_nonce = next(n for n in range(10**6) if not verify_pow(
-        chain_id=CHAIN_ID, subnet=1, address=miner,
+        chain_id=CHAIN_ID, netuid=1, address=miner,
         block_hash=__import__("modules_support").keccak(pow_block.to_bytes(8, "big")),
         nonce=n, difficulty=1024))
     root = state_root(sim.state)

@@ -77,7 +77,7 @@ def test_detach_then_down(tmp_path: Path) -> None:
         miner = next(p for p in LocalnetState.load(data_dir).processes if p.role == "miner")
         cli = shlex.join(CLI)
         script = (f'eval "$({cli} localnet env --data-dir {shlex.quote(str(data_dir))})" && '
-                  f"{cli} miner status --json --wallet {miner.wallet} --subnet {miner.subnet}")
+                  f"{cli} miner status --json --wallet {miner.wallet} --netuid {miner.netuid}")
         inspected = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                                    timeout=120, check=False)
         assert inspected.returncode == 0, inspected.stderr

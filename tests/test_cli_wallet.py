@@ -88,10 +88,15 @@ def test_debug_flag_shows_the_traceback() -> None:
 
 
 def test_config_set_and_show(mt_home: Path) -> None:
-    assert mt("config", "set", "subnet", "3").returncode == 0
+    assert mt("config", "set", "netuid", "3").returncode == 0
     shown = json.loads(mt("config", "show", "--json").stdout)
-    assert shown["subnet"]["value"] == "3"
-    assert shown["subnet"]["source"].startswith("file:")
+    assert shown["netuid"]["value"] == "3"
+    assert shown["netuid"]["source"].startswith("file:")
+
+
+def test_config_set_accepts_the_former_key_subnet(mt_home: Path) -> None:
+    assert mt("config", "set", "subnet", "4").returncode == 0
+    assert json.loads(mt("config", "show", "--json").stdout)["netuid"]["value"] == "4"
 
 
 def test_refuses_to_overwrite_existing_wallet(mt_home: Path) -> None:

@@ -25,10 +25,24 @@ def test_file_beats_default(mt_home: Path) -> None:
 
 
 def test_env_beats_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    set_config_value("subnet", "1")
-    monkeypatch.setenv("MT_SUBNET", "3")
+    set_config_value("netuid", "1")
+    monkeypatch.setenv("MT_NETUID", "3")
     cfg = resolve_config()
-    assert (cfg.subnet.value, cfg.subnet.source) == (3, "env:MT_SUBNET")
+    assert (cfg.netuid.value, cfg.netuid.source) == (3, "env:MT_NETUID")
+
+
+def test_the_former_subnet_names_still_set_the_netuid(
+        mt_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mt_home.mkdir(parents=True, exist_ok=True)
+    (mt_home / "config.toml").write_text('subnet = 2\n', encoding="utf-8")
+    assert resolve_config().netuid.value == 2            # the file key "subnet"
+    monkeypatch.setenv("MT_SUBNET", "3")
+    assert resolve_config().netuid.source == "env:MT_SUBNET"
+    monkeypatch.setenv("MT_NETUID", "4")                 # the new name wins over the old
+    assert resolve_config().netuid.value == 4
+    assert resolve_config(subnet=5).netuid.value == 5    # the keyword argument
+    set_config_value("subnet", "6")                      # `config set subnet 6`
+    assert "netuid = 6" in (mt_home / "config.toml").read_text(encoding="utf-8")
 
 
 def test_argument_beats_env(monkeypatch: pytest.MonkeyPatch) -> None:

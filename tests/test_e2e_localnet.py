@@ -235,7 +235,7 @@ def test_miner_guide_snippets_run_as_written(net: Localnet, tmp_path: Path) -> N
     wallet = Wallet.create(num_words=12)  # the miner's own wallet: 0 MDT, resolved by config
     wallet.save("default", "pw", home=home, scrypt_n=2**10)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MT_")},
-           "MT_HOME": str(home), "MT_WALLET_PASSWORD": "pw", "MT_SUBNET": str(NETUID),
+           "MT_HOME": str(home), "MT_WALLET_PASSWORD": "pw", "MT_NETUID": str(NETUID),
            "PYTHONPATH": str(tmp_path)}
     script = tmp_path / "steps.py"
     # the guide's example is float arithmetic (12.749999999999998); the chain pays exactly

@@ -38,7 +38,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Localnet]:
 
 @pytest.mark.parametrize("netuid", [2, 4])
 def test_reference_miner_outscores_noise_on_chain(net: Localnet, netuid: int) -> None:
-    by_model = {p.model: p for p in net.state.by_role("miner") if p.subnet == netuid}
+    by_model = {p.model: p for p in net.state.by_role("miner") if p.netuid == netuid}
     graph = rpc(net.url, "mt_getMetagraph", netuid)
     uid = {m: graph["addresses"].index(p.address) for m, p in by_model.items()}
 

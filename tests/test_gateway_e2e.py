@@ -72,7 +72,7 @@ class GatewayRun:
         """uid -> the localnet process name of each miner of ``netuid``."""
         graph = self.net.client.get_metagraph(netuid)
         return {graph.uid_of(p.address): p.name for p in self.net.state.by_role("miner")
-                if p.subnet == netuid and p.address is not None}
+                if p.netuid == netuid and p.address is not None}
 
 
 @pytest.fixture(scope="module")

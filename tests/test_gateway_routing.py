@@ -40,7 +40,7 @@ SLOW_S = 1.5
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[MinerEndpoint]:
-    miner = OracleMiner(wallet=MINER, subnet=1, metagraph_source=[VALIDATOR.address],
+    miner = OracleMiner(wallet=MINER, netuid=1, metagraph_source=[VALIDATOR.address],
                         rate_per_s=1e6, rate_burst=1e6)
     with serving(miner) as url:
         yield MinerEndpoint(1, MINER.address, "127.0.0.1", int(url.rsplit(":", 1)[1]))
@@ -129,7 +129,7 @@ def test_a_rate_limited_answer_does_not_count_toward_the_breaker() -> None:
 
 def test_a_hedged_request_takes_the_quicker_answer_of_two_miners(live: MinerEndpoint) -> None:
     slow_key = Account.create()
-    miner = SlowMiner(wallet=slow_key, subnet=1, metagraph_source=[VALIDATOR.address],
+    miner = SlowMiner(wallet=slow_key, netuid=1, metagraph_source=[VALIDATOR.address],
                       rate_per_s=1e6, rate_burst=1e6)
     with serving(miner) as url:
         slow = MinerEndpoint(0, slow_key.address, "127.0.0.1", int(url.rsplit(":", 1)[1]))

@@ -33,7 +33,7 @@ def test_only_permitted_validators_of_the_subnet_get_answers(
     with running_node(tmp_path / "node", block_time=0.2) as node:
         node.wait_for_block(1)
         asyncio.run(register(node.url, validator, miner, bystander))
-        echo = Echo(wallet=miner.account, subnet=1, network=node.url, **FAST_LIMITS)
+        echo = Echo(wallet=miner.account, netuid=1, network=node.url, **FAST_LIMITS)
         assert echo.permit_origin == "chain"
         with serving(echo) as base, httpx.Client() as http:
             assert http.get(base + "/health").json()["status"] == "ready"

@@ -39,7 +39,7 @@ class Fragile(MinerServer):
 
 def test_an_exception_in_inference_fails_that_request_only() -> None:
     validator, miner = accounts()
-    with serving(Fragile(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Fragile(wallet=miner, netuid=1, metagraph_source=[validator.address],
                          **FAST_LIMITS)) as base, httpx.Client() as http:
         failed = post(http, base, validator, miner.address, envelope("boom"))
         assert_error(failed, 502, "inference_failed")
@@ -83,7 +83,7 @@ def concurrent_posts(base: str, validator: Any, miner_address: str,
 
 def test_micro_batching_groups_concurrent_requests() -> None:
     validator, miner = accounts()
-    batched = Batched(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    batched = Batched(wallet=miner, netuid=1, metagraph_source=[validator.address],
                       max_batch=8, batch_wait_ms=20, **FAST_LIMITS)
     with serving(batched) as base:
         bodies = [envelope(i) for i in range(24)]
@@ -103,7 +103,7 @@ def test_a_cache_hit_skips_the_model() -> None:
     class Counting(Echo):
         calls = 0
 
-    with serving(Counting(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Counting(wallet=miner, netuid=1, metagraph_source=[validator.address],
                           cache_size=16, **FAST_LIMITS)) as base, httpx.Client() as http:
         first = post(http, base, validator, miner.address, envelope("same"))
         second = post(http, base, validator, miner.address, envelope("same"))
@@ -123,7 +123,7 @@ def test_caching_is_off_unless_asked_for() -> None:
     class Counting(Echo):
         calls = 0
 
-    with serving(Counting(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Counting(wallet=miner, netuid=1, metagraph_source=[validator.address],
                           **FAST_LIMITS)) as base, httpx.Client() as http:
         for _ in range(2):
             post(http, base, validator, miner.address, envelope("same"))
@@ -140,7 +140,7 @@ class Slow(MinerServer):
 
 def test_the_validator_deadline_is_honoured() -> None:
     validator, miner = accounts()
-    with serving(Slow(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Slow(wallet=miner, netuid=1, metagraph_source=[validator.address],
                       **FAST_LIMITS)) as base, httpx.Client() as http:
         slow = post(http, base, validator, miner.address, envelope("1.0"), timeout_s=0.2)
         assert_error(slow, 504, "deadline_exceeded")
@@ -150,7 +150,7 @@ def test_the_validator_deadline_is_honoured() -> None:
 
 def test_metrics_count_requests_by_status_and_are_loopback_only() -> None:
     validator, miner = accounts()
-    with serving(Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Echo(wallet=miner, netuid=1, metagraph_source=[validator.address],
                       **FAST_LIMITS)) as base, httpx.Client() as http:
         post(http, base, validator, miner.address, envelope())
         post(http, base, validator, miner.address, b"{")
@@ -164,7 +164,7 @@ def test_metrics_count_requests_by_status_and_are_loopback_only() -> None:
 @pytest.mark.parametrize(("public", "status"), [(False, 403), (True, 200)])
 def test_metrics_refuse_remote_clients_unless_public(public: bool, status: int) -> None:
     validator, miner = accounts()
-    app = Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    app = Echo(wallet=miner, netuid=1, metagraph_source=[validator.address],
                metrics_public=public).build_app()
 
     async def scrape() -> int:

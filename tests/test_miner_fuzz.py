@@ -39,7 +39,7 @@ envelopes = st.fixed_dictionaries(
 @pytest.fixture(scope="module")
 def http() -> Iterator[tuple[httpx.Client, str]]:
     source = StaticPermitSource([VALIDATOR.address])
-    with serving(Echo(wallet=MINER, subnet=1, metagraph_source=source, max_body_bytes=4096,
+    with serving(Echo(wallet=MINER, netuid=1, metagraph_source=source, max_body_bytes=4096,
                       **FAST_LIMITS)) as base, httpx.Client(timeout=10) as client:
         yield client, base
 

@@ -132,7 +132,7 @@ def test_publishing_calls_serve_only_when_registered_and_changed(tmp_path: Path)
     registered, stranger = Wallet.create(num_words=12), Wallet.create(num_words=12)
 
     async def publish(client: AsyncLuxtensorClient, wallet: Wallet, port: int) -> str:
-        return await publish_endpoint(client, wallet=wallet, subnet=1, host="127.0.0.1",
+        return await publish_endpoint(client, wallet=wallet, netuid=1, host="127.0.0.1",
                                       port=port)
 
     async def scenario(url: str) -> list[str]:
@@ -171,12 +171,13 @@ def test_the_wallet_subnet_and_network_come_from_the_config_rules(
     wallet.save("mine", "secret", home=mt_home, scrypt_n=2**12)
     monkeypatch.setenv("MT_WALLET", "mine")
     monkeypatch.setenv("MT_WALLET_PASSWORD", "secret")
-    monkeypatch.setenv("MT_SUBNET", "4")
+    monkeypatch.setenv("MT_NETUID", "4")
     miner = Echo()
     assert miner.wallet.address == wallet.address
-    assert (miner.subnet, miner.permit_origin) == (4, "chain")
-    assert Echo(subnet=2, max_batch=3).subnet == 2  # an argument beats the environment
-    assert Echo(subnet=2, max_batch=3).settings.max_batch == 3
+    assert (miner.netuid, miner.permit_origin) == (4, "chain")
+    assert Echo(netuid=2, max_batch=3).netuid == 2  # an argument beats the environment
+    assert Echo(subnet=2).netuid == 2  # the former keyword, a documented alias
+    assert Echo(netuid=2, max_batch=3).settings.max_batch == 3
     monkeypatch.setenv("MT_MINER_ALLOW", f"{A}, {B}")
     assert Echo().permit_origin == "static:env:MT_MINER_ALLOW"
 
@@ -186,7 +187,7 @@ def test_a_miner_without_password_or_subnet_says_what_to_set(
     monkeypatch.delenv("MT_MINER_ALLOW", raising=False)
     with pytest.raises(WalletError, match="MT_WALLET_PASSWORD"):
         Echo()
-    with pytest.raises(ConfigError, match="MT_SUBNET"):
+    with pytest.raises(ConfigError, match="MT_NETUID"):
         Echo(wallet=Account.create())
 
 
@@ -208,7 +209,7 @@ def test_the_endpoint_is_published_only_after_the_first_permit_sync() -> None:
         return PermitView({A: 1})
 
     runtime = MinerRuntime(
-        signer=Account.create(), subnet=1, permit_source=flaky_source,
+        signer=Account.create(), netuid=1, permit_source=flaky_source,
         settings=MinerSettings().with_overrides(permit_retry_s=0.05), inference=lambda r: r,
         inference_batch=None, task_schemas={}, model_name="echo",
         on_started=lambda: _record(published_with_view, runtime))

@@ -55,7 +55,7 @@ def miner_env(mt_home: Path) -> dict[str, str]:
     wallet = Wallet.create(num_words=12)
     wallet.save("miner", PASSWORD, home=mt_home, scrypt_n=2**12)
     return {**os.environ, "MT_HOME": str(mt_home), "MT_WALLET": "miner",
-            "MT_WALLET_PASSWORD": PASSWORD, "MT_SUBNET": "1", "MT_MINER_ALLOW": VALIDATOR.address,
+            "MT_WALLET_PASSWORD": PASSWORD, "MT_NETUID": "1", "MT_MINER_ALLOW": VALIDATOR.address,
             "MINER_ADDRESS": wallet.address}
 
 
@@ -124,18 +124,18 @@ def test_cli_start_serves_and_sigterm_drains_in_flight(tmp_path: Path,
     script.write_text(SLOW_MINER)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**miner_env, "MT_SUBNET": ""}  # --subnet below must be what sets it
+    env = {**miner_env, "MT_NETUID": ""}  # --subnet below must be what sets it
     argv = [CLI, "miner", "start", f"{script}:SlowMiner", "--port", str(port), "--subnet", "7"]
     with process(argv, env, tmp_path / "miner.log") as proc:
         wait_ready(base, proc, tmp_path / "miner.log")
         results: list[httpx.Response] = []
         with httpx.Client(timeout=10) as http:
             wrong = post(http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
-                         envelope({"prompt": "x"}, task=TEXT, subnet=1))
+                         envelope({"prompt": "x"}, task=TEXT, netuid=1))
             assert_error(wrong, 400, "wrong_subnet")  # --subnet 7 took effect
             in_flight = threading.Thread(target=lambda: results.append(post(
                 http, base, VALIDATOR, miner_env["MINER_ADDRESS"],
-                envelope({"prompt": "x"}, task=TEXT, subnet=7))))
+                envelope({"prompt": "x"}, task=TEXT, netuid=7))))
             in_flight.start()
             time.sleep(0.4)  # the request is inside the model now
             proc.send_signal(signal.SIGTERM)

@@ -32,10 +32,11 @@ def test_unknown_names_say_what_exists() -> None:
 
 
 def test_the_reference_miner_answers_with_its_model() -> None:
-    miner = ReferenceMiner("text", "echo", wallet=Wallet.create(num_words=12), subnet=1,
+    miner = ReferenceMiner("text", "echo", wallet=Wallet.create(num_words=12), netuid=1,
                            metagraph_source=[])
-    request = MinerRequest(subnet=1, task="text-generation", input={"prompt": "hello"},
+    request = MinerRequest(netuid=1, task="text-generation", input={"prompt": "hello"},
                            params={}, sender="0x" + "11" * 20, nonce=1)
     answer = miner.inference(request)
     assert answer["output"] == {"text": "hello"} and answer["latency_ms"] >= 0
+    assert request.subnet == request.netuid == 1   # `request.subnet`: the documented alias
     assert miner.model_name == "text-generation:echo"

@@ -36,7 +36,7 @@ REGISTERED_MINER = Account.create()  # on the subnet, but not a validator
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
     source = StaticPermitSource([VALIDATOR.address], known=[REGISTERED_MINER.address])
-    with serving(Echo(wallet=MINER, subnet=1, metagraph_source=source,
+    with serving(Echo(wallet=MINER, netuid=1, metagraph_source=source,
                       max_body_bytes=1024, **FAST_LIMITS)) as base:
         yield base
 
@@ -148,7 +148,7 @@ def test_task_input_is_checked_by_its_suite(monkeypatch: pytest.MonkeyPatch,
                                             client: httpx.Client) -> None:
     monkeypatch.setitem(SUITES, "shouting", "miner_support:ShoutSuite")
     validator, miner = accounts()
-    with serving(Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Echo(wallet=miner, netuid=1, metagraph_source=[validator.address],
                       **FAST_LIMITS)) as base:
         good = post(client, base, validator, miner.address, envelope({"text": "hi"}, task="shout"))
         assert good.status_code == 200
@@ -161,7 +161,7 @@ def test_task_input_is_checked_by_its_suite(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_wrong_subnet(url: str, client: httpx.Client) -> None:
-    assert_error(send(client, url, envelope(subnet=2)), 400, "wrong_subnet")
+    assert_error(send(client, url, envelope(netuid=2)), 400, "wrong_subnet")
 
 
 def test_nonsense_timeout_header(url: str, client: httpx.Client) -> None:
@@ -177,7 +177,7 @@ def test_unknown_paths_and_methods_answer_json(url: str, client: httpx.Client) -
 
 def test_over_rate_limit() -> None:
     validator, miner = accounts()
-    with serving(Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    with serving(Echo(wallet=miner, netuid=1, metagraph_source=[validator.address],
                       rate_per_s=0.5, rate_burst=3)) as base, httpx.Client() as http:
         statuses = [post(http, base, validator, miner.address, envelope()) for _ in range(4)]
     assert [r.status_code for r in statuses[:3]] == [200, 200, 200]
@@ -199,7 +199,7 @@ class Blocking(MinerServer):
 
 def test_overloaded_answers_503_with_retry_after() -> None:
     validator, miner = accounts()
-    miner_server = Blocking(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    miner_server = Blocking(wallet=miner, netuid=1, metagraph_source=[validator.address],
                             workers=1, queue_size=1, **FAST_LIMITS)
 
     async def flood(base: str) -> list[httpx.Response]:
@@ -232,7 +232,7 @@ def test_not_ready_until_permits_sync() -> None:
             raise ConnectionError("chain not reachable yet")
         return PermitView({validator.address.lower(): 0})
 
-    with serving(Echo(wallet=miner, subnet=1, metagraph_source=source, permit_retry_s=0.05,
+    with serving(Echo(wallet=miner, netuid=1, metagraph_source=source, permit_retry_s=0.05,
                       **FAST_LIMITS)) as base, httpx.Client() as http:
         assert_error(post(http, base, validator, miner.address, envelope()), 503, "not_ready")
         health = http.get(base + "/health")

@@ -22,7 +22,7 @@ def test_memory_is_flat_over_many_requests() -> None:
     # grow would be a leak (30 bytes a request fails the bound below)
     validator, miner = accounts()
     signer = KeySigner.wrap(validator)
-    app = Echo(wallet=miner, subnet=1, metagraph_source=[validator.address],
+    app = Echo(wallet=miner, netuid=1, metagraph_source=[validator.address],
                cache_size=256, nonce_max_age_s=1.0, **FAST_LIMITS).build_app()
     statuses: dict[int, int] = {}
 

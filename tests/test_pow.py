@@ -21,7 +21,7 @@ from moderntensor.protocol.pow import (
 ADDRESS = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20
 BLOCK = bytes(range(32))
-CHALLENGE = PowChallenge(chain_id=1337, subnet=1, block_number=42, block_hash=BLOCK,
+CHALLENGE = PowChallenge(chain_id=1337, netuid=1, block_number=42, block_hash=BLOCK,
                          difficulty=DEV_POW_DIFFICULTY)
 
 
@@ -31,7 +31,7 @@ def solution():
 
 
 def proof(**changes: object) -> bool:
-    args: dict = {"chain_id": 1337, "subnet": 1, "address": ADDRESS, "block_hash": BLOCK,
+    args: dict = {"chain_id": 1337, "netuid": 1, "address": ADDRESS, "block_hash": BLOCK,
                   "difficulty": DEV_POW_DIFFICULTY}
     return verify_pow(**{**args, **changes})  # type: ignore[arg-type]
 
@@ -40,13 +40,13 @@ def test_a_solution_verifies_and_carries_its_block(solution) -> None:
     assert solution.block_number == 42
     assert proof(nonce=solution.nonce)
     assert int.from_bytes(solution.hash, "big") < pow_target(DEV_POW_DIFFICULTY)
-    assert solution.hash == pow_hash(chain_id=1337, subnet=1, address=ADDRESS, block_hash=BLOCK,
+    assert solution.hash == pow_hash(chain_id=1337, netuid=1, address=ADDRESS, block_hash=BLOCK,
                                      nonce=solution.nonce)
     assert solution.hashes >= solution.nonce + 1
 
 
 @pytest.mark.parametrize("change", [
-    {"subnet": 2}, {"chain_id": 1}, {"address": OTHER}, {"block_hash": bytes(32)},
+    {"netuid": 2}, {"chain_id": 1}, {"address": OTHER}, {"block_hash": bytes(32)},
     {"difficulty": DEV_POW_DIFFICULTY * 2**40},
 ])
 def test_the_work_is_bound_to_chain_subnet_address_block(solution, change: dict) -> None:
@@ -65,7 +65,7 @@ def test_address_spelling_does_not_matter(solution) -> None:
 
 @pytest.mark.parametrize("change", [
     {"address": "0x1234"}, {"block_hash": "0x12"}, {"nonce": -1}, {"nonce": 2**64},
-    {"difficulty": 0}, {"subnet": -1}, {"block_hash": "zz" * 32},
+    {"difficulty": 0}, {"netuid": -1}, {"block_hash": "zz" * 32},
 ])
 def test_malformed_arguments_raise_a_typed_error(change: dict) -> None:
     with pytest.raises(InvalidPowError):
@@ -75,13 +75,13 @@ def test_malformed_arguments_raise_a_typed_error(change: dict) -> None:
 def test_progress_is_reported_and_a_hash_budget_is_enforced() -> None:
     seen: list[int] = []
     with pytest.raises(PowNotFoundError):
-        solve_pow(chain_id=1, subnet=1, address=ADDRESS, block_hash=BLOCK, difficulty=2**200,
+        solve_pow(chain_id=1, netuid=1, address=ADDRESS, block_hash=BLOCK, difficulty=2**200,
                   max_hashes=40_000, progress=seen.append)
     assert seen[-1] == 40_000 and seen == sorted(seen)
 
 
 def test_several_workers_find_the_same_nonce_as_one() -> None:
-    args = {"chain_id": 7, "subnet": 3, "address": ADDRESS, "block_hash": BLOCK,
+    args = {"chain_id": 7, "netuid": 3, "address": ADDRESS, "block_hash": BLOCK,
             "difficulty": 2**12}
     assert solve_pow(**args, workers=2).nonce == solve_pow(**args).nonce  # type: ignore[arg-type]
 

@@ -166,7 +166,7 @@ def test_from_config_resolves_wallet_network_and_subnet(mt_home: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     VALIDATOR.save("default", "pw", home=mt_home, scrypt_n=2**10)
     monkeypatch.setenv("MT_WALLET_PASSWORD", "pw")
-    monkeypatch.setenv("MT_SUBNET", "3")
+    monkeypatch.setenv("MT_NETUID", "3")
     validator = Validator.from_config(network="http://127.0.0.1:1")
     assert validator.wallet.address == VALIDATOR.address
     assert isinstance(validator.chain, ClientChainView) and validator.chain.netuid == 3
@@ -176,6 +176,9 @@ def test_from_config_resolves_wallet_network_and_subnet(mt_home: Path,
     with pytest.raises(ValidatorError, match="cannot read subnet"):   # nothing listens there
         asyncio.run(validator.run_round())
     asyncio.run(validator.aclose())
-    monkeypatch.delenv("MT_SUBNET")
+    monkeypatch.delenv("MT_NETUID")
     with pytest.raises(ValidatorError, match="no subnet"):
         Validator.from_config()
+    aliased = Validator.from_config(subnet=4, network="http://127.0.0.1:1")  # the former name
+    assert aliased.chain.netuid == 4
+    asyncio.run(aliased.aclose())

@@ -28,7 +28,7 @@ class TestMiner(MinerServer):
 
     def __init__(self, kind: str) -> None:
         super().__init__(wallet=Wallet.from_private_key(os.environ["MT_TEST_MINER_KEY"]),
-                         subnet=1, rate_per_s=1000.0, rate_burst=1000.0, workers=16)
+                         netuid=1, rate_per_s=1000.0, rate_burst=1000.0, workers=16)
         self.kind = kind
         self.calls = itertools.count()
         self.rng = random.Random()
@@ -53,7 +53,7 @@ class SuiteMiner(MinerServer):
 
     def __init__(self, task_type: str, model: str) -> None:
         super().__init__(wallet=Wallet.from_private_key(os.environ["MT_TEST_MINER_KEY"]),
-                         subnet=1, rate_per_s=1000.0, rate_burst=1000.0)
+                         netuid=1, rate_per_s=1000.0, rate_burst=1000.0)
         self.model = load_suite(task_type).reference_models()[model]()
 
     def inference(self, request):  # type: ignore[no-untyped-def]

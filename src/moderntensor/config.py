@@ -36,10 +36,13 @@ ENV_VARS = {
     "wallet": "MT_WALLET",
     "wallet_password": "MT_WALLET_PASSWORD",
     "network": "MT_NETWORK",
-    "subnet": "MT_SUBNET",
+    "netuid": "MT_NETUID",
 }
-FILE_KEYS = ("wallet", "network", "subnet")  # the password never goes into a file
-DEFAULTS: dict[str, Any] = {"wallet": DEFAULT_WALLET, "network": DEFAULT_NETWORK, "subnet": None,
+# Former names, still read: MT_SUBNET and the config.toml key "subnet" (documented aliases).
+ENV_ALIASES = {"netuid": "MT_SUBNET"}
+FILE_ALIASES = {"subnet": "netuid"}
+FILE_KEYS = ("wallet", "network", "netuid")  # the password never goes into a file
+DEFAULTS: dict[str, Any] = {"wallet": DEFAULT_WALLET, "network": DEFAULT_NETWORK, "netuid": None,
                             "wallet_password": None}
 
 
@@ -57,12 +60,12 @@ class Config:
     wallet: Setting
     wallet_password: Setting
     network: Setting
-    subnet: Setting
+    netuid: Setting
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         """(name, shown value, source) for display; the password is never shown."""
         rows = []
-        for name in ("home", "wallet", "network", "subnet", "wallet_password"):
+        for name in ("home", "wallet", "network", "netuid", "wallet_password"):
             setting: Setting = getattr(self, name)
             shown = setting.value
             if name == "wallet_password" and shown is not None:
@@ -92,6 +95,7 @@ def read_config_file(home: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = {FILE_ALIASES.get(key, key): value for key, value in data.items()}
     unknown = sorted(set(data) - set(FILE_KEYS))
     if unknown:
         raise ConfigError(f"{path} has unknown keys {unknown}; allowed: {list(FILE_KEYS)}")
@@ -105,14 +109,14 @@ def validate_value(key: str, value: Any) -> Any:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigError(f"network {value!r} is not an http(s) URL like {DEFAULT_NETWORK}")
         return str(value)
-    if key == "subnet":
+    if key == "netuid":
         try:
-            subnet = int(value)
+            netuid = int(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"subnet {value!r} is not an integer subnet id") from None
-        if not 0 <= subnet < 2**16:
-            raise ConfigError(f"subnet {subnet} is out of range 0..65535")
-        return subnet
+            raise ConfigError(f"netuid {value!r} is not an integer subnet id") from None
+        if not 0 <= netuid < 2**16:
+            raise ConfigError(f"netuid {netuid} is out of range 0..65535")
+        return netuid
     if key == "wallet":
         name = str(value)
         if not is_valid_name(name):
@@ -139,19 +143,25 @@ def resolve_config(
     wallet: str | None = None,
     wallet_password: str | None = None,
     network: str | None = None,
+    netuid: int | None = None,
     subnet: int | None = None,
 ) -> Config:
-    """Resolve every setting: explicit argument > environment > config.toml > default."""
+    """Resolve every setting: explicit argument > environment > config.toml > default.
+
+    ``subnet`` is the former name of ``netuid`` (as are ``MT_SUBNET`` and the file key
+    ``subnet``); when both are given, ``netuid`` wins.
+    """
+    netuid = netuid if netuid is not None else subnet
     home_setting = resolve_home(home)
     file_values = read_config_file(home_setting.value)
     explicit = {"wallet": wallet, "wallet_password": wallet_password, "network": network,
-                "subnet": subnet}
+                "netuid": netuid}
     resolved: dict[str, Setting] = {}
     for key, env_var in ENV_VARS.items():
         if explicit[key] is not None:
             resolved[key] = Setting(validate_value(key, explicit[key]), "argument")
-        elif os.environ.get(env_var):
-            resolved[key] = Setting(validate_value(key, os.environ[env_var]), f"env:{env_var}")
+        elif (found := _env_source(key, env_var)) is not None:
+            resolved[key] = Setting(validate_value(key, os.environ[found]), f"env:{found}")
         elif key in file_values:
             resolved[key] = Setting(file_values[key], f"file:{config_path(home_setting.value)}")
         else:
@@ -159,8 +169,17 @@ def resolve_config(
     return Config(home=home_setting, **resolved)
 
 
+def _env_source(key: str, env_var: str) -> str | None:
+    """The environment variable that sets ``key``: its own, else its former name, else None."""
+    for name in (env_var, ENV_ALIASES.get(key)):
+        if name and os.environ.get(name):
+            return name
+    return None
+
+
 def set_config_value(key: str, value: str, *, home: str | Path | None = None) -> Path:
     """Validate and write one key into config.toml (created 0600 if missing)."""
+    key = FILE_ALIASES.get(key, key)
     if key not in FILE_KEYS:
         raise ConfigError(f"cannot set {key!r} in the config file; settable: {list(FILE_KEYS)}")
     home_path: Path = resolve_home(home).value

@@ -33,7 +33,7 @@ LIMITS = {"header_timeout_s": HEADER_TIMEOUT_S, "body_timeout_s": HEADER_TIMEOUT
 
 @pytest.fixture(scope="module", params=[True, False], ids=["httptools", "h11"])
 def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    miner = Echo(wallet=MINER, subnet=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
+    miner = Echo(wallet=MINER, netuid=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
                  fast=request.param, **LIMITS)
     with serving(miner) as base:
         yield base
@@ -148,7 +148,7 @@ def test_a_trailing_slash_is_not_found_never_redirected(url: str, method: str) -
 
 
 def test_one_peer_cannot_hold_more_connections_than_its_cap() -> None:
-    miner = Echo(wallet=MINER, subnet=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
+    miner = Echo(wallet=MINER, netuid=1, metagraph_source=StaticPermitSource([VALIDATOR.address]),
                  max_connections_per_peer=4, **FAST_LIMITS)
     with serving(miner) as base:
         held = [connect(base) for _ in range(4)]

@@ -66,14 +66,14 @@ def read_password(password_env: str | None, *, confirm: bool, fallback: str | No
 NETWORK_OPTION = typer.Option(None, "--network", help="Node RPC URL (else MT_NETWORK/config).")
 WALLET_OPTION = typer.Option(None, "--wallet", "-w", help="Wallet name (else MT_WALLET/config).")
 NETUID_OPTION = typer.Option(None, "--netuid", "--subnet",
-                             help="Subnet id (else MT_SUBNET/config).")
+                             help="Subnet id (else MT_NETUID/config).")
 
 
 def resolve_netuid(netuid: int | None) -> int:
-    """The subnet to act on: --netuid, else MT_SUBNET / config.toml; none is a clear error."""
-    netuid = netuid if netuid is not None else resolve_config().subnet.value
+    """The subnet to act on: --netuid, else MT_NETUID / config.toml; none is a clear error."""
+    netuid = netuid if netuid is not None else resolve_config().netuid.value
     if netuid is None:
-        raise CliError("which subnet? pass --netuid N or set MT_SUBNET")
+        raise CliError("which subnet? pass --netuid N or set MT_NETUID")
     return int(netuid)
 
 

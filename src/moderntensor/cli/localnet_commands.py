@@ -86,7 +86,7 @@ def up(
         if first is not None:
             console.print(f"Inspect a miner from another shell: eval \"$(moderntensor localnet "
                           f"env)\" && moderntensor miner status --wallet {first.wallet} --netuid "
-                          f"{first.subnet}", soft_wrap=True, highlight=False)
+                          f"{first.netuid}", soft_wrap=True, highlight=False)
         if detach:
             console.print("Running in the background: `moderntensor localnet status`, "
                           f"`moderntensor localnet down` (--data-dir {directory})", soft_wrap=True)
@@ -161,7 +161,7 @@ def status(data_dir: Path | None = DATA_DIR_OPTION, as_json: bool = JSON_OPTION)
     if state is None:
         raise CliError(f"no localnet recorded in {directory}", code="no_localnet")
     processes = [{"name": p.name, "role": p.role, "pid": p.pid, "running": alive(p.pid),
-                  "port": p.port, "subnet": p.subnet, "log": p.log} for p in state.processes]
+                  "port": p.port, "netuid": p.netuid, "log": p.log} for p in state.processes]
     view: dict[str, Any] | None = None
     with contextlib.suppress(Exception):  # node down: the process list still helps
         view = snapshot(state)

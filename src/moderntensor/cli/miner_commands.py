@@ -42,7 +42,7 @@ def start(
     external_host: str | None = typer.Option(
         None, "--external-host", help="Host validators should use (published on chain)."),
     netuid: int | None = typer.Option(None, "--netuid", "--subnet",
-                                      help="Subnet id (else MT_SUBNET/config)."),
+                                      help="Subnet id (else MT_NETUID/config)."),
     wallet: str | None = typer.Option(None, "--wallet",
                                       help="Wallet name (else MT_WALLET/config)."),
     network: str | None = typer.Option(None, "--network", help="Chain RPC URL (else config)."),
@@ -66,7 +66,7 @@ def start(
         raise typer.Exit(supervise(argv, initial_delay_s=restart_delay))
     # MinerServer() takes no arguments (the seed API), so flags reach it as the environment
     # variables of the config rules; this keeps `moderntensor config show` truthful for it.
-    for variable, value in (("MT_SUBNET", netuid), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
+    for variable, value in (("MT_NETUID", netuid), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
         if value is not None:
             os.environ[variable] = str(value)
     if reference is not None:

@@ -34,7 +34,7 @@ RECENT_REWARDS = 5
 
 def status(
     netuid: int | None = typer.Option(None, "--netuid", "--subnet",
-                                      help="Subnet id (else MT_SUBNET; "
+                                      help="Subnet id (else MT_NETUID; "
                                       "else every subnet the address is registered on)."),
     address: str | None = typer.Option(None, "--address", help="Miner address (default: the "
                                        "resolved wallet's, read without its password)."),
@@ -45,11 +45,11 @@ def status(
     """Registration, endpoint reachability, validator feedback, epoch, threshold, rewards."""
     from moderntensor.client import ChainError, LuxtensorClient  # light CLI start-up
 
-    config = resolve_config(network=network, wallet=wallet, subnet=netuid)
+    config = resolve_config(network=network, wallet=wallet, netuid=netuid)
     target = resolved_address(address, wallet)
     with LuxtensorClient(config.network.value, config=config) as client:
         try:
-            netuids = ([int(config.subnet.value)] if config.subnet.value is not None
+            netuids = ([int(config.netuid.value)] if config.netuid.value is not None
                        else [s.netuid for s in client.get_subnets()])
             reports = [miner_report(client, target, n) for n in netuids]
         except ChainError as exc:

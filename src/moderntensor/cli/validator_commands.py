@@ -82,12 +82,12 @@ def run(
              "unavailable (shown as UNSAFE in every round). Not for production."),
 ) -> None:
     """Query the subnet's miners every --interval seconds, score them, and set weights."""
-    config = resolve_config(network=network, subnet=netuid, wallet=wallet_name)
+    config = resolve_config(network=network, netuid=netuid, wallet=wallet_name)
     password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
     wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
-    netuid = config.subnet.value
+    netuid = config.netuid.value
     if netuid is None:
-        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
+        raise CliError("no subnet given: use --netuid, MT_NETUID or `config set netuid N`")
     if miners_file is not None:
         chain: Any = StaticChainView(
             _read_miners(miners_file),
@@ -183,10 +183,10 @@ def status(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the statistics a validator has kept (no password, no chain needed)."""
-    config = resolve_config(subnet=netuid, wallet=wallet_name)
-    if config.subnet.value is None:
-        raise CliError("no subnet given: use --netuid, MT_SUBNET or `config set subnet N`")
-    netuid = int(config.subnet.value)
+    config = resolve_config(netuid=netuid, wallet=wallet_name)
+    if config.netuid.value is None:
+        raise CliError("no subnet given: use --netuid, MT_NETUID or `config set netuid N`")
+    netuid = int(config.netuid.value)
     path = store or default_store_path(
         config.home.value, netuid, keystore_address(config.wallet.value, config.home.value))
     if not path.exists():

@@ -290,14 +290,14 @@ class Localnet:
             argv = [*CLI, "miner", "start", "--reference", task_type, "--model", model,
                     "--port", str(port), "--netuid", str(netuid), "--wallet", name]
             started.append(self._spawn(ProcessInfo(
-                name, "miner", 0, self._log(name), argv, subnet=netuid, address=wallet.address,
+                name, "miner", 0, self._log(name), argv, netuid=netuid, address=wallet.address,
                 port=port, model=model, wallet=name), self.env()))
         for info in started:
             self._wait(lambda info=info: self._endpoint_on_chain(info), f"miner {info.name}", info)
 
     def _endpoint_on_chain(self, info: ProcessInfo) -> bool:
-        assert info.subnet is not None and info.address is not None
-        endpoint = self.client.get_neuron(info.subnet, info.address).endpoint
+        assert info.netuid is not None and info.address is not None
+        endpoint = self.client.get_neuron(info.netuid, info.address).endpoint
         return endpoint is not None and endpoint.port == info.port
 
     def _start_validators(self, wallets: list[tuple[str, Wallet]]) -> None:
@@ -311,7 +311,7 @@ class Localnet:
                 # with several nodes, validators spread over them (each reads its own node)
                 url = self.node_urls[index % len(self.node_urls)]
                 self._spawn(ProcessInfo(label, "validator", 0, self._log(label), argv,
-                                        subnet=netuid, address=wallet.address, wallet=name),
+                                        netuid=netuid, address=wallet.address, wallet=name),
                             self.env(MT_NETWORK=url))
 
     # -- while running ------------------------------------------------------------------

@@ -119,7 +119,7 @@ class ProcessInfo:
     pid: int
     log: str
     argv: list[str]
-    subnet: int | None = None
+    netuid: int | None = None
     address: str | None = None
     port: int | None = None
     model: str | None = None
@@ -150,7 +150,10 @@ class LocalnetState:
         if not path.is_file():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        data["processes"] = [ProcessInfo(**p) for p in data.get("processes", [])]
+        # state files written before the rename call the netuid "subnet"
+        data["processes"] = [ProcessInfo(**{("netuid" if k == "subnet" else k): v
+                                            for k, v in p.items()})
+                             for p in data.get("processes", [])]
         return cls(**data)
 
     def by_role(self, role: str) -> list[ProcessInfo]:

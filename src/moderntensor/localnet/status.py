@@ -21,7 +21,7 @@ from moderntensor.units import BASE_PER_MDT
 
 def snapshot(state: LocalnetState) -> dict[str, Any]:
     """Block, epochs, every miner's components/score/rewards/balance, validators' weight age."""
-    subnets = sorted({p.subnet for p in state.processes if p.subnet is not None})
+    subnets = sorted({p.netuid for p in state.processes if p.netuid is not None})
     calls: list[tuple[str, list[Any]]] = [("eth_blockNumber", [])]
     for netuid in subnets:
         calls += [("mt_getEpochInfo", [netuid]), ("mt_getMetagraph", [netuid]),
@@ -51,7 +51,7 @@ def _subnet_view(state: LocalnetState, netuid: int, block: int, epoch: dict[str,
         key = record["address"].lower()
         paid[key] = paid.get(key, 0) + int(record["reward"])
     rows = {row["address"].lower(): row for row in weights["rows"]}
-    processes = {(p.address or "").lower(): p for p in state.processes if p.subnet == netuid}
+    processes = {(p.address or "").lower(): p for p in state.processes if p.netuid == netuid}
     miners, validators = [], []
     for uid in graph["uids"]:
         address = graph["addresses"][uid]

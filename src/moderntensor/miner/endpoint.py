@@ -40,7 +40,7 @@ class InferenceEndpoint:
     def __init__(
         self,
         *,
-        subnet: int | None,
+        netuid: int | None,
         task_schemas: Mapping[str, TaskSchema],
         custom_tasks: frozenset[str] = frozenset(),
         dispatcher: Dispatcher,
@@ -50,7 +50,7 @@ class InferenceEndpoint:
         default_timeout_s: float,
         max_response_bytes: int,
     ) -> None:
-        self.subnet = subnet
+        self.netuid = netuid
         self.task_schemas = task_schemas
         self.custom_tasks = custom_tasks  # served without a registered suite's input schema
         self.dispatcher = dispatcher
@@ -69,7 +69,7 @@ class InferenceEndpoint:
         if isinstance(body, tuple):
             await self.responder.error(scope, send, *body)
             return
-        request = MinerRequest(subnet=body.subnet, task=body.task, input=body.input,
+        request = MinerRequest(netuid=body.netuid, task=body.task, input=body.input,
                                params=body.params, sender=verified.sender,
                                nonce=verified.nonce, arrived_ns=ctx.arrived_ns)
         cache_key = None
@@ -115,9 +115,9 @@ class InferenceEndpoint:
             body = InferenceRequest.model_validate(raw)
         except ValidationError as exc:
             return 400, "invalid_request", _describe(exc)
-        if self.subnet is not None and body.subnet != self.subnet:
+        if self.netuid is not None and body.netuid != self.netuid:
             return (400, "wrong_subnet",
-                    f"this miner serves subnet {self.subnet}, not {body.subnet}")
+                    f"this miner serves subnet {self.netuid}, not {body.netuid}")
         return self._check_task(body, len(raw_body)) or body
 
     def _check_task(self, body: InferenceRequest, size: int) -> tuple[int, str, str] | None:

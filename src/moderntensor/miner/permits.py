@@ -69,16 +69,16 @@ class StaticPermitSource:
 class ChainPermitSource:
     """Permits from the chain: validators of ``subnet`` with a permit and stake >= ``min_stake``."""
 
-    def __init__(self, network: str, subnet: int, *, min_stake: int = 0) -> None:
+    def __init__(self, network: str, netuid: int, *, min_stake: int = 0) -> None:
         self.network = network
-        self.subnet = subnet
+        self.netuid = netuid
         self.min_stake = min_stake
         self._client: AsyncLuxtensorClient | None = None
 
     async def __call__(self) -> PermitView:
         if self._client is None:  # created inside the server's event loop, which it binds to
             self._client = AsyncLuxtensorClient(self.network)
-        metagraph = await self._client.get_metagraph(self.subnet)
+        metagraph = await self._client.get_metagraph(self.netuid)
         return view_from_metagraph(metagraph, self.min_stake)
 
 

@@ -43,7 +43,7 @@ def resolve_reference(name: str, model: str | None = None) -> tuple[str, str]:
     return task_type, chosen
 
 class ReferenceMiner(MinerServer):
-    """Serves one reference model of a subnet suite; wallet/subnet/network by the config rules."""
+    """Serves one reference model of a subnet suite; wallet/netuid/network by the config rules."""
 
     def __init__(self, reference: str, model: str | None = None, **kwargs: Any) -> None:
         task_type, model_name = resolve_reference(reference, model)

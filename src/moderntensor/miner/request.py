@@ -15,7 +15,7 @@ class MinerRequest:
     lowercase address; ``elapsed_ms`` counts from the moment the request reached the server.
     """
 
-    subnet: int
+    netuid: int
     task: str
     input: Any
     params: dict[str, Any]
@@ -23,6 +23,11 @@ class MinerRequest:
     nonce: int
     arrived_ns: int = field(default_factory=time.perf_counter_ns)
     model_ns: int = 0  # time spent inside the model, filled in by the dispatcher
+
+    @property
+    def subnet(self) -> int:
+        """The subnet id under its former name (documented alias of :attr:`netuid`)."""
+        return self.netuid
 
     @property
     def elapsed_ms(self) -> float:

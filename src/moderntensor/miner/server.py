@@ -45,8 +45,9 @@ class MinerServer:
 
     Override ``inference(self, request)`` (sync or ``async def``) and, for micro-batching,
     optionally ``inference_batch(self, requests)`` returning one result per request.
-    ``request`` has ``.input``, ``.params``, ``.subnet``, ``.task``, ``.sender``, ``.nonce``
+    ``request`` has ``.input``, ``.params``, ``.netuid``, ``.task``, ``.sender``, ``.nonce``
     and ``.elapsed_ms``. Return ``{"output": ..., "latency_ms": ...}`` or just the output.
+    ``subnet=`` (and ``request.subnet``) are the former names of ``netuid``, still accepted.
     """
 
     model_name: ClassVar[str | None] = None  # shown by /health; defaults to the class name
@@ -58,8 +59,9 @@ class MinerServer:
         self,
         *,
         wallet: Signer | str | None = None,
-        subnet: int | None = None,
+        netuid: int | None = None,
         network: str | None = None,
+        subnet: int | None = None,
         metagraph_source: PermitSource | Iterable[str] | Mapping[str, int] | None = None,
         home: str | Path | None = None,
         settings: MinerSettings | None = None,
@@ -67,10 +69,10 @@ class MinerServer:
     ) -> None:
         self.config: Config = resolve_config(
             home=home, wallet=wallet if isinstance(wallet, str) else None,
-            network=network, subnet=subnet)
+            network=network, netuid=netuid, subnet=subnet)
         self.wallet: Signer = (wallet if wallet is not None and not isinstance(wallet, str)
                                else Wallet.from_config(self.config))
-        self.subnet: int | None = self.config.subnet.value
+        self.netuid: int | None = self.config.netuid.value
         self.network: str = self.config.network.value
         self.settings = (settings or MinerSettings()).with_overrides(**overrides)
         self.permit_source, self.permit_origin = self._permit_source(metagraph_source)
@@ -91,9 +93,9 @@ class MinerServer:
         if public_host is not None and port is not None and self.permit_origin == "chain":
             async def on_started() -> None:
                 await publish_endpoint_from_config(network=self.network, wallet=self.wallet,
-                                                   subnet=self.subnet, host=public_host, port=port)
+                                                   netuid=self.netuid, host=public_host, port=port)
         runtime = MinerRuntime(
-            signer=self.wallet, subnet=self.subnet, permit_source=self.permit_source,
+            signer=self.wallet, netuid=self.netuid, permit_source=self.permit_source,
             settings=self.settings, inference=single, inference_batch=batch,
             task_schemas=registered_task_schemas(), custom_tasks=self.custom_tasks,
             model_name=self.model_name or type(self).__name__, on_started=on_started)
@@ -119,8 +121,8 @@ class MinerServer:
                                                fast=self.settings.fast,
                                                grace_s=self.settings.grace_s,
                                                edges=self.settings.edge_limits()))
-        log.info("miner %s address=%s subnet=%s permits=%s listening on %s:%d",
-                 type(self).__name__, self.wallet.address, self.subnet, self.permit_origin,
+        log.info("miner %s address=%s netuid=%s permits=%s listening on %s:%d",
+                 type(self).__name__, self.wallet.address, self.netuid, self.permit_origin,
                  host, port)
         await server.serve()
 
@@ -134,12 +136,12 @@ class MinerServer:
         if allow:
             addresses = [a.strip() for a in allow.split(",") if a.strip()]
             return StaticPermitSource(addresses), f"static:env:{ALLOW_ENV}"
-        if self.subnet is None:
+        if self.netuid is None:
             raise ConfigError(
-                "a miner needs its subnet: pass subnet=, set MT_SUBNET or "
-                "`moderntensor config set subnet N` (or allow-list validators in "
+                "a miner needs its subnet: pass netuid=, set MT_NETUID or "
+                "`moderntensor config set netuid N` (or allow-list validators in "
                 f"{ALLOW_ENV} for a private deployment)")
-        return ChainPermitSource(self.network, self.subnet), "chain"
+        return ChainPermitSource(self.network, self.netuid), "chain"
 
 
 def registered_task_schemas() -> dict[str, TaskSchema]:

@@ -30,9 +30,10 @@ TASK_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 class InferenceRequest(BaseModel):
     """``{"subnet": 1, "task": "text-generation", "input": ..., "params": {...}}``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    subnet: Annotated[StrictInt, Field(ge=0, lt=2**16)]
+    # "subnet" is the wire name (mtauth/1 bodies); in code it is the netuid like everywhere else
+    netuid: Annotated[StrictInt, Field(ge=0, lt=2**16, alias="subnet")]
     task: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TASK_NAME,
                                      pattern=TASK_NAME_PATTERN)]
     input: Any

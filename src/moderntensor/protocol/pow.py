@@ -12,8 +12,8 @@ It is valid when the hash, read as a big-endian 256-bit integer, is below
 hashes (2**16 ~ "16 leading zero bits"), which lets :func:`adjust_difficulty` move it smoothly.
 
 >>> h = "0x" + "11" * 32
->>> s = solve_pow(chain_id=1, subnet=1, address="0x" + "22" * 20, block_hash=h, difficulty=16)
->>> verify_pow(chain_id=1, subnet=1, address="0x" + "22" * 20, block_hash=h, nonce=s.nonce,
+>>> s = solve_pow(chain_id=1, netuid=1, address="0x" + "22" * 20, block_hash=h, difficulty=16)
+>>> verify_pow(chain_id=1, netuid=1, address="0x" + "22" * 20, block_hash=h, nonce=s.nonce,
 ...            difficulty=16)
 True
 """
@@ -73,14 +73,14 @@ class PowChallenge:
     """What ``mt_getRegistrationChallenge`` answers: solve it with :meth:`solve`."""
 
     chain_id: int
-    subnet: int
+    netuid: int
     block_number: int
     block_hash: bytes
     difficulty: int
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: integers as ints, the block hash as 0x-hex."""
-        return {"chainId": self.chain_id, "subnet": self.subnet,
+        return {"chainId": self.chain_id, "subnet": self.netuid,
                 "blockNumber": self.block_number, "blockHash": "0x" + self.block_hash.hex(),
                 "difficulty": self.difficulty}
 
@@ -89,7 +89,7 @@ class PowChallenge:
         """Read :meth:`to_dict`'s form back (as the client receives it over JSON-RPC)."""
         try:
             netuid = data["netuid"] if "netuid" in data else data["subnet"]   # either name
-            return cls(chain_id=int(data["chainId"]), subnet=int(netuid),
+            return cls(chain_id=int(data["chainId"]), netuid=int(netuid),
                        block_number=int(data["blockNumber"]),
                        block_hash=_block_hash(data["blockHash"]),
                        difficulty=_difficulty(int(data["difficulty"])))
@@ -99,7 +99,7 @@ class PowChallenge:
 
     def solve(self, address: str | bytes, **options: Any) -> PowSolution:
         """Solve for ``address``; options as :func:`solve_pow` (progress, workers, ...)."""
-        solution = solve_pow(chain_id=self.chain_id, subnet=self.subnet, address=address,
+        solution = solve_pow(chain_id=self.chain_id, netuid=self.netuid, address=address,
                              block_hash=self.block_hash, difficulty=self.difficulty, **options)
         return PowSolution(solution.nonce, self.block_number, solution.hash, solution.hashes)
 
@@ -148,29 +148,29 @@ def _target_bytes(difficulty: int) -> bytes:
     return min(pow_target(difficulty), 2**256 - 1).to_bytes(32, "big")
 
 
-def pow_prefix(chain_id: int, subnet: int, address: str | bytes, block_hash: str | bytes) -> bytes:
+def pow_prefix(chain_id: int, netuid: int, address: str | bytes, block_hash: str | bytes) -> bytes:
     """The preimage up to the nonce; append ``nonce.to_bytes(8, "big")`` to hash."""
     return (POW_DOMAIN + _uint("chain_id", chain_id, NONCE_LIMIT).to_bytes(8, "big")
-            + _uint("subnet", subnet, NONCE_LIMIT).to_bytes(8, "big")
+            + _uint("netuid", netuid, NONCE_LIMIT).to_bytes(8, "big")
             + _address(address) + _block_hash(block_hash))
 
 
-def pow_hash(*, chain_id: int, subnet: int, address: str | bytes, block_hash: str | bytes,
+def pow_hash(*, chain_id: int, netuid: int, address: str | bytes, block_hash: str | bytes,
              nonce: int) -> bytes:
     """keccak256 of the full preimage (see the module docstring)."""
-    preimage = pow_prefix(chain_id, subnet, address, block_hash)
+    preimage = pow_prefix(chain_id, netuid, address, block_hash)
     preimage += _uint("nonce", nonce, NONCE_LIMIT).to_bytes(8, "big")
     return keccak(preimage)
 
 
-def verify_pow(*, chain_id: int, subnet: int, address: str | bytes, block_hash: str | bytes,
+def verify_pow(*, chain_id: int, netuid: int, address: str | bytes, block_hash: str | bytes,
                nonce: int, difficulty: int) -> bool:
     """True when ``nonce`` solves the work for exactly these chain/subnet/address/block.
 
     Malformed arguments raise :class:`InvalidPowError`; a wrong nonce returns False. Whether the
     block is recent (:func:`is_recent_block`) and the proof unused is the chain's to check.
     """
-    digest = pow_hash(chain_id=chain_id, subnet=subnet, address=address, block_hash=block_hash,
+    digest = pow_hash(chain_id=chain_id, netuid=netuid, address=address, block_hash=block_hash,
                       nonce=nonce)
     return int.from_bytes(digest, "big") < pow_target(difficulty)
 
@@ -196,7 +196,7 @@ def _search_args(args: tuple[bytes, bytes, int, int]) -> tuple[int, int | None, 
     return count, nonce, digest
 
 
-def solve_pow(*, chain_id: int, subnet: int, address: str | bytes, block_hash: str | bytes,
+def solve_pow(*, chain_id: int, netuid: int, address: str | bytes, block_hash: str | bytes,
               difficulty: int, start_nonce: int = 0, max_hashes: int | None = None,
               progress: ProgressCallback | None = None, workers: int = 1) -> PowSolution:
     """Find a nonce whose hash is below the target, from ``start_nonce`` upwards.
@@ -206,7 +206,7 @@ def solve_pow(*, chain_id: int, subnet: int, address: str | bytes, block_hash: s
     :class:`PowNotFoundError` after ``max_hashes`` hashes without a solution.
     ``block_number`` of the result is 0: :meth:`PowChallenge.solve` fills it in.
     """
-    prefix = pow_prefix(chain_id, subnet, address, block_hash)
+    prefix = pow_prefix(chain_id, netuid, address, block_hash)
     target = _target_bytes(difficulty)
     _uint("start_nonce", start_nonce, NONCE_LIMIT)
     limit = NONCE_LIMIT - start_nonce if max_hashes is None else max_hashes

@@ -6,7 +6,7 @@
 
 Or against a node, with the wallet and network from the config rules::
 
-    validator = Validator.from_config(subnet=1)
+    validator = Validator.from_config(netuid=1)
     await validator.run(interval=12)
 """
 
@@ -147,18 +147,18 @@ class Validator:
         self.sandbox: str | None = None  # set when the suite is prepared, before round one
 
     @classmethod
-    def from_config(cls, subnet: int | None = None, *, network: str | None = None,
-                    wallet: Any = None, **kwargs: Any) -> Validator:
-        """A validator of ``subnet`` on ``network`` with the config's wallet (explicit > env >
-        config.toml > default)."""
+    def from_config(cls, netuid: int | None = None, *, network: str | None = None,
+                    wallet: Any = None, subnet: int | None = None, **kwargs: Any) -> Validator:
+        """A validator of ``netuid`` on ``network`` with the config's wallet (explicit > env >
+        config.toml > default). ``subnet=`` is the former name of ``netuid``, still accepted."""
         from moderntensor.client import AsyncLuxtensorClient
         from moderntensor.config import resolve_config
         from moderntensor.wallet import Wallet
 
-        config = resolve_config(network=network, subnet=subnet)
-        netuid = config.subnet.value
+        config = resolve_config(network=network, netuid=netuid, subnet=subnet)
+        netuid = config.netuid.value
         if netuid is None:
-            raise ValidatorError("no subnet given: pass --netuid, set MT_SUBNET or config subnet",
+            raise ValidatorError("no subnet given: pass --netuid, set MT_NETUID or config netuid",
                                  code="no_subnet")
         wallet = wallet or Wallet.from_config(config)
         client = AsyncLuxtensorClient(config.network.value, wallet=wallet, config=config)

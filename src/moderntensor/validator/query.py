@@ -72,9 +72,9 @@ class _TooLargeError(Exception):
     pass
 
 
-def request_body(subnet: int, challenge: Challenge) -> bytes:
+def request_body(netuid: int, challenge: Challenge) -> bytes:
     """The JSON request body of ``challenge`` (compact, as signed)."""
-    body = {"subnet": subnet, "task": challenge.task, "input": challenge.input,
+    body = {"subnet": netuid, "task": challenge.task, "input": challenge.input,
             "params": challenge.params}
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -85,13 +85,13 @@ class MinerQuerier:
     def __init__(
         self,
         signer: Signer,
-        subnet: int,
+        netuid: int,
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.signer = KeySigner.wrap(signer)   # libsecp256k1 directly: several times faster
-        self.subnet = subnet
+        self.netuid = netuid
         self._semaphore = asyncio.Semaphore(concurrency)
         self._shared = transport   # one transport for all miners (tests: httpx.ASGITransport)
         # One small pool per miner: httpcore's pool scans all its connections for every
@@ -136,7 +136,7 @@ class MinerQuerier:
         url = miner.url
         if url is None:
             return QueryResult(Outcome.NO_ENDPOINT, detail="no endpoint published")
-        body = request_body(self.subnet, challenge)
+        body = request_body(self.netuid, challenge)
         async with self._semaphore:
             deadline = time.perf_counter() + timeout_s
             for attempt in range(2):

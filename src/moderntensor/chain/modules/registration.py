@@ -91,7 +91,7 @@ def check_registration(state: State, *, chain_id: int, block: int, sender: bytes
         fail("pow_stale", f"the chain has no hash for block {pow_block} (too old or too new); "
              "fetch a new mt_getRegistrationChallenge", currentBlock=block)
     if not 0 <= pow_nonce < 2**64 or not verify_pow(
-            chain_id=chain_id, subnet=netuid, address=sender, block_hash=seed, nonce=pow_nonce,
+            chain_id=chain_id, netuid=netuid, address=sender, block_hash=seed, nonce=pow_nonce,
             difficulty=subnet.difficulty):
         fail("pow_invalid", f"the proof of work does not meet difficulty {subnet.difficulty} "
              f"for chain {chain_id}, subnet {netuid}, {checksum(sender)} and block {pow_block}",
