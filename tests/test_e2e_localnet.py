@@ -235,7 +235,7 @@ def test_miner_guide_snippets_run_as_written(net: Localnet, tmp_path: Path) -> N
     wallet = Wallet.create(num_words=12)  # the miner's own wallet: 0 MDT, resolved by config
     wallet.save("default", "pw", home=home, scrypt_n=2**10)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MT_")},
-           "MT_HOME": str(home), "MT_WALLET_PASSWORD": "pw", "MT_NETUID": str(NETUID),
+           "MT_HOME": str(home), "MT_WALLET_PASSWORD": "pw",   # no netuid: as the guide has it
            "PYTHONPATH": str(tmp_path)}
     script = tmp_path / "steps.py"
     # the guide's example is float arithmetic (12.749999999999998); the chain pays exactly
@@ -259,6 +259,8 @@ def test_miner_guide_snippets_run_as_written(net: Localnet, tmp_path: Path) -> N
         wait_for(lambda: any(row["availability"] and row["availability"][0] > 0 for row in
                              rpc(net.url, "mt_getWeights", NETUID, None, uid)["rows"]),
                  30, f"a validator to score the guide's miner (log: {log.name})")
+        wait_for(lambda: int(rpc(net.url, "mt_getNeuron", NETUID, wallet.address)["lastReward"])
+                 > 0, 2 * EPOCH_S + 10, "the guide's miner to be paid")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         assert server.wait(timeout=20) == 0

@@ -14,7 +14,7 @@ from eth_account import Account
 from chain_support import running_node
 from miner_support import Echo
 from moderntensor.client import AsyncLuxtensorClient
-from moderntensor.errors import ConfigError, InvalidInputError, WalletError
+from moderntensor.errors import InvalidInputError, WalletError
 from moderntensor.miner import (
     MinerSettings,
     PermitDeniedError,
@@ -182,13 +182,17 @@ def test_the_wallet_subnet_and_network_come_from_the_config_rules(
     assert Echo().permit_origin == "static:env:MT_MINER_ALLOW"
 
 
-def test_a_miner_without_password_or_subnet_says_what_to_set(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_miner_without_password_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MT_MINER_ALLOW", raising=False)
     with pytest.raises(WalletError, match="MT_WALLET_PASSWORD"):
         Echo()
-    with pytest.raises(ConfigError, match="MT_NETUID"):
-        Echo(wallet=Account.create())
+
+
+def test_a_miner_without_a_netuid_takes_its_subnets_from_the_chain(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MT_MINER_ALLOW", raising=False)
+    miner = Echo(wallet=Account.create())
+    assert (miner.netuid, miner.permit_origin) == (None, "chain")
 
 
 def test_a_miner_must_define_inference() -> None:

@@ -77,7 +77,12 @@ def from_base(base: int) -> Decimal:
     return Decimal(base).scaleb(-DECIMALS, _EXACT).normalize(_EXACT) if base else Decimal(0)
 
 
-def format_mdt(base: int, *, symbol: bool = True) -> str:
-    """Format base units for people: ``format_mdt(12_750 * 10**15) == "12.75 MDT"``."""
-    text = f"{from_base(base):f}"
+def format_mdt(base: int, *, symbol: bool = True, places: int | None = None) -> str:
+    """Format base units for people: ``format_mdt(12_750 * 10**15) == "12.75 MDT"``.
+
+    Exact by default; ``places`` rounds for tables (``format_mdt(10**18 // 3, places=4)``
+    is ``"0.3333 MDT"``), with thousands separators.
+    """
+    amount = from_base(base)
+    text = f"{amount:f}" if places is None else f"{amount:,.{places}f}"
     return f"{text} {SYMBOL}" if symbol else text

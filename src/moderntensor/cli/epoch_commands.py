@@ -8,7 +8,7 @@ import typer
 
 from moderntensor.cli.common import JSON_OPTION, NETWORK_OPTION, CliError, console, print_json
 from moderntensor.config import resolve_config
-from moderntensor.units import BASE_PER_MDT
+from moderntensor.units import format_mdt
 
 app = typer.Typer(help="Epochs: progress, emission and the last payout.", no_args_is_help=True)
 
@@ -38,7 +38,7 @@ def info(
 
 
 def _mdt(value: str | int) -> str:
-    return f"{int(value) / BASE_PER_MDT:,.4f} MDT"  # display only; --json has exact units
+    return format_mdt(int(value), places=4)  # display only; --json has exact units
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -58,4 +58,11 @@ def _print(data: dict[str, Any]) -> None:
                   f"{last['scoredMiners']} miners scored, total score "
                   f"{last['totalScore'] / 10**9:.4f}, {last['activeValidators']} active validators;"
                   f" paid miners {_mdt(last['minerPaid'])}, validators "
-                  f"{_mdt(last['validatorPaid'])}, dust {last['dust']} base units")
+                  f"{_mdt(last['validatorPaid'])}, {_unpaid(last)}")
+
+
+def _unpaid(last: dict[str, Any]) -> str:
+    # "dust" is rounding; an epoch where nobody was scored leaves its whole pool unpaid
+    if last["scoredMiners"] == 0:
+        return f"unpaid {_mdt(last['dust'])} (no miner was scored; never minted)"
+    return f"rounding dust {last['dust']} base units (never minted)"

@@ -107,12 +107,24 @@ def _live(net: Any) -> None:
 
     node = next(p for p in net.state.processes if p.role == "node")
     console.print("Ctrl-C stops every process.")
+    if not console.is_terminal:
+        # piped (`| tee`): no cursor tricks; print the table plainly once per closed epoch
+        printed: tuple[int, ...] = ()
+        while alive(node.pid):
+            with contextlib.suppress(Exception):
+                view = snapshot(net.state)
+                epochs = tuple(s["epoch"] for s in view["subnets"])
+                if epochs != printed:
+                    console.print(render(view, console.width))
+                    printed = epochs
+            time.sleep(REFRESH_S)
+        raise CliError(f"the node stopped; see {node.log}", code="node_stopped")
     with Live(console=console, refresh_per_second=2, transient=False) as live:
         while True:
             if not alive(node.pid):
                 raise CliError(f"the node stopped; see {node.log}", code="node_stopped")
             with contextlib.suppress(Exception):  # a slow read: keep the last table, try again
-                live.update(render(snapshot(net.state)))
+                live.update(render(snapshot(net.state), console.width))
             time.sleep(REFRESH_S)
 
 
@@ -174,7 +186,7 @@ def status(data_dir: Path | None = DATA_DIR_OPTION, as_json: bool = JSON_OPTION)
     if view is None:
         console.print(f"the node at {state.url} does not answer")
     else:
-        console.print(render(view))
+        console.print(render(view, console.width))
 
 
 @app.command()

@@ -42,7 +42,8 @@ def start(
     external_host: str | None = typer.Option(
         None, "--external-host", help="Host validators should use (published on chain)."),
     netuid: int | None = typer.Option(None, "--netuid", "--subnet",
-                                      help="Subnet id (else MT_NETUID/config)."),
+                                      help="Subnet id (else MT_NETUID/config; else every "
+                                      "subnet the wallet is registered on)."),
     wallet: str | None = typer.Option(None, "--wallet",
                                       help="Wallet name (else MT_WALLET/config)."),
     network: str | None = typer.Option(None, "--network", help="Chain RPC URL (else config)."),

@@ -83,9 +83,10 @@ def metagraph(netuid: int = typer.Argument(..., help="Subnet id."),
     for i in range(graph.n):
         endpoint = graph.endpoints[i]
         rows.append([int(graph.uids[i]), graph.roles[i], graph.addresses[i],
-                     format_mdt(int(graph.stakes[i])), f"{graph.scores[i]:.4f}",
+                     format_mdt(int(graph.stakes[i]), places=4), f"{graph.scores[i]:.4f}",
                      *(f"{graph.components[c][i]:.3f}" for c in COMPONENTS),
-                     endpoint.url if endpoint else "-", format_mdt(int(graph.last_rewards[i]))])
+                     endpoint.url if endpoint else "-",
+                     format_mdt(int(graph.last_rewards[i]), places=4)])
     print_table(f"Metagraph of subnet {netuid} at block {graph.block}",
                 ["uid", "role", "address", "stake", "score", "acc", "lat", "avail", "cons",
                  "endpoint", "last reward"], rows)

@@ -66,7 +66,7 @@ class MinerRuntime:
             batch_wait_s=settings.batch_wait_ms / 1000, on_batch=self.metrics.batch_size.observe)
         self.cache = ResponseCache(settings.cache_size, on_hit=self.metrics.cache_hits.inc)
         self._signer = signer
-        self._subnet = netuid
+        self._netuid = netuid
         self._task_schemas = task_schemas
         self._custom_tasks = frozenset(custom_tasks)
         self._model_name = model_name
@@ -93,7 +93,7 @@ class MinerRuntime:
     def _inference_app(self) -> Instrument:
         settings = self.settings
         endpoint = InferenceEndpoint(
-            netuid=self._subnet, task_schemas=self._task_schemas,
+            netuid=self._netuid, permits=self.permits, task_schemas=self._task_schemas,
             custom_tasks=self._custom_tasks,
             dispatcher=self.dispatcher, cache=self.cache,
             codec=self.codec, responder=self.responder,

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from moderntensor.miner.cache import ResponseCache
 from moderntensor.miner.codec import JsonCodec
 from moderntensor.miner.dispatch import Dispatcher, InferenceFailedError, OverloadedError
+from moderntensor.miner.permits import PermitRefresher
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.responses import Responder, context
 from moderntensor.protocol.messages import InferenceRequest, InferenceResponse, json_depth_exceeds
@@ -41,6 +42,7 @@ class InferenceEndpoint:
         self,
         *,
         netuid: int | None,
+        permits: PermitRefresher | None = None,
         task_schemas: Mapping[str, TaskSchema],
         custom_tasks: frozenset[str] = frozenset(),
         dispatcher: Dispatcher,
@@ -51,6 +53,7 @@ class InferenceEndpoint:
         max_response_bytes: int,
     ) -> None:
         self.netuid = netuid
+        self.permits = permits  # without a netuid, the subnets of the permit view are served
         self.task_schemas = task_schemas
         self.custom_tasks = custom_tasks  # served without a registered suite's input schema
         self.dispatcher = dispatcher
@@ -103,6 +106,13 @@ class InferenceEndpoint:
             return
         await self._answer(scope, send, answer, request, cache_key)
 
+    def served_netuids(self) -> frozenset[int]:
+        """The subnets this miner answers for (empty: any, e.g. behind a static allow-list)."""
+        if self.netuid is not None:
+            return frozenset({self.netuid})
+        view = self.permits.view if self.permits is not None else None
+        return view.netuids if view is not None else frozenset()
+
     def parse(self, raw_body: bytes) -> InferenceRequest | tuple[int, str, str]:
         """The validated request, or (status, code, message) saying why it is not one."""
         try:
@@ -115,9 +125,11 @@ class InferenceEndpoint:
             body = InferenceRequest.model_validate(raw)
         except ValidationError as exc:
             return 400, "invalid_request", _describe(exc)
-        if self.netuid is not None and body.netuid != self.netuid:
+        served = self.served_netuids()
+        if served and body.netuid not in served:
             return (400, "wrong_subnet",
-                    f"this miner serves subnet {self.netuid}, not {body.netuid}")
+                    f"this miner serves subnet {', '.join(map(str, sorted(served)))}, "
+                    f"not {body.netuid}")
         return self._check_task(body, len(raw_body)) or body
 
     def _check_task(self, body: InferenceRequest, size: int) -> tuple[int, str, str] | None:

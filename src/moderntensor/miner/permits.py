@@ -38,6 +38,8 @@ class PermitView:
 
     validators: Mapping[str, int]
     known: frozenset[str] = field(default_factory=frozenset)
+    # the subnets this view was read from; empty when it is not tied to any (an allow-list)
+    netuids: frozenset[int] = field(default_factory=frozenset)
 
     def check(self, sender: str) -> None:
         """Raise PermitDeniedError unless ``sender`` (lowercase) is a permitted validator."""
@@ -67,19 +69,52 @@ class StaticPermitSource:
 
 
 class ChainPermitSource:
-    """Permits from the chain: validators of ``subnet`` with a permit and stake >= ``min_stake``."""
+    """Permits from the chain: validators with a permit and stake >= ``min_stake`` on
+    ``netuid``, or, when ``netuid`` is None, on every subnet where ``address`` is registered
+    (read again at each refresh, so a registration made later is picked up)."""
 
-    def __init__(self, network: str, netuid: int, *, min_stake: int = 0) -> None:
+    def __init__(self, network: str, netuid: int | None, *, address: str | None = None,
+                 min_stake: int = 0) -> None:
+        if netuid is None and address is None:
+            raise ValueError("ChainPermitSource needs a netuid or the miner's address")
         self.network = network
         self.netuid = netuid
+        self.address = address
         self.min_stake = min_stake
         self._client: AsyncLuxtensorClient | None = None
+        self._warned = False
 
     async def __call__(self) -> PermitView:
         if self._client is None:  # created inside the server's event loop, which it binds to
             self._client = AsyncLuxtensorClient(self.network)
-        metagraph = await self._client.get_metagraph(self.netuid)
-        return view_from_metagraph(metagraph, self.min_stake)
+        if self.netuid is not None:
+            metagraph = await self._client.get_metagraph(self.netuid)
+            return view_from_metagraph(metagraph, self.min_stake)
+        assert self.address is not None
+        graphs = await registered_metagraphs(self._client, self.address)
+        if not graphs and not self._warned:
+            log.warning("%s is not registered on any subnet yet: register it (moderntensor "
+                        "miner register --netuid N); this miner serves it once registered",
+                        self.address)
+        self._warned = not graphs
+        return merge_views([view_from_metagraph(g, self.min_stake) for g in graphs.values()])
+
+
+async def registered_metagraphs(client: AsyncLuxtensorClient, address: str) -> dict[int, Any]:
+    """The metagraph of every subnet where ``address`` is registered, by netuid."""
+    subnets = await client.get_subnets()
+    graphs = await asyncio.gather(*(client.get_metagraph(s.netuid) for s in subnets))
+    return {g.netuid: g for g in graphs if g.uid_of(address) is not None}
+
+
+def merge_views(views: list[PermitView]) -> PermitView:
+    """One view over several subnets: a validator permitted on any of them may query."""
+    validators: dict[str, int] = {}
+    for view in views:
+        for address, stake in view.validators.items():
+            validators[address] = max(stake, validators.get(address, 0))
+    return PermitView(validators, frozenset().union(*(v.known for v in views)),
+                      frozenset().union(*(v.netuids for v in views)))
 
 
 def view_from_metagraph(metagraph: Any, min_stake: int = 0) -> PermitView:
@@ -96,7 +131,9 @@ def view_from_metagraph(metagraph: Any, min_stake: int = 0) -> PermitView:
                                                       strict=True)
         if validator and permit and stake >= min_stake
     }
-    return PermitView(validators, frozenset(addresses))
+    netuid = getattr(metagraph, "netuid", None)
+    return PermitView(validators, frozenset(addresses),
+                      frozenset() if netuid is None else frozenset({int(netuid)}))
 
 
 class PermitRefresher:

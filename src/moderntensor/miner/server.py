@@ -23,13 +23,12 @@ from typing import Any, ClassVar
 from starlette.types import ASGIApp
 
 from moderntensor.config import Config, resolve_config
-from moderntensor.errors import ConfigError
 from moderntensor.miner.app import MinerRuntime
 from moderntensor.miner.endpoint import TaskSchema
 from moderntensor.miner.permits import ChainPermitSource, PermitSource, StaticPermitSource
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.runner import DrainingServer, uvicorn_config
-from moderntensor.miner.serving import publish_endpoint_from_config
+from moderntensor.miner.serving import keep_endpoint_published
 from moderntensor.miner.settings import MinerSettings
 from moderntensor.protocol.auth import Signer
 from moderntensor.subnets import SUITES, load_suite
@@ -92,8 +91,9 @@ class MinerServer:
         on_started = None
         if public_host is not None and port is not None and self.permit_origin == "chain":
             async def on_started() -> None:
-                await publish_endpoint_from_config(network=self.network, wallet=self.wallet,
-                                                   netuid=self.netuid, host=public_host, port=port)
+                await keep_endpoint_published(
+                    network=self.network, wallet=self.wallet, netuid=self.netuid,
+                    host=public_host, port=port, retry_s=self.settings.permit_refresh_s)
         runtime = MinerRuntime(
             signer=self.wallet, netuid=self.netuid, permit_source=self.permit_source,
             settings=self.settings, inference=single, inference_batch=batch,
@@ -136,12 +136,8 @@ class MinerServer:
         if allow:
             addresses = [a.strip() for a in allow.split(",") if a.strip()]
             return StaticPermitSource(addresses), f"static:env:{ALLOW_ENV}"
-        if self.netuid is None:
-            raise ConfigError(
-                "a miner needs its subnet: pass netuid=, set MT_NETUID or "
-                "`moderntensor config set netuid N` (or allow-list validators in "
-                f"{ALLOW_ENV} for a private deployment)")
-        return ChainPermitSource(self.network, self.netuid), "chain"
+        # without a netuid the miner serves every subnet its wallet is registered on
+        return ChainPermitSource(self.network, self.netuid, address=self.wallet.address), "chain"
 
 
 def registered_task_schemas() -> dict[str, TaskSchema]:

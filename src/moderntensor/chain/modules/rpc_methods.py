@@ -87,7 +87,8 @@ def _subnet(state: State, params: list[Any], index: int = 0) -> Subnet:
     netuid = _int(_param(params, index, "netuid"), "netuid", 0, 2**16 - 1)
     subnet = get_subnet(state, netuid)
     if subnet is None:
-        raise NotFound(f"subnet {netuid} does not exist; mt_getSubnets lists them",
+        raise NotFound(f"subnet {netuid} does not exist; `moderntensor subnet list` (or "
+                       "mt_getSubnets) shows the subnets there are",
                        code="unknown_subnet", data={"netuid": netuid})
     return subnet
 

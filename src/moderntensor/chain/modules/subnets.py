@@ -44,8 +44,8 @@ def fail(code: str, message: str, **data: Any) -> NoReturn:
 def require_subnet(state: State, netuid: int) -> Subnet:
     subnet = get_subnet(state, netuid)
     if subnet is None:
-        fail("unknown_subnet", f"subnet {netuid} does not exist; see mt_getSubnets",
-             netuid=netuid)
+        fail("unknown_subnet", f"subnet {netuid} does not exist; `moderntensor subnet list` "
+             "shows the subnets there are", netuid=netuid)
     return subnet
 
 
