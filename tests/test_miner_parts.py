@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from eth_account import Account
 
 from chain_support import running_node
-from miner_support import Echo
+from miner_support import Echo, free_port, serving
 from moderntensor.client import AsyncLuxtensorClient
 from moderntensor.errors import InvalidInputError, WalletError
 from moderntensor.miner import (
@@ -26,7 +27,7 @@ from moderntensor.miner.cache import ResponseCache
 from moderntensor.miner.codec import JsonCodec
 from moderntensor.miner.permits import PermitRefresher, view_from_metagraph
 from moderntensor.miner.ratelimit import RateLimiter, retry_after_header
-from moderntensor.miner.serving import publish_endpoint
+from moderntensor.miner.serving import PublicEndpoint, publish_endpoint
 from moderntensor.wallet import Wallet
 
 A, B, C = ("0x" + c * 40 for c in "abc")
@@ -132,8 +133,8 @@ def test_publishing_calls_serve_only_when_registered_and_changed(tmp_path: Path)
     registered, stranger = Wallet.create(num_words=12), Wallet.create(num_words=12)
 
     async def publish(client: AsyncLuxtensorClient, wallet: Wallet, port: int) -> str:
-        return await publish_endpoint(client, wallet=wallet, netuid=1, host="127.0.0.1",
-                                      port=port)
+        return await publish_endpoint(client, wallet=wallet, netuid=1,
+                                      endpoint=PublicEndpoint("127.0.0.1", port))
 
     async def scenario(url: str) -> list[str]:
         async with AsyncLuxtensorClient(url, wallet=registered) as client:
@@ -152,6 +153,38 @@ def test_publishing_calls_serve_only_when_registered_and_changed(tmp_path: Path)
         node.wait_for_block(1)
         assert asyncio.run(scenario(node.url)) == [
             "not_registered", "published", "unchanged", "published", "127.0.0.1:5001"]
+
+
+def test_a_live_copy_of_the_miner_keeps_its_published_endpoint(tmp_path: Path) -> None:
+    wallet = Wallet.create(num_words=12)
+
+    async def publish(client: AsyncLuxtensorClient, port: int) -> str:
+        return await publish_endpoint(client, wallet=wallet, netuid=1,
+                                      endpoint=PublicEndpoint("127.0.0.1", port))
+
+    async def wait_rate_limit(client: AsyncLuxtensorClient) -> None:
+        served_at = await client.block_number()
+        while await client.block_number() < served_at + 3:
+            await asyncio.sleep(0.1)
+
+    async def scenario(url: str, copy_port: int, stop_copy: Any) -> list[str]:
+        async with AsyncLuxtensorClient(url, wallet=wallet) as client:
+            await client.register_miner(1, {"name": "m", "type": "text-generation"})
+            outcomes = [await publish(client, copy_port)]   # the first copy publishes
+            await wait_rate_limit(client)
+            outcomes.append(await publish(client, free_port()))  # a second copy elsewhere
+            stop_copy()
+            outcomes.append(await publish(client, free_port()))  # the first copy is gone
+            return outcomes
+
+    copy = Echo(wallet=wallet.account, metagraph_source=[A])
+    with running_node(tmp_path / "node", block_time=0.2) as node, \
+            contextlib.ExitStack() as stack:
+        node.wait_for_block(1)
+        base = stack.enter_context(serving(copy))
+        port = int(base.rsplit(":", 1)[1])
+        assert asyncio.run(scenario(node.url, port, stack.close)) == [
+            "published", "held_by_copy", "published"]
 
 
 def test_settings_refuse_unknown_names_and_impossible_values() -> None:

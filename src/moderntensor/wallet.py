@@ -220,10 +220,15 @@ class Wallet:
         password = config.wallet_password.value
         if password is None:
             raise WalletError(
-                f"wallet {name!r} is encrypted: set MT_WALLET_PASSWORD or pass a Wallet explicitly",
+                f"wallet {name!r} is encrypted: set MT_WALLET_PASSWORD or pass a Wallet "
+                "explicitly (`moderntensor miner start` in a terminal asks for it)",
                 code="password_required",
             )
-        return cls.load(name, password, home=config.home.value)
+        try:
+            return cls.load(name, password, home=config.home.value)
+        except WrongPasswordError as exc:
+            raise WrongPasswordError(f"{exc} (the password came from "
+                                     f"{config.wallet_password.source})") from None
 
 
 def read_keystore(name: str, home: str | Path | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from moderntensor.config import resolve_config
+from moderntensor.config import ENV_VARS, resolve_config
 from moderntensor.errors import ModernTensorError
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+PASSWORD_ENV = ENV_VARS["wallet_password"]
 PASSWORD_ENV_OPTION = typer.Option(
     None, "--password-env", metavar="VAR",
     help="Read the wallet password from this environment variable instead of a prompt.",
@@ -52,15 +53,40 @@ def secret_from_env(var: str, what: str) -> str:
     return value
 
 
-def read_password(password_env: str | None, *, confirm: bool, fallback: str | None = None) -> str:
-    """The wallet password: --password-env VAR > MT_WALLET_PASSWORD (fallback) > hidden prompt."""
+def read_password(password_env: str | None, *, confirm: bool, fallback: str | None = None,
+                  new: bool = False) -> tuple[str, str]:
+    """The wallet password and where it came from (for messages): --password-env VAR >
+    MT_WALLET_PASSWORD (``fallback``) > hidden prompt.
+
+    A ``new`` password (wallet create/import) is typed when there is a terminal, even when
+    MT_WALLET_PASSWORD is set: after ``eval "$(moderntensor localnet env)"`` that variable
+    holds the localnet's dev password, which must not silently protect a personal wallet.
+    """
     if password_env:
-        return secret_from_env(password_env, "wallet password")
+        return secret_from_env(password_env, "wallet password"), f"env:{password_env}"
+    interactive = sys.stdin.isatty()
+    if fallback and not (new and interactive):
+        return fallback, f"env:{PASSWORD_ENV}"
+    if not interactive:
+        raise CliError(f"no password given: use --password-env VAR or set {PASSWORD_ENV} "
+                       "(or run the command in a terminal to be asked)", code="password_required")
     if fallback:
-        return fallback
-    if not sys.stdin.isatty():
-        raise CliError("no password given: use --password-env VAR or set MT_WALLET_PASSWORD")
-    return typer.prompt("Wallet password", hide_input=True, confirmation_prompt=confirm)
+        err_console.print(f"{PASSWORD_ENV} is set but a new wallet's password is typed here; "
+                          f"pass --password-env {PASSWORD_ENV} to use it instead.")
+    return typer.prompt("Wallet password", hide_input=True,
+                        confirmation_prompt=confirm), "prompt"
+
+
+def unlock_wallet(name: str, password: str, source: str, home: Any) -> Any:
+    """``Wallet.load``, with a wrong password reported together with where it came from."""
+    from moderntensor.errors import WrongPasswordError
+    from moderntensor.wallet import Wallet
+
+    try:
+        return Wallet.load(name, password, home=home)
+    except WrongPasswordError as exc:
+        raise CliError(f"{exc} (the password came from {source})",
+                       code="wrong_password") from None
 
 
 NETWORK_OPTION = typer.Option(None, "--network", help="Node RPC URL (else MT_NETWORK/config).")
@@ -86,14 +112,13 @@ def open_client(
 ) -> LuxtensorClient:
     """A client for the resolved network; with ``signing``, the resolved wallet unlocked."""
     from moderntensor.client import LuxtensorClient
-    from moderntensor.wallet import Wallet
 
     config = resolve_config(network=network, wallet=wallet)
     signer = None
     if signing:
-        password = read_password(password_env, confirm=False,
-                                 fallback=config.wallet_password.value)
-        signer = Wallet.load(config.wallet.value, password, home=config.home.value)
+        password, source = read_password(password_env, confirm=False,
+                                         fallback=config.wallet_password.value)
+        signer = unlock_wallet(config.wallet.value, password, source, config.home.value)
     return LuxtensorClient(config.network.value, wallet=signer, config=config)
 
 

@@ -17,6 +17,7 @@ from moderntensor.cli.common import (
     print_json,
     print_table,
     read_password,
+    unlock_wallet,
 )
 from moderntensor.config import resolve_config
 from moderntensor.gateway import (
@@ -29,7 +30,6 @@ from moderntensor.gateway import (
 )
 from moderntensor.gateway.app import DEFAULT_PORT
 from moderntensor.gateway.keys import DEFAULT_REQUESTS_PER_MINUTE
-from moderntensor.wallet import Wallet
 
 app = typer.Typer(help="Serve the network through an OpenAI-compatible API.",
                   no_args_is_help=True)
@@ -73,8 +73,9 @@ def start(
     from moderntensor.client import AsyncLuxtensorClient
 
     config = resolve_config(network=network, wallet=wallet_name)
-    password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
-    wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
+    password, source = read_password(password_env, confirm=False,
+                                     fallback=config.wallet_password.value)
+    wallet = unlock_wallet(config.wallet.value, password, source, config.home.value)
     keys = KeyStore(db or default_db_path(config.home.value))
     client = AsyncLuxtensorClient(config.network.value, config=config)
     gateway = Gateway(wallet, ChainDirectory(client, tuple(netuids)), keys,

@@ -7,7 +7,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -15,13 +15,16 @@ from moderntensor.cli.common import (
     JSON_OPTION,
     NETUID_OPTION,
     NETWORK_OPTION,
+    PASSWORD_ENV,
     PASSWORD_ENV_OPTION,
     WALLET_OPTION,
     CliError,
     err_console,
     open_client,
+    read_password,
     report_tx,
     resolve_netuid,
+    unlock_wallet,
 )
 from moderntensor.cli.miner_status import status as miner_status
 
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from moderntensor.miner import MinerServer
 
 app = typer.Typer(help="Run a miner.", no_args_is_help=True)
+TLS_CERT_OPTION = typer.Option(None, "--tls-cert",
+                               help="PEM certificate: serve HTTPS and publish https (--tls-key).")
+TLS_KEY_OPTION = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert.")
 app.command("status")(miner_status)
 
 
@@ -41,6 +47,17 @@ def start(
                              help="Interface to bind; 0.0.0.0 exposes the miner on every one."),
     external_host: str | None = typer.Option(
         None, "--external-host", help="Host validators should use (published on chain)."),
+    external_port: int | None = typer.Option(
+        None, "--external-port", min=1, max=65535,
+        help="Port validators should use when it differs from --port (NAT, port forwarding)."),
+    tls_cert: Path | None = TLS_CERT_OPTION,
+    tls_key: Path | None = TLS_KEY_OPTION,
+    external_protocol: str | None = typer.Option(
+        None, "--external-protocol", help="Publish http or https (https when a reverse proxy in "
+        "front terminates TLS; default: https with --tls-cert, else http)."),
+    replica: bool = typer.Option(
+        False, "--replica", help="Share --port with other copies of this miner on this machine "
+        "(one identity, one endpoint; replay memory shared in MT_HOME)."),
     netuid: int | None = typer.Option(None, "--netuid", "--subnet",
                                       help="Subnet id (else MT_NETUID/config; else every "
                                       "subnet the wallet is registered on)."),
@@ -70,15 +87,57 @@ def start(
     for variable, value in (("MT_NETUID", netuid), ("MT_WALLET", wallet), ("MT_NETWORK", network)):
         if value is not None:
             os.environ[variable] = str(value)
+    _ask_password_once()
+    serving = _serving_options(port, external_host, external_port, tls_cert, tls_key,
+                               external_protocol, replica)
     if reference is not None:
         from moderntensor.miner.reference import ReferenceMiner
 
-        ReferenceMiner(reference, model).run(port=port, host=host, external_host=external_host)
-        return
-    if target is None:
+        miner: MinerServer = ReferenceMiner(reference, model)
+    elif target is None:
         raise CliError("what to serve? give path/to/miner.py:ClassName or --reference NAME")
-    miner_class = load_miner_class(target)
-    miner_class().run(port=port, host=host, external_host=external_host)
+    else:
+        miner = load_miner_class(target)()
+    if replica:
+        from moderntensor.config import resolve_config
+
+        # one replay memory for every replica on this port: a request is answered once
+        store = resolve_config().home.value / "miner" / f"replay-{port}.sqlite"
+        miner.settings = miner.settings.with_overrides(replay_store=str(store))
+    miner.run(port=port, host=host, **serving)
+
+
+def _serving_options(port: int, external_host: str | None, external_port: int | None,
+                     tls_cert: Path | None, tls_key: Path | None,
+                     external_protocol: str | None, replica: bool) -> dict[str, Any]:
+    """The keyword arguments of ``MinerServer.run`` that say how validators reach it."""
+    from moderntensor.miner.runner import TlsFiles
+
+    if (tls_cert is None) != (tls_key is None):
+        raise CliError("give --tls-cert and --tls-key together")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise CliError(f"no such file: {path}")
+    if external_protocol not in (None, "http", "https"):
+        raise CliError(f"--external-protocol must be http or https, not {external_protocol!r}")
+    tls = TlsFiles(str(tls_cert), str(tls_key)) if tls_cert and tls_key else None
+    return {"external_host": external_host, "external_port": external_port, "tls": tls,
+            "external_protocol": external_protocol, "replica": replica}
+
+
+def _ask_password_once() -> None:
+    """In a terminal, ask for the wallet password as `register` does, and check it now;
+    MinerServer() then finds it by the config rules (this process's environment only)."""
+    from moderntensor.config import resolve_config
+    from moderntensor.wallet import keystore_path
+
+    config = resolve_config()
+    if (config.wallet_password.value is not None or not sys.stdin.isatty()
+            or not keystore_path(config.wallet.value, config.home.value).exists()):
+        return  # from the environment, no terminal, or a miner that brings its own wallet
+    password, source = read_password(None, confirm=False)
+    unlock_wallet(config.wallet.value, password, source, config.home.value)
+    os.environ[PASSWORD_ENV] = password
 
 
 def load_miner_class(target: str) -> type[MinerServer]:

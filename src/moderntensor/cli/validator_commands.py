@@ -26,6 +26,7 @@ from moderntensor.cli.common import (
     read_password,
     report_tx,
     resolve_netuid,
+    unlock_wallet,
 )
 from moderntensor.config import resolve_config
 from moderntensor.scoring import COMPONENTS
@@ -41,7 +42,7 @@ from moderntensor.validator import (
 from moderntensor.validator.core import DEFAULT_INTERVAL_S
 from moderntensor.validator.rounds import DEFAULT_CHALLENGES_PER_MINER, MinerRound
 from moderntensor.validator.store import MinerStats, ValidatorStore, default_store_path
-from moderntensor.wallet import Wallet, keystore_address
+from moderntensor.wallet import keystore_address
 
 app = typer.Typer(help="Run a validator: query miners, score them, set weights.",
                   no_args_is_help=True)
@@ -83,8 +84,9 @@ def run(
 ) -> None:
     """Query the subnet's miners every --interval seconds, score them, and set weights."""
     config = resolve_config(network=network, netuid=netuid, wallet=wallet_name)
-    password = read_password(password_env, confirm=False, fallback=config.wallet_password.value)
-    wallet = Wallet.load(config.wallet.value, password, home=config.home.value)
+    password, source = read_password(password_env, confirm=False,
+                                     fallback=config.wallet_password.value)
+    wallet = unlock_wallet(config.wallet.value, password, source, config.home.value)
     netuid = config.netuid.value
     if netuid is None:
         raise CliError("no subnet given: use --netuid, MT_NETUID or `config set netuid N`")

@@ -44,7 +44,8 @@ def create(
     config = resolve_config()
     name = name or config.wallet.value
     wallet = Wallet.create(num_words=words)
-    password = read_password(password_env, confirm=True, fallback=config.wallet_password.value)
+    password, _ = read_password(password_env, confirm=True,
+                                fallback=config.wallet_password.value, new=True)
     path = wallet.save(name, password, overwrite=overwrite)
     if as_json:
         print_json({"name": name, "address": wallet.address, "keystore": str(path),
@@ -80,7 +81,8 @@ def import_(
         wallet = Wallet.from_mnemonic(typer.prompt("Mnemonic", hide_input=True))
     else:
         raise CliError("no mnemonic given: use --mnemonic-env VAR (or run in a terminal)")
-    password = read_password(password_env, confirm=True, fallback=config.wallet_password.value)
+    password, _ = read_password(password_env, confirm=True,
+                                fallback=config.wallet_password.value, new=True)
     path = wallet.save(name, password, overwrite=overwrite)
     if as_json:
         print_json({"name": name, "address": wallet.address, "keystore": str(path)})

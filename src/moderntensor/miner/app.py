@@ -24,6 +24,7 @@ from moderntensor.miner.metrics import Instrument, MetricsApp, MinerMetrics
 from moderntensor.miner.permits import PermitRefresher, PermitSource
 from moderntensor.miner.pipeline import Authenticate, RateLimit, ReadBody, RequireReady
 from moderntensor.miner.ratelimit import RateLimiter
+from moderntensor.miner.replay_store import SharedReplayStore
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.responses import Responder
 from moderntensor.miner.settings import DEFAULT_MAX_BODY_BYTES, MinerSettings
@@ -103,7 +104,8 @@ class MinerRuntime:
                             self.responder)
         authed = Authenticate(limited, address=self._signer.address, permits=self.permits,
                               responder=self.responder, max_age_s=settings.nonce_max_age_s,
-                              max_skew_s=settings.nonce_max_skew_s)
+                              max_skew_s=settings.nonce_max_skew_s,
+                              replay_store=self._replay_store())
         # before parsing, only the largest limit of any task can apply; the endpoint then
         # holds each task to its own suite's limit
         max_body = settings.max_body_bytes or max(
@@ -111,6 +113,11 @@ class MinerRuntime:
         sized = ReadBody(authed, max_body, self.responder)
         ready = RequireReady(sized, self.permits, self.responder)
         return Instrument(ready, self.metrics, self.responder)
+
+    def _replay_store(self) -> SharedReplayStore | None:
+        path = self.settings.replay_store
+        return None if path is None else SharedReplayStore(
+            path, max_age_ns=int(self.settings.nonce_max_age_s * 1e9))
 
     async def _once_ready(self) -> None:
         # validators that learn the endpoint before the first permit sync would only get 503s

@@ -13,7 +13,7 @@ from moderntensor.errors import InvalidInputError
 from moderntensor.miner.permits import PermitDeniedError, PermitRefresher
 from moderntensor.miner.ratelimit import RateLimiter, retry_after_header
 from moderntensor.miner.responses import Responder, context
-from moderntensor.protocol.auth import AuthError, ReplayCache, verify_request
+from moderntensor.protocol.auth import AuthError, ReplayCache, ReplayStore, verify_request
 from moderntensor.protocol.messages import CONTENT_TYPE
 
 
@@ -84,14 +84,15 @@ class Authenticate:
     """mtauth/1: 401 for a bad, stale, replayed or misaddressed signature; 403 without a permit."""
 
     def __init__(self, app: ASGIApp, *, address: str, permits: PermitRefresher,
-                 responder: Responder, max_age_s: float, max_skew_s: float) -> None:
+                 responder: Responder, max_age_s: float, max_skew_s: float,
+                 replay_store: ReplayStore | None = None) -> None:
         self.app = app
         self.address = address
         self.permits = permits
         self.responder = responder
         self.max_age_ns = int(max_age_s * 1e9)
         self.max_skew_ns = int(max_skew_s * 1e9)
-        self.replay_cache = ReplayCache(max_age_ns=self.max_age_ns)
+        self.replay_cache = replay_store or ReplayCache(max_age_ns=self.max_age_ns)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ctx = context(scope)

@@ -7,8 +7,10 @@ import importlib.util
 import json
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -23,9 +25,37 @@ def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A PEM certificate (chain) and its private key: the miner then speaks HTTPS itself."""
+
+    certfile: str
+    keyfile: str
+
+
+def listening_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """The bound socket uvicorn serves on; ``reuse_port`` lets replicas of one miner share
+    the port (Linux/BSD SO_REUSEPORT: the kernel spreads new connections among them)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = "" if reuse_port else " (another copy of this miner? start both as replicas)"
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}{hint}"
+                      ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def uvicorn_config(app: Any, *, host: str, port: int, fast: bool | None,
                    grace_s: float, edges: EdgeLimits | None = None,
-                   error_json: ErrorBody | None = None) -> uvicorn.Config:
+                   error_json: ErrorBody | None = None,
+                   tls: TlsFiles | None = None) -> uvicorn.Config:
     """uvloop + httptools when ``fast`` (or installed, for None); asyncio + h11 otherwise.
 
     Either parser runs behind ``edges`` (header size/count, slow heads and bodies, connections
@@ -40,6 +70,7 @@ def uvicorn_config(app: Any, *, host: str, port: int, fast: bool | None,
         h11_max_incomplete_event_size=edges.max_header_bytes,
         lifespan="on", access_log=False, log_config=None, server_header=False,
         timeout_graceful_shutdown=grace_s,
+        ssl_certfile=tls.certfile if tls else None, ssl_keyfile=tls.keyfile if tls else None,
     )
 
 

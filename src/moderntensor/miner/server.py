@@ -27,8 +27,8 @@ from moderntensor.miner.app import MinerRuntime
 from moderntensor.miner.endpoint import TaskSchema
 from moderntensor.miner.permits import ChainPermitSource, PermitSource, StaticPermitSource
 from moderntensor.miner.request import MinerRequest
-from moderntensor.miner.runner import DrainingServer, uvicorn_config
-from moderntensor.miner.serving import keep_endpoint_published
+from moderntensor.miner.runner import DrainingServer, TlsFiles, listening_socket, uvicorn_config
+from moderntensor.miner.serving import PublicEndpoint, keep_endpoint_published
 from moderntensor.miner.settings import MinerSettings
 from moderntensor.protocol.auth import Signer
 from moderntensor.subnets import SUITES, load_suite
@@ -82,8 +82,9 @@ class MinerServer:
         raise NotImplementedError(f"{type(self).__name__} must define inference(self, request)")
 
     # -- serving ---------------------------------------------------------------------------
-    def build_app(self, *, public_host: str | None = None, port: int | None = None) -> ASGIApp:
-        """The ASGI app; ``public_host``/``port`` are published on chain when given."""
+    def build_app(self, *, public_host: str | None = None, port: int | None = None,
+                  protocol: str = "http") -> ASGIApp:
+        """The ASGI app; ``protocol://public_host:port`` is published on chain when given."""
         batch = getattr(self, "inference_batch", None)
         if type(self).inference is MinerServer.inference and batch is None:
             raise NotImplementedError(f"{type(self).__name__} must define inference(self, request)")
@@ -93,7 +94,8 @@ class MinerServer:
             async def on_started() -> None:
                 await keep_endpoint_published(
                     network=self.network, wallet=self.wallet, netuid=self.netuid,
-                    host=public_host, port=port, retry_s=self.settings.permit_refresh_s)
+                    endpoint=PublicEndpoint(public_host, port, protocol),
+                    retry_s=self.settings.permit_refresh_s)
         runtime = MinerRuntime(
             signer=self.wallet, netuid=self.netuid, permit_source=self.permit_source,
             settings=self.settings, inference=single, inference_batch=batch,
@@ -103,28 +105,40 @@ class MinerServer:
         return runtime.build()
 
     def run(self, port: int = 5000, host: str = "127.0.0.1", *,
-            external_host: str | None = None) -> None:
+            external_host: str | None = None, external_port: int | None = None,
+            tls: TlsFiles | None = None, external_protocol: str | None = None,
+            replica: bool = False) -> None:
         """Serve until SIGTERM/SIGINT, then drain in-flight requests and return.
 
-        Binds 127.0.0.1 unless ``host`` says otherwise; ``external_host`` is the address
-        validators should use (published on chain), defaulting to ``host``.
+        Binds ``host:port`` (127.0.0.1 unless told otherwise). Validators are told, on chain,
+        ``external_protocol://external_host:external_port``: by default this host and port,
+        and ``https`` when ``tls`` (certificate and key files) is given or a reverse proxy in
+        front terminates TLS (``external_protocol="https"``). ``replica=True`` shares the port
+        with other processes of this miner (SO_REUSEPORT): the kernel spreads connections and
+        a dead replica's share goes to the live ones; give them one ``replay_store``.
         """
-        _run_loop(self.serve(port=port, host=host, external_host=external_host),
+        _run_loop(self.serve(port=port, host=host, external_host=external_host,
+                             external_port=external_port, tls=tls,
+                             external_protocol=external_protocol, replica=replica),
                   fast=self.settings.fast)
 
     async def serve(self, port: int = 5000, host: str = "127.0.0.1", *,
-                    external_host: str | None = None) -> None:
+                    external_host: str | None = None, external_port: int | None = None,
+                    tls: TlsFiles | None = None, external_protocol: str | None = None,
+                    replica: bool = False) -> None:
         """``run`` for code that already has an event loop."""
         _configure_logging()
-        app = self.build_app(public_host=external_host or host, port=port)
-        server = DrainingServer(uvicorn_config(app, host=host, port=port,
-                                               fast=self.settings.fast,
-                                               grace_s=self.settings.grace_s,
-                                               edges=self.settings.edge_limits()))
-        log.info("miner %s address=%s netuid=%s permits=%s listening on %s:%d",
+        protocol = external_protocol or ("https" if tls is not None else "http")
+        app = self.build_app(public_host=external_host or host, port=external_port or port,
+                             protocol=protocol)
+        config = uvicorn_config(app, host=host, port=port, fast=self.settings.fast,
+                                grace_s=self.settings.grace_s, edges=self.settings.edge_limits(),
+                                tls=tls)
+        server = DrainingServer(config)
+        log.info("miner %s address=%s netuid=%s permits=%s listening on %s:%d%s",
                  type(self).__name__, self.wallet.address, self.netuid, self.permit_origin,
-                 host, port)
-        await server.serve()
+                 host, port, " (replica)" if replica else "")
+        await server.serve(sockets=[listening_socket(host, port, reuse_port=replica)])
 
     # -- helpers ---------------------------------------------------------------------------
     def _permit_source(self, given: Any) -> tuple[PermitSource, str]:

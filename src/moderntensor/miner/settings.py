@@ -39,6 +39,8 @@ class MinerSettings:
     metrics_public: bool = False          # /metrics answers only loopback clients unless True
     server_timing: bool = False           # add a Server-Timing header (benchmarks use it)
     fast: bool | None = None              # uvloop/orjson/httptools: None = when installed
+    # replicas: processes of one miner identity on one port share its replay memory here
+    replay_store: str | None = None       # a SQLite path; None keeps it in this process
     # the HTTP edge, before any request reaches the pipeline (protocol/http_edges.py)
     max_header_bytes: int = _EDGE.max_header_bytes    # request line + headers; 431 above
     max_headers: int = _EDGE.max_headers              # header fields; 431 above

@@ -225,7 +225,7 @@ def verify_request(
     body: bytes,
     *,
     receiver: str,
-    replay_cache: ReplayCache,
+    replay_cache: ReplayStore,
     now_ns: int | None = None,
     check_sender: Callable[[str], None] | None = None,
     max_age_ns: int = MAX_AGE_NS,
@@ -269,7 +269,10 @@ def verify_request(
                         code="bad_signature")
     if check_sender is not None:
         check_sender(sender)
-    replay_cache.add(sender, nonce, now_ns=now_ns)
+    # claimed atomically: replicas sharing a store cannot both accept one (sender, nonce)
+    if not replay_cache.claim(sender, nonce, now_ns=now_ns):
+        raise AuthError("this (sender, nonce) was already used; sign each request anew",
+                        code="replayed_nonce")
     return VerifiedRequest(sender=sender, nonce=nonce, timeout_s=timeout_s)
 
 
@@ -285,6 +288,17 @@ def verify_response(
     if recover_signer(text, _header(headers, SIGNATURE_HEADER)) != sender:
         raise AuthError("the answer's signature does not match the miner over this body",
                         code="bad_signature")
+
+
+class ReplayStore(Protocol):
+    """Where a miner remembers the (sender, nonce) pairs it accepted: :class:`ReplayCache` in
+    memory for one process; replicas of one miner share one store (miner/replay_store.py)."""
+
+    def seen(self, sender: str, nonce: int) -> bool: ...
+
+    def claim(self, sender: str, nonce: int, *, now_ns: int | None = None) -> bool:
+        """Record the pair; False when it was already recorded (a replay)."""
+        ...
 
 
 class ReplayCache:
@@ -309,6 +323,12 @@ class ReplayCache:
 
     def seen(self, sender: str, nonce: int) -> bool:
         return nonce <= self.floor or (nonce, sender) in self._seen
+
+    def claim(self, sender: str, nonce: int, *, now_ns: int | None = None) -> bool:
+        if self.seen(sender, nonce):
+            return False
+        self.add(sender, nonce, now_ns=now_ns)
+        return True
 
     def add(self, sender: str, nonce: int, *, now_ns: int | None = None) -> None:
         now_ns = time.time_ns() if now_ns is None else now_ns
