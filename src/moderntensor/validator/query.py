@@ -13,6 +13,7 @@ import asyncio
 import json
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -31,13 +32,15 @@ from moderntensor.protocol.auth import (
 from moderntensor.protocol.messages import CONTENT_TYPE, INFERENCE_PATH, InferenceResponse
 from moderntensor.subnets.base import Challenge
 from moderntensor.validator.chainview import MinerEndpoint
+from moderntensor.validator.miner_http import AnswerTooLargeError, MinerPool, StaleConnectionError
 
 DEFAULT_CONCURRENCY = 256        # requests in flight at once, over all miners
 MAX_CONNECTIONS_PER_MINER = 32   # a miner gets at most this many of our requests at once
 CONNECT_TIMEOUT_S = 3.0          # a miner that does not accept a connection by then is unreachable
 KEEPALIVE_S = 3.0                # below uvicorn's 5 s keep-alive: rarely reuse a closing connection
 MIN_RETRY_S = 0.05               # retry a stale connection only with this much time left
-_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
+                     StaleConnectionError, BrokenPipeError, ConnectionResetError)
 
 
 class Outcome(str, Enum):
@@ -68,10 +71,6 @@ class QueryResult:
         return self.outcome is Outcome.OK
 
 
-class _TooLargeError(Exception):
-    pass
-
-
 def request_body(netuid: int, challenge: Challenge) -> bytes:
     """The JSON request body of ``challenge`` (compact, as signed)."""
     body = {"subnet": netuid, "task": challenge.task, "input": challenge.input,
@@ -93,25 +92,20 @@ class MinerQuerier:
         self.signer = KeySigner.wrap(signer)   # libsecp256k1 directly: several times faster
         self.netuid = netuid
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._shared = transport   # one transport for all miners (tests: httpx.ASGITransport)
-        # One small pool per miner: httpcore's pool scans all its connections for every
-        # request, so one shared pool of N connections costs O(N^2) per round.
-        self._pools: dict[str, httpx.AsyncBaseTransport] = {}
-        self._limits = httpx.Limits(max_connections=MAX_CONNECTIONS_PER_MINER,
-                                    max_keepalive_connections=MAX_CONNECTIONS_PER_MINER,
-                                    keepalive_expiry=KEEPALIVE_S)
+        # an in-process miner app (tests, embedding) is reached through an httpx transport;
+        # real miners through one lean kept-alive pool each (validator/miner_http.py)
+        self._shared = transport
+        self._pools: dict[str, MinerPool] = {}
         self._ssl = ssl.create_default_context()
 
-    def _transport(self, base_url: str) -> httpx.AsyncBaseTransport:
-        if self._shared is not None:
-            return self._shared
-        transport = self._pools.get(base_url)
-        if transport is None:
-            # The bare transport, without AsyncClient's redirects, cookies and auth hooks: a
-            # miner needs none of them, and that layer cost ~20% of the CPU per request.
-            transport = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._ssl)
-            self._pools[base_url] = transport
-        return transport
+    def _pool(self, base_url: str) -> MinerPool:
+        pool = self._pools.get(base_url)
+        if pool is None:
+            pool = MinerPool(base_url, max_connections=MAX_CONNECTIONS_PER_MINER,
+                             keepalive_s=KEEPALIVE_S, connect_timeout_s=CONNECT_TIMEOUT_S,
+                             ssl_context=self._ssl)
+            self._pools[base_url] = pool
+        return pool
 
     async def forget(self, keep: set[str]) -> None:
         """Close the connection pools of miners whose base URL is not in ``keep``."""
@@ -148,8 +142,7 @@ class MinerQuerier:
                 started = time.perf_counter()
                 try:
                     status, answer_headers, content = await asyncio.wait_for(
-                        self._exchange(self._transport(url), url + INFERENCE_PATH, body,
-                                       headers, remaining, max_response_bytes),
+                        self._exchange(url, body, headers, remaining, max_response_bytes),
                         remaining,
                     )
                 except _STALE_CONNECTION as exc:
@@ -165,30 +158,32 @@ class MinerQuerier:
         return self._judge(miner, int(headers[NONCE_HEADER]), status, answer_headers, content,
                            latency_s, output_model)
 
-    async def _exchange(self, transport: httpx.AsyncBaseTransport, url: str, body: bytes,
-                        headers: dict[str, str], timeout_s: float, max_bytes: int
-                        ) -> tuple[int, httpx.Headers, bytes]:
+    async def _exchange(self, url: str, body: bytes, headers: dict[str, str], timeout_s: float,
+                        max_bytes: int) -> tuple[int, Mapping[str, str], bytes]:
+        if self._shared is None:
+            return await self._pool(url).post(INFERENCE_PATH, body, headers,
+                                              timeout_s=timeout_s, max_bytes=max_bytes)
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
-        request = httpx.Request("POST", url, content=body, headers=headers,
+        request = httpx.Request("POST", url + INFERENCE_PATH, content=body, headers=headers,
                                 extensions={"timeout": timeout.as_dict()})
-        response = await transport.handle_async_request(request)
+        response = await self._shared.handle_async_request(request)
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)
         try:
             declared = response.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                raise _TooLargeError
+                raise AnswerTooLargeError
             chunks, size = [], 0
             async for chunk in stream:
                 size += len(chunk)
                 if size > max_bytes:
-                    raise _TooLargeError
+                    raise AnswerTooLargeError
                 chunks.append(chunk)
             return response.status_code, response.headers, b"".join(chunks)
         finally:
             await stream.aclose()
 
-    def _judge(self, miner: MinerEndpoint, nonce: int, status: int, headers: httpx.Headers,
+    def _judge(self, miner: MinerEndpoint, nonce: int, status: int, headers: Mapping[str, str],
                content: bytes, latency_s: float,
                output_model: type[BaseModel] | None) -> QueryResult:
         if status != 200:
@@ -213,7 +208,7 @@ def _failure(exc: Exception, timeout_s: float, max_bytes: int) -> QueryResult:
     """The outcome of a request that raised instead of answering."""
     if isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException):
         return QueryResult(Outcome.TIMEOUT, detail=f"no answer within {timeout_s:g} s")
-    if isinstance(exc, _TooLargeError):
+    if isinstance(exc, AnswerTooLargeError):
         return QueryResult(Outcome.TOO_LARGE, detail=f"answer over {max_bytes} bytes")
     if isinstance(exc, httpx.HTTPError | OSError):
         return QueryResult(Outcome.UNREACHABLE, detail=type(exc).__name__)
