@@ -37,7 +37,7 @@ from moderntensor.validator.chainview import (
     WeightSubmission,
 )
 from moderntensor.validator.metrics import ValidatorMetrics
-from moderntensor.validator.query import DEFAULT_CONCURRENCY, MinerQuerier, QueryResult
+from moderntensor.validator.query import DEFAULT_CONCURRENCY, MinerQuerier, Outcome, QueryResult
 from moderntensor.validator.rounds import (
     DEFAULT_CHALLENGES_PER_MINER,
     DEFAULT_REPEAT_SHARE,
@@ -239,9 +239,11 @@ class Validator:
         netuid, suite = self.info.netuid, self.suite
         round_number = self.store.next_round(netuid)
         secret = self.store.challenge_secret()
+        # a miner that has published no endpoint yet is not asked, so not scored: registering
+        # while validators run costs a newcomer nothing (its first round is its first answer)
         plans = [plan_miner(suite, round_rng(secret, netuid, round_number, miner), miner,
                             count=self.challenges_per_miner, repeat_share=self.repeat_share)
-                 for miner in miners]
+                 for miner in miners if miner.url is not None]
         query_started = time.perf_counter()
         results = await asyncio.gather(*(self._ask_all(plan) for plan in plans))
         query_s = time.perf_counter() - query_started
@@ -283,6 +285,8 @@ class Validator:
         for verdict in verdicts:
             miner = verdict.miner
             before = previous.get((miner.uid, miner.address.lower()))
+            if before is None and not verdict.outcomes.get(Outcome.OK.value):
+                continue   # a moving average starts at the miner's first answered round
             latency_s = before.latency_s if before else None
             if verdict.latency_s is not None:
                 latency_s = ema(latency_s, verdict.latency_s, self.ema_alpha)
