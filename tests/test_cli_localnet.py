@@ -49,6 +49,10 @@ def test_ctrl_c_stops_every_process(tmp_path: Path) -> None:
         assert all(p["running"] for p in report["processes"])
         assert {p["role"] for p in report["processes"]} == {"node", "miner", "validator"}
         assert report["chain"]["block"] > 0
+        # piped, not a terminal: the table is printed plainly (once per epoch), not redrawn
+        wait_for(lambda: "next epoch in" in (tmp_path / "up.log").read_text(), 30,
+                 "the table in the piped output")
+        assert "\x1b[" not in (tmp_path / "up.log").read_text()
         groups = recorded_groups(data_dir)
         os.killpg(up.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
         assert up.wait(timeout=30) == 0

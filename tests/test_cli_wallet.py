@@ -104,3 +104,18 @@ def test_refuses_to_overwrite_existing_wallet(mt_home: Path) -> None:
     mt("wallet", "create", "--name", "x", "--password-env", "PW", env=env)
     again = mt("wallet", "create", "--name", "x", "--password-env", "PW", env=env)
     assert again.returncode == 1 and "[wallet_exists]" in again.stderr
+
+
+def test_a_wrong_password_names_where_it_came_from(mt_home: Path) -> None:
+    mt("wallet", "create", "--name", "alice", "--password-env", "PW", env={"PW": "right"})
+    sent = mt("wallet", "transfer", "0x" + "22" * 20, "1", "--name", "alice",
+              "--network", "http://127.0.0.1:1", env={"MT_WALLET_PASSWORD": "wrong"})
+    assert sent.returncode != 0
+    assert "wrong password for wallet 'alice' (the password came from env:MT_WALLET_PASSWORD)" \
+        in sent.stderr
+
+
+def test_without_a_terminal_a_missing_password_says_how_to_give_one(mt_home: Path) -> None:
+    created = mt("wallet", "create", "--name", "bob")
+    assert created.returncode != 0
+    assert "--password-env VAR or set MT_WALLET_PASSWORD" in created.stderr
