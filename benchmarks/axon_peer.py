@@ -15,6 +15,8 @@ import time
 import bittensor as bt
 from bittensor.utils import networking
 
+from closed_loop import closed_loop
+
 # Dendrite asks a web service for this machine's external IP; the benchmark is offline and
 # local (both peers on 127.0.0.1, which Dendrite then reaches as "0.0.0.0").
 networking.get_external_ip = lambda: "127.0.0.1"
@@ -58,28 +60,12 @@ async def query(port: int, hotkey: str, directory: str, requests: int, concurren
     dendrite = bt.Dendrite(wallet=validator)
     target = bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey=hotkey,
                          coldkey=hotkey)
-    latencies: list[float] = []
-    failed = 0
 
-    async def worker(count: int) -> None:
-        nonlocal failed
-        for _ in range(count):
-            started = time.perf_counter()
-            answer = await dendrite.call(target, Echo(prompt="hello world"), timeout=12)
-            latencies.append(time.perf_counter() - started)
-            failed += answer.output != "hello world"
+    async def call() -> bool:
+        answer = await dendrite.call(target, Echo(prompt="hello world"), timeout=12)
+        return answer.output == "hello world"
 
-    await asyncio.gather(*(worker(10) for _ in range(concurrency)))   # warm-up
-    latencies.clear()
-    failed = 0
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    print(json.dumps({"req_per_s": len(latencies) / elapsed,
-                      "p50_ms": latencies[len(latencies) // 2] * 1e3,
-                      "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
-                      "failed": failed}), flush=True)
+    print(json.dumps(await closed_loop(call, requests, concurrency)), flush=True)
     await dendrite.aclose_session()
 
 

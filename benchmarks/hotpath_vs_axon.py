@@ -24,12 +24,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 
+from closed_loop import closed_loop
 from miner_overhead import free_port, wait_listening
 from moderntensor.subnets.base import Challenge
 from moderntensor.validator import MinerEndpoint
@@ -41,28 +41,12 @@ HERE = Path(__file__).resolve().parent
 async def drive(querier: MinerQuerier, miner: MinerEndpoint, requests: int,
                 concurrency: int) -> dict[str, float]:
     challenge = Challenge(task="echo", input={"prompt": "hello world"})
-    latencies: list[float] = []
-    failed = 0
 
-    async def worker(count: int) -> None:
-        nonlocal failed
-        for _ in range(count):
-            started = time.perf_counter()
-            result = await querier.query(miner, challenge, timeout_s=12,
-                                         max_response_bytes=1 << 20)
-            latencies.append(time.perf_counter() - started)
-            failed += not result.ok
+    async def call() -> bool:
+        result = await querier.query(miner, challenge, timeout_s=12, max_response_bytes=1 << 20)
+        return result.ok
 
-    await asyncio.gather(*(worker(10) for _ in range(concurrency)))   # warm-up
-    latencies.clear()
-    failed = 0
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"req_per_s": len(latencies) / elapsed,
-            "p50_ms": latencies[len(latencies) // 2] * 1e3,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3, "failed": failed}
+    return await closed_loop(call, requests, concurrency)
 
 
 def ours(requests: int, concurrency: int) -> dict[str, float]:
