@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chain_support import NodeProcess, running_node
+from moderntensor.client import LuxtensorClient
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -32,6 +33,7 @@ def mt(node: NodeProcess) -> Any:
                               capture_output=True, text=True, env=full_env, timeout=120,
                               check=False, stdin=subprocess.DEVNULL)
 
+    run.url = node.url  # type: ignore[attr-defined]
     return run
 
 
@@ -56,6 +58,14 @@ def test_fresh_wallet_registers_as_miner_and_appears_in_metagraph(mt: Any) -> No
     assert balance == {"address": address, "balance": "0", "mdt": "0"}
     neurons = ok_json(mt("subnet", "metagraph", "1", "--json"))["neurons"]
     assert neurons[registered["uid"]]["address"] == address
+    # the miner changes what it serves later: fee-free (0 MDT), same uid
+    updated = ok_json(mt("miner", "update-model", "--netuid", "1", "--model-name", "tiny-ft",
+                         "--model-version", "2.0", "--wallet", "miner", "--password-env", "PW",
+                         "--json"))
+    assert updated["uid"] == registered["uid"]
+    with LuxtensorClient(mt.url) as client:
+        model = client.get_neuron(1, address).model
+    assert model is not None and (model.name, model.version) == ("tiny-ft", "2.0")
 
 
 def test_validator_register_stake_unstake(mt: Any) -> None:

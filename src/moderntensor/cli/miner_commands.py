@@ -35,6 +35,9 @@ app = typer.Typer(help="Run a miner.", no_args_is_help=True)
 TLS_CERT_OPTION = typer.Option(None, "--tls-cert",
                                help="PEM certificate: serve HTTPS and publish https (--tls-key).")
 TLS_KEY_OPTION = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert.")
+MODEL_NAME_OPTION = typer.Option(..., "--model-name", help="Your model's name.")
+MODEL_TYPE_OPTION = typer.Option(None, "--model-type", help="Task type (default: the subnet's).")
+MODEL_VERSION_OPTION = typer.Option("1.0.0", "--model-version")
 app.command("status")(miner_status)
 
 
@@ -167,10 +170,9 @@ def load_miner_class(target: str) -> type[MinerServer]:
 
 @app.command()
 def register(
-    model_name: str = typer.Option(..., "--model-name", help="Your model's name."),
-    model_type: str | None = typer.Option(
-        None, "--model-type", help="Task type (default: the subnet's)."),
-    model_version: str = typer.Option("1.0.0", "--model-version"),
+    model_name: str = MODEL_NAME_OPTION,
+    model_type: str | None = MODEL_TYPE_OPTION,
+    model_version: str = MODEL_VERSION_OPTION,
     netuid: int | None = NETUID_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
@@ -182,8 +184,7 @@ def register(
 
     netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
-        task_type = model_type or client.get_subnet(int(netuid)).task_type
-        model = {"name": model_name, "type": task_type, "version": model_version}
+        model = _model_info(client, int(netuid), model_name, model_type, model_version)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=err_console, transient=True, disable=as_json) as progress:
             task = progress.add_task("solving registration proof of work", total=None)
@@ -193,3 +194,30 @@ def register(
 
             result = client.register_miner(int(netuid), model, progress=on_progress)
     report_tx(result, as_json, f"Registered miner uid {result.uid} on subnet {netuid}")
+
+
+@app.command("update-model")
+def update_model(
+    model_name: str = MODEL_NAME_OPTION,
+    model_type: str | None = MODEL_TYPE_OPTION,
+    model_version: str = MODEL_VERSION_OPTION,
+    netuid: int | None = NETUID_OPTION,
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Change the model your miner says it serves (fee-free; keeps your uid and history)."""
+    netuid = resolve_netuid(netuid)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.update_model_info(
+            int(netuid), _model_info(client, int(netuid), model_name, model_type, model_version))
+    report_tx(result, as_json, f"Model of uid {result.uid} on subnet {netuid} is now "
+              f"{model_name} {model_version}")
+
+
+def _model_info(client: Any, netuid: int, name: str, task_type: str | None,
+                version: str) -> dict[str, str]:
+    """``model_info`` for the client; the type defaults to the subnet's task type."""
+    return {"name": name, "type": task_type or client.get_subnet(netuid).task_type,
+            "version": version}

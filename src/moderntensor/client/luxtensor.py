@@ -199,7 +199,8 @@ class AsyncLuxtensorClient(EthClient):
         return result
 
     def _result(self, receipt: dict[str, Any]) -> TxResult:
-        """Receipts with ModernTensor events decoded, and ``uid`` for registrations."""
+        """Receipts with ModernTensor events decoded, and ``uid`` for registrations and model
+        updates."""
         result = super()._result(receipt)
         logs, uid = [], None
         for raw in result.logs:
@@ -209,7 +210,7 @@ class AsyncLuxtensorClient(EthClient):
             event, args = decode_event([bytes.fromhex(t[2:]) for t in raw.topics],
                                        bytes.fromhex(raw.data[2:]))
             logs.append(Log(raw.address, raw.topics, raw.data, event, args))
-            if event in ("MinerRegistered", "ValidatorRegistered"):
+            if event in ("MinerRegistered", "ValidatorRegistered", "ModelInfoUpdated"):
                 uid = int(args["uid"])
         return replace(result, logs=logs, uid=uid)
 
@@ -271,6 +272,17 @@ class AsyncLuxtensorClient(EthClient):
         """Publish this neuron's endpoint (fee-free for registered neurons)."""
         return await self.syscall("serveEndpoint", _netuid(netuid), host, port, protocol,
                                   wallet=wallet)
+
+    @netuid_alias
+    async def update_model_info(self, netuid: int, model_info: Mapping[str, Any], *,
+                                wallet: Wallet | None = None) -> TxResult:
+        """Change what this miner says it serves (fee-free; rate-limited with ``serve``).
+
+        ``model_info`` as for :meth:`register_miner`; the uid, stake and history stay.
+        """
+        model = _model_info(model_info)
+        return await self.syscall("updateModelInfo", _netuid(netuid), model.name, model.type,
+                                  model.version, wallet=wallet)
 
     @netuid_alias
     async def set_weights(

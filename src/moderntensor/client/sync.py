@@ -282,6 +282,20 @@ class LuxtensorClient:
         return self._runner.run(self._async.serve(netuid, host, port, protocol, wallet=wallet))
 
     @netuid_alias
+    def update_model_info(
+        self,
+        netuid: int,
+        model_info: Mapping[str, Any],
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Change what this miner says it serves (fee-free; rate-limited with ``serve``).
+
+        ``model_info`` as for :meth:`register_miner`; the uid, stake and history stay.
+        """
+        return self._runner.run(self._async.update_model_info(netuid, model_info, wallet=wallet))
+
+    @netuid_alias
     def set_weights(
         self,
         netuid: int,

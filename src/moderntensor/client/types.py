@@ -28,7 +28,8 @@ class Log:
 
 @dataclass(frozen=True)
 class TxResult:
-    """A mined transaction: hash, block, status, fee, logs; ``uid`` for registrations."""
+    """A mined transaction: hash, block, status, fee, logs; ``uid`` for registrations (and
+    model updates)."""
 
     tx_hash: str
     block_number: int

@@ -95,6 +95,11 @@ SYSCALLS: list[Syscall] = [
             "uint16 uid", f"{_CHAIN}.calls:serve_endpoint",
             free_check=f"{_CHAIN}.calls:check_serve_endpoint", caller="neuron",
             notes="rate-limited"),
+    Syscall("updateModelInfo", "uint16 netuid, string modelName, string modelType, "
+            "string modelVersion", "uint16 uid", f"{_CHAIN}.calls:update_model_info",
+            free_check=f"{_CHAIN}.calls:check_update_model_info", caller="neuron",
+            notes="miners only; the same field rules as `registerMiner`; shares "
+                  "`servingRateLimit` with `serveEndpoint`; keeps uid, stake and history"),
     Syscall("setWeights", "uint16 netuid, uint16[] uids, uint16[] weights, uint16[] accuracy, "
             "uint16[] latency, uint16[] availability, uint16[] consistency, uint64 versionKey",
             "uint16 uid", f"{_CHAIN}.calls:set_weights", caller="validator",
@@ -150,6 +155,8 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("StakeReleased", "uint16 indexed netuid, address indexed account, uint256 amount"),
     ("EndpointServed", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "string host, uint16 port, string protocol"),
+    ("ModelInfoUpdated", "uint16 indexed netuid, uint16 uid, address indexed account, "
+     "string modelName, string modelType, string modelVersion"),
     ("WeightsSet", "uint16 indexed netuid, uint16 uid, address indexed account, uint16 count"),
     ("WeightsCommitted", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "uint64 revealBlock"),

@@ -80,6 +80,18 @@ def serve_endpoint(state: State, system: bytes, call: Call, args: dict[str, Any]
     return neuron.uid
 
 
+def update_model_info(state: State, system: bytes, call: Call, args: dict[str, Any],
+                      emit: Emit) -> int:
+    neuron = registration.update_model_info(state, args["netuid"], call.sender, call.block,
+                                            args["modelName"], args["modelType"],
+                                            args["modelVersion"])
+    emit("ModelInfoUpdated", {"netuid": args["netuid"], "uid": neuron.uid,
+                              "account": call.sender, "modelName": args["modelName"],
+                              "modelType": args["modelType"],
+                              "modelVersion": args["modelVersion"]})
+    return neuron.uid
+
+
 def set_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
                  emit: Emit) -> int:
     neuron = weights.set_weights(state, args["netuid"], call.sender, call.block, args["uids"],
@@ -132,6 +144,11 @@ def check_register_miner(state: State, call: Call, args: dict[str, Any]) -> None
         netuid=args["netuid"], model_name=args["modelName"], model_type=args["modelType"],
         model_version=args["modelVersion"], pow_nonce=args["powNonce"],
         pow_block=args["powBlock"])
+
+
+def check_update_model_info(state: State, call: Call, args: dict[str, Any]) -> None:
+    registration.check_model_update(state, args["netuid"], call.sender, call.block,
+                                    args["modelName"], args["modelType"], args["modelVersion"])
 
 
 def check_serve_endpoint(state: State, call: Call, args: dict[str, Any]) -> None:

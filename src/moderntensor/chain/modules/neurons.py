@@ -144,13 +144,18 @@ def check_serve(state: State, netuid: int, sender: bytes, block: int, host: str,
     """Every check of ``serveEndpoint`` without changing state; returns the neuron."""
     neuron = require_neuron(state, netuid, sender)
     check_endpoint(host, port, protocol)
-    subnet = require_subnet(state, netuid)
+    check_serving_rate_limit(neuron, require_subnet(state, netuid), block)
+    return neuron
+
+
+def check_serving_rate_limit(neuron: NeuronRecord, subnet: Subnet, block: int) -> None:
+    """``serveEndpoint`` and ``updateModelInfo`` (what validators see of a miner) share one
+    change per ``serving_rate_limit`` blocks."""
     limit = subnet.params.serving_rate_limit
     if neuron.served_block and block < neuron.served_block + limit:
-        fail("serving_rate_limited", f"serveEndpoint is allowed once per {limit} blocks; "
-             f"retry at block {neuron.served_block + limit}",
+        fail("serving_rate_limited", f"serveEndpoint and updateModelInfo share one change per "
+             f"{limit} blocks; retry at block {neuron.served_block + limit}",
              nextAllowedBlock=neuron.served_block + limit)
-    return neuron
 
 
 def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: str, port: int,

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from moderntensor.chain.modules.neurons import add_neuron, replace_miner, replacement_candidate
+from moderntensor.chain.modules.neurons import (
+    add_neuron,
+    check_serving_rate_limit,
+    replace_miner,
+    replacement_candidate,
+    require_neuron,
+)
 from moderntensor.chain.modules.records import (
     HASH,
     MINER,
@@ -19,6 +25,7 @@ from moderntensor.chain.modules.records import (
     Subnet,
     checksum,
     get_neuron,
+    put_neuron,
     put_subnet,
     u16,
     u64,
@@ -154,3 +161,31 @@ def adjust_registration_difficulty(state: State, subnet: Subnet, block: int) -> 
 
 def _seal_key(pow_block: int, netuid: int, sender: bytes, nonce: int) -> bytes:
     return u64(pow_block) + u16(netuid) + sender + u64(nonce)
+
+
+def check_model_update(state: State, netuid: int, sender: bytes, block: int, model_name: str,
+                       model_type: str, model_version: str) -> NeuronRecord:
+    """Every check of ``updateModelInfo`` without changing state; returns the miner.
+
+    The same field rules as registration; one change per ``serving_rate_limit`` blocks,
+    shared with ``serveEndpoint`` (both change what validators see of a miner).
+    """
+    neuron = require_neuron(state, netuid, sender)
+    if neuron.role != MINER:
+        fail("not_a_miner", f"uid {neuron.uid} on subnet {netuid} is a validator; only a "
+             "miner has model info", netuid=netuid)
+    subnet = require_subnet(state, netuid)
+    _check_model(model_name, model_type, model_version, subnet)
+    check_serving_rate_limit(neuron, subnet, block)
+    return neuron
+
+
+def update_model_info(state: State, netuid: int, sender: bytes, block: int, model_name: str,
+                      model_type: str, model_version: str) -> NeuronRecord:
+    """Replace a miner's model name/type/version (what it serves); keeps uid, scores, stake."""
+    neuron = check_model_update(state, netuid, sender, block, model_name, model_type,
+                                model_version)
+    updated = replace(neuron, model_name=model_name, model_type=model_type,
+                      model_version=model_version, served_block=block, last_update=block)
+    put_neuron(state, netuid, updated)
+    return updated
