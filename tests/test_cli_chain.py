@@ -66,6 +66,14 @@ def test_fresh_wallet_registers_as_miner_and_appears_in_metagraph(mt: Any) -> No
     with LuxtensorClient(mt.url) as client:
         model = client.get_neuron(1, address).model
     assert model is not None and (model.name, model.version) == ("tiny-ft", "2.0")
+    # and leaves: fee-free, asked to confirm, the uid is vacant in the metagraph
+    refused = mt("miner", "deregister", "--netuid", "1", "--wallet", "miner")
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    left = ok_json(mt("miner", "deregister", "--netuid", "1", "--yes", "--wallet", "miner",
+                      "--password-env", "PW", "--json"))
+    assert left["uid"] == registered["uid"]
+    neurons = ok_json(mt("subnet", "metagraph", "1", "--json"))["neurons"]
+    assert neurons[registered["uid"]]["address"] == "0x" + "00" * 20
 
 
 def test_validator_register_stake_unstake(mt: Any) -> None:

@@ -19,6 +19,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "updateModelInfo": {"netuid": 1, "modelName": "m2", "modelType": "text-generation",
                         "modelVersion": "2.0"},
+    "deregister": {"netuid": 1},
     "setWeights": {"netuid": 1, "uids": [0], "weights": [0], "accuracy": [], "latency": [],
                    "availability": [], "consistency": [], "versionKey": 0},
     "commitWeights": {"netuid": 1, "commitHash": b"\x11" * 32},

@@ -35,6 +35,7 @@ CALLS: dict[str, list] = {
     "setSubnetParams": [5, '{"minScore": 1000}'],
     "registerMiner": [1, "my-llm-model", "text-generation", "1.0.0", 2**64 - 1, 12345],
     "updateModelInfo": [1, "my-llm-model", "text-generation", "2.0.0"],
+    "deregister": [1],
     "registerValidator": [1],
     "addStake": [1, 10**24],
     "removeStake": [1, 1],

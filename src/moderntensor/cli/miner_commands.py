@@ -216,6 +216,27 @@ def update_model(
               f"{model_name} {model_version}")
 
 
+@app.command()
+def deregister(
+    netuid: int | None = NETUID_OPTION,
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Leave a subnet as a miner (fee-free): your uid goes to the next registration."""
+    netuid = resolve_netuid(netuid)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError("deregistering gives your uid away: pass --yes to confirm")
+        typer.confirm(f"Leave subnet {netuid}? Your uid goes to the next miner that "
+                      "registers", abort=True)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.deregister(int(netuid))
+    report_tx(result, as_json, f"Left subnet {netuid} (uid {result.uid} is free)")
+
+
 def _model_info(client: Any, netuid: int, name: str, task_type: str | None,
                 version: str) -> dict[str, str]:
     """``model_info`` for the client; the type defaults to the subnet's task type."""

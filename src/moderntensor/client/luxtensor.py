@@ -210,7 +210,8 @@ class AsyncLuxtensorClient(EthClient):
             event, args = decode_event([bytes.fromhex(t[2:]) for t in raw.topics],
                                        bytes.fromhex(raw.data[2:]))
             logs.append(Log(raw.address, raw.topics, raw.data, event, args))
-            if event in ("MinerRegistered", "ValidatorRegistered", "ModelInfoUpdated"):
+            if event in ("MinerRegistered", "ValidatorRegistered", "ModelInfoUpdated",
+                         "MinerDeregistered"):
                 uid = int(args["uid"])
         return replace(result, logs=logs, uid=uid)
 
@@ -283,6 +284,12 @@ class AsyncLuxtensorClient(EthClient):
         model = _model_info(model_info)
         return await self.syscall("updateModelInfo", _netuid(netuid), model.name, model.type,
                                   model.version, wallet=wallet)
+
+    @netuid_alias
+    async def deregister(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
+        """Leave ``netuid`` as a miner (fee-free): the uid is freed for the next registration
+        and this key is refused there from now on; past rewards stay readable."""
+        return await self.syscall("deregister", _netuid(netuid), wallet=wallet)
 
     @netuid_alias
     async def set_weights(

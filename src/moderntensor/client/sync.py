@@ -296,6 +296,13 @@ class LuxtensorClient:
         return self._runner.run(self._async.update_model_info(netuid, model_info, wallet=wallet))
 
     @netuid_alias
+    def deregister(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
+        """Leave ``netuid`` as a miner (fee-free): the uid is freed for the next registration
+        and this key is refused there from now on; past rewards stay readable.
+        """
+        return self._runner.run(self._async.deregister(netuid, wallet=wallet))
+
+    @netuid_alias
     def set_weights(
         self,
         netuid: int,

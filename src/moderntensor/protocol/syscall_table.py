@@ -100,6 +100,11 @@ SYSCALLS: list[Syscall] = [
             free_check=f"{_CHAIN}.calls:check_update_model_info", caller="neuron",
             notes="miners only; the same field rules as `registerMiner`; shares "
                   "`servingRateLimit` with `serveEndpoint`; keeps uid, stake and history"),
+    Syscall("deregister", "uint16 netuid", "uint16 uid", f"{_CHAIN}.calls:deregister",
+            free_check=f"{_CHAIN}.calls:check_deregister", caller="neuron",
+            notes="a miner leaves: its key is refused from then on, its uid is vacant (weighted "
+                  "by nobody, taken first by the next registration); reward history stays; "
+                  "validators leave with `removeStake`"),
     Syscall("setWeights", "uint16 netuid, uint16[] uids, uint16[] weights, uint16[] accuracy, "
             "uint16[] latency, uint16[] availability, uint16[] consistency, uint64 versionKey",
             "uint16 uid", f"{_CHAIN}.calls:set_weights", caller="validator",
@@ -157,6 +162,7 @@ EVENTS_TABLE: list[tuple[str, str]] = [
      "string host, uint16 port, string protocol"),
     ("ModelInfoUpdated", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "string modelName, string modelType, string modelVersion"),
+    ("MinerDeregistered", "uint16 indexed netuid, uint16 uid, address indexed account"),
     ("WeightsSet", "uint16 indexed netuid, uint16 uid, address indexed account, uint16 count"),
     ("WeightsCommitted", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "uint64 revealBlock"),

@@ -92,6 +92,14 @@ def update_model_info(state: State, system: bytes, call: Call, args: dict[str, A
     return neuron.uid
 
 
+def deregister(state: State, system: bytes, call: Call, args: dict[str, Any],
+               emit: Emit) -> int:
+    neuron = neurons.deregister(state, args["netuid"], call.sender, call.block)
+    emit("MinerDeregistered", {"netuid": args["netuid"], "uid": neuron.uid,
+                               "account": call.sender})
+    return neuron.uid
+
+
 def set_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
                  emit: Emit) -> int:
     neuron = weights.set_weights(state, args["netuid"], call.sender, call.block, args["uids"],
@@ -149,6 +157,10 @@ def check_register_miner(state: State, call: Call, args: dict[str, Any]) -> None
 def check_update_model_info(state: State, call: Call, args: dict[str, Any]) -> None:
     registration.check_model_update(state, args["netuid"], call.sender, call.block,
                                     args["modelName"], args["modelType"], args["modelVersion"])
+
+
+def check_deregister(state: State, call: Call, args: dict[str, Any]) -> None:
+    neurons.check_deregister(state, args["netuid"], call.sender)
 
 
 def check_serve_endpoint(state: State, call: Call, args: dict[str, Any]) -> None:

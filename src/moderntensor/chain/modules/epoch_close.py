@@ -32,6 +32,7 @@ from moderntensor.chain.modules.records import (
     META,
     MINER,
     REWARD,
+    VACANT_ADDRESS,
     VALIDATOR,
     EpochPayouts,
     Results,
@@ -75,7 +76,9 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
     n, params = subnet.n, subnet.params
     neurons = neuron_columns(state, subnet.netuid, n)
     registered = np.array(neurons.registered_block, dtype=np.int64)
-    is_miner = np.array(neurons.role, dtype=np.int64) == MINER
+    # a vacant uid (its miner deregistered) is weighted by nobody, so paid nothing
+    is_miner = ((np.array(neurons.role, dtype=np.int64) == MINER)
+                & (np.array(neurons.address) != VACANT_ADDRESS))
     addresses = list(neurons.address)
     held = permits(state, subnet)
     active: list[int] = []

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from moderntensor.chain.modules.records import (
     MINER,
+    VACANT_ADDRESS,
     NeuronRecord,
     Subnet,
     address_bytes,
@@ -21,6 +22,7 @@ from moderntensor.chain.modules.records import (
     get_neuron,
     get_results,
     get_stake,
+    neuron_columns,
     put_neuron,
     put_subnet,
     put_validator_list,
@@ -95,6 +97,8 @@ def replacement_candidate(state: State, subnet: Subnet, block: int) -> tuple[int
         neuron = get_neuron(state, subnet.netuid, uid)
         if neuron is None or neuron.role != MINER:
             continue
+        if neuron.address == VACANT_ADDRESS:
+            return uid, block            # a slot its miner left goes first, at once
         until = immune_until(subnet, neuron)
         if until >= block:
             free_at = until + 1 if free_at is None else min(free_at, until + 1)
@@ -166,3 +170,32 @@ def serve_endpoint(state: State, netuid: int, sender: bytes, block: int, host: s
                       last_update=block)
     put_neuron(state, netuid, updated)
     return updated
+
+
+def check_deregister(state: State, netuid: int, sender: bytes) -> NeuronRecord:
+    """Every check of ``deregister`` without changing state; returns the leaving miner."""
+    neuron = require_neuron(state, netuid, sender)
+    if neuron.role != MINER:
+        fail("validators_unstake", f"uid {neuron.uid} on subnet {netuid} is a validator: "
+             "validators leave by removing their stake (removeStake)", netuid=netuid)
+    return neuron
+
+
+def deregister(state: State, netuid: int, sender: bytes, block: int) -> NeuronRecord:
+    """The miner leaves: its key is unmapped (refused from now on as ``not_registered``) and
+    its uid becomes a vacant slot that no weight counts for and that the next registration
+    takes first. Its reward history stays readable. Returns the neuron as it was."""
+    neuron = check_deregister(state, netuid, sender)
+    set_uid(state, netuid, sender, None)
+    put_neuron(state, netuid, replace(
+        neuron, address=VACANT_ADDRESS, model_name="", model_type="", model_version="",
+        host="", port=0, protocol="", registered_block=block, last_update=block,
+        served_block=0))
+    return neuron
+
+
+def first_vacant(state: State, subnet: Subnet) -> int | None:
+    """The lowest uid a miner left, if any."""
+    table = neuron_columns(state, subnet.netuid, subnet.n)
+    return next((uid for uid, address in enumerate(table.address)
+                 if address == VACANT_ADDRESS), None)

@@ -57,6 +57,7 @@ VALIDATORS = "mt.vals"
 
 MINER = 0
 VALIDATOR = 1
+VACANT_ADDRESS = "0x" + "00" * 20   # the address of a uid whose miner left (deregister)
 ROLE_NAMES = ("miner", "validator")
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from moderntensor.chain.modules.neurons import (
     add_neuron,
     check_serving_rate_limit,
+    first_vacant,
     replace_miner,
     replacement_candidate,
     require_neuron,
@@ -108,6 +109,9 @@ def check_registration(state: State, *, chain_id: int, block: int, sender: bytes
     if uid_of(state, netuid, sender) is not None:
         fail("already_registered", f"{checksum(sender)} already has uid "
              f"{uid_of(state, netuid, sender)} on subnet {netuid}")
+    vacant = first_vacant(state, subnet)
+    if vacant is not None:
+        return subnet, vacant
     if subnet.miners < subnet.params.max_miners:
         return subnet, None
     uid, free_at = replacement_candidate(state, subnet, block)
