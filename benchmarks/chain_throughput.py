@@ -38,9 +38,10 @@ def _sign_range(args: tuple[int, int, int]) -> list[str]:
     account_index, first_nonce, count = args
     key = dev_accounts()[account_index].private_key
     signed = []
+    # a fee cap far above the base fee: sustained full blocks raise it 12.5% a block (EIP-1559)
     for nonce in range(first_nonce, first_nonce + count):
         tx = {"to": RECIPIENTS[nonce % len(RECIPIENTS)], "value": 1 + nonce % 7, "gas": 21_000,
-              "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9, "nonce": nonce,
+              "maxFeePerGas": 500 * 10**9, "maxPriorityFeePerGas": 10**9, "nonce": nonce,
               "chainId": 1337}
         signed.append("0x" + bytes(Account.sign_transaction(tx, key).raw_transaction).hex())
     return signed

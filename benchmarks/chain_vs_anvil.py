@@ -17,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import Pool
 from pathlib import Path
@@ -24,13 +25,20 @@ from pathlib import Path
 import httpx
 from eth_account import Account
 
-from chain_harness import free_port, start_node
+from chain_harness import cpu_seconds, free_port, start_node
 from chain_throughput import _sign_range
 from moderntensor.chain.genesis import DEFAULT_GAS_LIMIT
 
 SENDERS = 10
 BLOCK_TIME_S = 0.2
-ANVIL = Path(__file__).resolve().parent / "js" / "node_modules" / ".bin" / "anvil"
+FOUNDRY = Path(__file__).resolve().parent / "js" / "node_modules" / "@foundry-rs"
+
+
+def anvil_binary() -> str | None:
+    """The platform binary npm installed (not the Node.js launcher in .bin, so the CPU
+    measured is anvil's own), else an ``anvil`` on PATH."""
+    found = sorted(FOUNDRY.glob("anvil-*/bin/anvil"))
+    return str(found[0]) if found else shutil.which("anvil")
 
 
 def presign(per_sender: int) -> list[list[str]]:
@@ -43,9 +51,13 @@ def call(client: httpx.Client, url: str, method: str, *params: object) -> object
                                   "params": list(params)}).json()["result"]
 
 
-def load(url: str, signed: list[list[str]], batch: int, window: int) -> dict[str, float]:
-    """Drive every sender's transfers through ``url``; committed transfers/s and rejections."""
+def load(url: str, signed: list[list[str]], batch: int, window: int,
+         chain_pids: Callable[[], list[int]]) -> dict[str, float]:
+    """Drive every sender's transfers through ``url``; committed transfers/s, rejections and
+    the CPU the chain (processes ``chain_pids()``, which may start workers on the way) and
+    this driver spent per committed transfer."""
     total = sum(len(s) for s in signed)
+    chain_cpu, driver_cpu = {pid: cpu_seconds(pid) for pid in chain_pids()}, time.process_time()
     senders = [Account.recover_transaction(raws[0]) for raws in signed]
     rejected: list[str] = []
     first_sent = time.perf_counter()
@@ -65,7 +77,10 @@ def load(url: str, signed: list[list[str]], batch: int, window: int) -> dict[str
                     time.sleep(BLOCK_TIME_S / 2)
                     committed = committed_of(client, sender)
                 replies = json.loads(client.post(url, content=body).content)
-                rejected.extend(item["error"]["message"] for item in replies if "error" in item)
+                errors = [item["error"]["message"] for item in replies if "error" in item]
+                if errors:  # a refused nonce leaves a gap: this sender's later ones cannot land
+                    rejected.extend(errors + ["not sent"] * (len(raws) - sent - len(replies)))
+                    return
                 sent += len(replies)
 
     with ThreadPoolExecutor(SENDERS) as pool:
@@ -81,21 +96,25 @@ def load(url: str, signed: list[list[str]], batch: int, window: int) -> dict[str
                 break
             time.sleep(BLOCK_TIME_S / 4)
     elapsed = time.perf_counter() - first_sent
+    per_transfer_us = 1e6 / max(committed, 1)
     return {"committed_per_s": committed / elapsed, "committed": committed,
-            "rejected": len(rejected)}
+            "rejected": len(rejected),
+            "chain_cpu_us": sum(cpu_seconds(pid) - chain_cpu.get(pid, 0)
+                                for pid in chain_pids()) * per_transfer_us,
+            "driver_cpu_us": (time.process_time() - driver_cpu) * per_transfer_us}
 
 
 def luxtensor(signed: list[list[str]], batch: int, window: int) -> dict[str, float]:
     node = start_node(block_time=BLOCK_TIME_S)
     try:
-        return load(node.url, signed, batch, window)
+        return load(node.url, signed, batch, window, node.pids)
     finally:
         node.stop()
 
 
-def anvil(signed: list[list[str]], batch: int, window: int) -> dict[str, float]:
+def anvil(binary: str, signed: list[list[str]], batch: int, window: int) -> dict[str, float]:
     port = free_port()
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--block-time", str(BLOCK_TIME_S),
+    proc = subprocess.Popen([binary, "--port", str(port), "--block-time", str(BLOCK_TIME_S),
                              "--gas-limit", str(DEFAULT_GAS_LIMIT), "--chain-id", "1337",
                              "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -110,7 +129,7 @@ def anvil(signed: list[list[str]], batch: int, window: int) -> dict[str, float]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("anvil did not start") from None
                 time.sleep(0.1)
-        return load(url, signed, batch, window)
+        return load(url, signed, batch, window, lambda: [proc.pid])
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -125,13 +144,13 @@ def main() -> None:
     args = parser.parse_args()
     signed = presign(args.transfers // SENDERS)
     results: dict[str, list[dict[str, float]]] = {"luxtensor": [], "anvil": []}
-    have_anvil = ANVIL.exists() or shutil.which("anvil") is not None
+    binary = anvil_binary()
     for _ in range(args.runs):   # interleaved, so background load hits both alike
         results["luxtensor"].append(luxtensor(signed, args.batch, args.window))
-        if have_anvil:
-            results["anvil"].append(anvil(signed, args.batch, args.window))
-    if not have_anvil:
-        print(f"no anvil at {ANVIL}: npm install --prefix benchmarks/js")
+        if binary:
+            results["anvil"].append(anvil(binary, signed, args.batch, args.window))
+    if not binary:
+        print(f"no anvil under {FOUNDRY}: npm install --prefix benchmarks/js")
     print(f"{args.transfers} transfers, {SENDERS} senders, {BLOCK_TIME_S} s blocks, "
           f"gas limit {DEFAULT_GAS_LIMIT:,}, median of {args.runs} runs")
     medians = {}
@@ -140,7 +159,9 @@ def main() -> None:
             medians[name] = statistics.median(r["committed_per_s"] for r in runs)
             print(f"{name:<10} {medians[name]:>9,.0f} committed transfers/s  "
                   f"(runs: {json.dumps([round(r['committed_per_s']) for r in runs])}, "
-                  f"rejected {sum(r['rejected'] for r in runs)})")
+                  f"rejected {sum(r['rejected'] for r in runs)}; CPU per transfer: chain "
+                  f"{statistics.median(r['chain_cpu_us'] for r in runs):.0f} us, driver "
+                  f"{statistics.median(r['driver_cpu_us'] for r in runs):.0f} us)")
     if len(medians) == 2:
         print(f"ratio: {medians['luxtensor'] / medians['anvil']:.2f}x anvil")
 

@@ -79,9 +79,10 @@ class App:
                         base_fee=self.spec.min_base_fee)
         return Block(header)
 
-    def check_tx(self, raw: bytes) -> SignedTx:
-        """Decode, verify and admit a raw transaction to the mempool, or raise TxRejected."""
-        tx = decode_transaction(raw, self.spec.chain_id)
+    def check_tx(self, raw: bytes, sender: bytes | None = None) -> SignedTx:
+        """Decode, verify and admit a raw transaction to the mempool, or raise TxRejected.
+        ``sender``: already recovered from this very ``raw`` (see :mod:`.sender_pool`)."""
+        tx = decode_transaction(raw, self.spec.chain_id, sender)
         self.mempool.add(tx, self.state, self.ext, base_fee=self.next_base_fee(),
                          gas_limit=self.spec.gas_limit)
         return tx

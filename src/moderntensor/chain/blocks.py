@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import rlp
-from eth_utils import keccak
+from rlp.codec import encode_raw
 
 from moderntensor.chain.txs import SignedTx
+from moderntensor.protocol.keccak import keccak
 
 ZERO_HASH = b"\x00" * 32
 ZERO_ADDRESS = b"\x00" * 20
@@ -95,16 +96,25 @@ class Block:
         return self.header.hash
 
 
+# The roots encode thousands of items per block: byte strings go to rlp's raw encoder, which
+# skips the per-item type inference of rlp.encode (the same bytes, several times cheaper).
+
+
 def transactions_root(txs: tuple[SignedTx, ...] | list[SignedTx]) -> bytes:
-    return keccak(rlp.encode([tx.raw for tx in txs]))
+    return keccak(encode_raw([tx.raw for tx in txs]))
 
 
 def receipts_root(receipts: tuple[Receipt, ...] | list[Receipt]) -> bytes:
-    return keccak(rlp.encode([
-        [r.status, r.cumulative_gas_used,
+    return keccak(encode_raw([
+        [_int_bytes(r.status), _int_bytes(r.cumulative_gas_used),
          [[log.address, list(log.topics), log.data] for log in r.logs]]
         for r in receipts
     ]))
+
+
+def _int_bytes(value: int) -> bytes:
+    """``value`` as RLP's big-endian integer (no leading zeros; zero is empty)."""
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def logs_bloom(logs: list[ReceiptLog] | tuple[ReceiptLog, ...]) -> bytes:

@@ -29,10 +29,11 @@ from moderntensor.chain.errors import ExecutionError, LimitExceeded, TxRejected
 from moderntensor.chain.extensions import BlockContext, Extensions, TxContext
 from moderntensor.chain.state import (
     State,
-    burn,
+    add_balance,
+    charge_sender,
     checkpoint,
+    count_burned,
     get_account,
-    increment_nonce,
     rollback,
     state_root,
     transfer,
@@ -126,10 +127,10 @@ def apply_tx(state: State, ext: Extensions, env: BlockEnv, tx: SignedTx,
                         nonce=get_account(state, tx.sender).nonce)
     gas_used = gas_required(ext, tx)
     price = 0 if fee_free else effective_gas_price(tx, env.base_fee)
-    increment_nonce(state, tx.sender)
+    charge_sender(state, tx.sender, gas_used * price)  # validate_tx checked it can pay
     if price:
-        burn(state, tx.sender, gas_used * env.base_fee)
-        transfer(state, tx.sender, env.coinbase, gas_used * (price - env.base_fee))
+        count_burned(state, gas_used * env.base_fee)
+        add_balance(state, env.coinbase, gas_used * (price - env.base_fee))
     before = checkpoint(state)
     contract = ext.system_contracts.get(tx.to)
     ctx = TxContext(sender=tx.sender, to=tx.to, value=tx.value, nonce=tx.nonce, tx_hash=tx.hash,

@@ -20,6 +20,7 @@ from moderntensor.chain.execution import BlockResult
 from moderntensor.chain.filters import FilterRegistry
 from moderntensor.chain.genesis import ChainSpec
 from moderntensor.chain.metrics import NodeMetrics
+from moderntensor.chain.sender_pool import SenderPool
 from moderntensor.chain.state import State
 from moderntensor.chain.store import Store, decode_receipt
 from moderntensor.chain.tx_journal import TxJournal
@@ -56,7 +57,8 @@ class Node:
     syncing = False  # catching up with a network (never, for a node that makes its own blocks)
 
     def __init__(self, app: App, *, block_time: float = 1.0,
-                 clock: Callable[[], float] = time.time, journal: TxJournal | None = None) -> None:
+                 clock: Callable[[], float] = time.time, journal: TxJournal | None = None,
+                 sender_pool: SenderPool | None = None) -> None:
         self.app = app
         self.journal = journal
         self.block_time = block_time
@@ -69,6 +71,8 @@ class Node:
         self.on_tx: list[Callable[[SignedTx], None]] = []
         self.on_block: list[Callable[[Block], None]] = []
         self.filters = FilterRegistry(self)
+        self.sender_pool = sender_pool  # see recover_senders
+        self._sender_hints: dict[bytes, bytes] = {}
         self.metrics.height.set(app.head.number)
         if journal is not None:
             self._replay(journal)
@@ -89,10 +93,21 @@ class Node:
     def head(self) -> Header:
         return self.app.head
 
+    async def recover_senders(self, raws: list[bytes]) -> None:
+        """Recover the senders of a batch about to be submitted off this thread, when the
+        node has a :attr:`sender_pool` (call :meth:`forget_senders` after submitting)."""
+        if self.sender_pool is not None:
+            self._sender_hints.update(await self.sender_pool.recover(raws))
+
+    def forget_senders(self, raws: list[bytes]) -> None:
+        """Drop the hints :meth:`recover_senders` left for ``raws`` (used or not)."""
+        for raw in raws:
+            self._sender_hints.pop(raw, None)
+
     def submit(self, raw: bytes) -> bytes:
         """Admit a raw transaction to the mempool; returns its hash or raises TxRejected."""
         try:
-            tx = self.app.check_tx(raw)
+            tx = self.app.check_tx(raw, self._sender_hints.get(raw))
         except TxRejected as exc:
             self.metrics.rejected.labels(exc.code).inc()
             raise
@@ -130,6 +145,12 @@ class Node:
         for listener in self.on_block:
             listener(block)
         return block
+
+    async def aclose(self) -> None:
+        """:meth:`close`, after stopping the sender-recovery worker if it runs."""
+        if self.sender_pool is not None:
+            await self.sender_pool.aclose()
+        self.close()
 
     def close(self) -> None:
         """Close the database and the journal (the node is unusable afterwards)."""

@@ -29,6 +29,7 @@ from moderntensor.chain.installed import DEFAULT_MODULES, build_extensions
 from moderntensor.chain.mempool import Mempool
 from moderntensor.chain.node import Node
 from moderntensor.chain.rpc import NODE_EDGE_LIMITS, build_rpc_app, edge_error_body
+from moderntensor.chain.sender_pool import SenderPool
 from moderntensor.chain.store import Store
 from moderntensor.chain.tx_journal import JOURNAL_FILE, TxJournal
 from moderntensor.chain.ws import MAX_MESSAGE_BYTES
@@ -47,7 +48,8 @@ def open_node(spec: ChainSpec, data_dir: Path, *, block_time: float = 1.0,
     if block_time < MIN_BLOCK_TIME:
         raise ValueError(f"block time must be >= {MIN_BLOCK_TIME} s")
     app = App(spec, Store(data_dir), build_extensions(modules), mempool)
-    return Node(app, block_time=block_time, journal=TxJournal(data_dir / JOURNAL_FILE))
+    return Node(app, block_time=block_time, journal=TxJournal(data_dir / JOURNAL_FILE),
+                sender_pool=SenderPool(spec.chain_id))
 
 
 async def produce_forever(node: Node, stop: asyncio.Event) -> None:
@@ -95,7 +97,7 @@ def serve(node: Node, host: str = "127.0.0.1", port: int = 8545,
             try:
                 await producer  # finishes the block in progress before the DB closes
             finally:
-                node.close()
+                await node.aclose()
 
     run_on_uvicorn_loop(config, main)
 

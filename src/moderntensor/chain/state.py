@@ -29,9 +29,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import rlp
-from eth_utils import keccak
 
 from moderntensor.chain.errors import RpcError
+from moderntensor.protocol.keccak import keccak
 
 BUCKET_BITS = 12  # 4,096 buckets: a few hundred leaves each at 10^6 leaves, cheap to rehash
 BUCKETS = 1 << BUCKET_BITS
@@ -82,11 +82,6 @@ def set_account(state: State, address: bytes, account: Account) -> None:
     _touch(state, ACCOUNT_PREFIX + address)
 
 
-def increment_nonce(state: State, address: bytes) -> None:
-    account = get_account(state, address)
-    set_account(state, address, Account(account.nonce + 1, account.balance))
-
-
 def add_balance(state: State, address: bytes, amount: int) -> None:
     if amount < 0:
         raise ValueError("add_balance takes a non-negative amount")
@@ -115,7 +110,22 @@ def transfer(state: State, sender: bytes, recipient: bytes, amount: int) -> None
 def burn(state: State, address: bytes, amount: int) -> None:
     """Destroy ``amount`` MDT held by ``address`` and count it in the supply (fees)."""
     sub_balance(state, address, amount)
+    count_burned(state, amount)
+
+
+def count_burned(state: State, amount: int) -> None:
+    """Count ``amount`` MDT, already taken from an account, as destroyed."""
     kv_add_int(state, SUPPLY_NS, b"burned", amount)
+
+
+def charge_sender(state: State, address: bytes, amount: int) -> None:
+    """Bump the nonce of ``address`` and debit ``amount`` (its gas) in one write: every
+    transaction starts so, and one write instead of two is measurable at 10k tx/s."""
+    account = get_account(state, address)
+    if account.balance < amount:
+        raise InsufficientBalance(
+            f"0x{address.hex()} has {account.balance} base units, needs {amount}")
+    set_account(state, address, Account(account.nonce + 1, account.balance - amount))
 
 
 def kv_get(state: State, namespace: str, key: bytes) -> bytes | None:

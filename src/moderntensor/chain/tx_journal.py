@@ -19,8 +19,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import rlp
-from rlp.codec import consume_length_prefix
+from rlp.codec import consume_length_prefix, encode_raw
 from rlp.exceptions import DecodingError
 
 log = logging.getLogger("moderntensor.chain")
@@ -59,7 +58,7 @@ class TxJournal:
 
     def append(self, raw: bytes) -> None:
         """Record one admitted transaction (one unbuffered write)."""
-        self._file.write(rlp.encode(raw))
+        self._file.write(encode_raw(raw))
         self.records += 1
 
     def needs_rewrite(self, pending: int) -> bool:
@@ -68,7 +67,7 @@ class TxJournal:
 
     def rewrite(self, raws: Iterable[bytes]) -> None:
         """Replace the file's contents with ``raws`` atomically."""
-        records = [rlp.encode(raw) for raw in raws]
+        records = [encode_raw(raw) for raw in raws]
         temporary = self.path.with_suffix(".tmp")
         with open(temporary, "wb") as out:
             out.write(b"".join(records))

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import coincurve
 import rlp
-from eth_utils import keccak
 from rlp.codec import consume_length_prefix, length_prefix
 
 from moderntensor.chain.errors import TxRejected
+from moderntensor.protocol.keccak import keccak
 
 MAX_TX_BYTES = 128 * 1024  # geth's txMaxSize: bounds memory per mempool entry
 TX_BASE_GAS = 21_000  # intrinsic cost of any transaction (yellow paper G_transaction)

@@ -34,10 +34,10 @@ from typing import Any, Protocol
 import coincurve
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_defunct
-from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from moderntensor.errors import InvalidInputError, ModernTensorError
+from moderntensor.protocol.keccak import keccak
 
 SCHEME = "mtauth/1"
 RESPONSE_SCHEME = "mtauth/1-response"

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eth_abi import encode
-from eth_utils import keccak, to_canonical_address
+from eth_utils import to_canonical_address
 
 from moderntensor.errors import InvalidInputError
+from moderntensor.protocol.keccak import keccak
 
 COMMIT_TYPES = ["address", "uint16", "uint16[]", "uint16[]", "uint16[]", "uint16[]",
                 "uint16[]", "uint16[]", "uint64", "bytes32"]

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from eth_hash.auto import keccak
 from eth_utils import is_address, to_canonical_address
 
 from moderntensor.errors import InvalidInputError, ModernTensorError
+from moderntensor.protocol.keccak import keccak
 
 POW_DOMAIN = b"moderntensor/pow/1"   # separates PoW preimages from every other keccak use
 DEV_POW_DIFFICULTY = 2**15           # ~0.2-0.5 s on one busy core: dev chains and tests stay quick

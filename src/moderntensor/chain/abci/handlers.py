@@ -23,8 +23,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from eth_utils import keccak
-
 from moderntensor.chain.abci.broadcast import CometNode
 from moderntensor.chain.abci.pb.tendermint.abci import types_pb2 as abci
 from moderntensor.chain.abci.validators import ValidatorSet
@@ -33,6 +31,7 @@ from moderntensor.chain.execution import BlockResult, apply_block
 from moderntensor.chain.genesis import spec_from_json
 from moderntensor.chain.state import checkpoint, rollback
 from moderntensor.chain.txs import SignedTx, decode_transaction
+from moderntensor.protocol.keccak import keccak
 
 log = logging.getLogger("moderntensor.chain.abci")
 
