@@ -111,6 +111,13 @@ def test_create_custom_subnet(mt: Any) -> None:
                    "--password-env", "PW")
     assert not_owner.returncode == 1 and "[not_subnet_owner]" in not_owner.stderr
     assert shown["metadata"] == {"suite": "mypkg.suite:MySuite"}
+    netuid = str(created["netuid"])
+    unconfirmed = mt("subnet", "dissolve", netuid, "--wallet", "dev", "--password-env", "PW")
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    ok_json(mt("subnet", "dissolve", netuid, "--yes", "--wallet", "dev", "--password-env", "PW",
+               "--json"))
+    gone = mt("subnet", "show", netuid, "--json")
+    assert gone.returncode == 1 and "[unknown_subnet]" in gone.stderr
 
 
 @pytest.mark.parametrize(

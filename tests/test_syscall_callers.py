@@ -15,6 +15,7 @@ OWNER, STRANGER, MINER = account(0), account(1), account(1000)
 # A call each restricted entry would accept from the right account (subnet 5 is OWNER's).
 SAMPLES: dict[str, dict[str, Any]] = {
     "setSubnetParams": {"netuid": 5, "params": "{}"},
+    "dissolveSubnet": {"netuid": 5},
     "removeStake": {"netuid": 1, "amount": 1},
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "updateModelInfo": {"netuid": 1, "modelName": "m2", "modelType": "text-generation",

@@ -33,6 +33,7 @@ CONTRACT = Web3().eth.contract(address=SYSTEM_ADDRESS, abi=SYSTEM_ABI)
 CALLS: dict[str, list] = {
     "createSubnet": ["vision", "image-generation", '{"tempo": 10}', ""],
     "setSubnetParams": [5, '{"minScore": 1000}'],
+    "dissolveSubnet": [5],
     "registerMiner": [1, "my-llm-model", "text-generation", "1.0.0", 2**64 - 1, 12345],
     "updateModelInfo": [1, "my-llm-model", "text-generation", "2.0.0"],
     "deregister": [1],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -141,3 +142,27 @@ def set_params(
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.set_subnet_params(netuid, overrides)
     report_tx(result, as_json, f"Set {', '.join(overrides)} on subnet {netuid}")
+
+
+@app.command("dissolve")
+def dissolve(
+    netuid: int = typer.Argument(..., help="Subnet id (a custom subnet you own)."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Close a custom subnet you own: the deposit comes back, stakes unbond, neurons leave."""
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError("dissolving closes the subnet for every miner and validator on it: "
+                           "pass --yes to confirm")
+        typer.confirm(f"Dissolve subnet {netuid}? Every neuron leaves and every stake on it "
+                      "starts unbonding", abort=True)
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.dissolve_subnet(netuid)
+    deposit = next((int(log.args["deposit"]) for log in result.logs
+                    if log.event == "SubnetDissolved"), 0)
+    report_tx(result, as_json, f"Dissolved subnet {netuid}; {format_mdt(deposit)} returned")
+

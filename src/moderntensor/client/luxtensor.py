@@ -286,6 +286,12 @@ class AsyncLuxtensorClient(EthClient):
                                   model.version, wallet=wallet)
 
     @netuid_alias
+    async def dissolve_subnet(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
+        """Close a custom subnet you own: the deposit comes back to you, every stake on it
+        starts unbonding to its staker and every neuron leaves (see docs/subnet-creator.md)."""
+        return await self.syscall("dissolveSubnet", _netuid(netuid), wallet=wallet)
+
+    @netuid_alias
     async def deregister(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
         """Leave ``netuid`` as a miner (fee-free): the uid is freed for the next registration
         and this key is refused there from now on; past rewards stay readable."""

@@ -296,6 +296,13 @@ class LuxtensorClient:
         return self._runner.run(self._async.update_model_info(netuid, model_info, wallet=wallet))
 
     @netuid_alias
+    def dissolve_subnet(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
+        """Close a custom subnet you own: the deposit comes back to you, every stake on it
+        starts unbonding to its staker and every neuron leaves (see docs/subnet-creator.md).
+        """
+        return self._runner.run(self._async.dissolve_subnet(netuid, wallet=wallet))
+
+    @netuid_alias
     def deregister(self, netuid: int, *, wallet: Wallet | None = None) -> TxResult:
         """Leave ``netuid`` as a miner (fee-free): the uid is freed for the next registration
         and this key is refused there from now on; past rewards stay readable.

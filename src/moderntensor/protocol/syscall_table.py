@@ -74,6 +74,10 @@ SYSCALLS: list[Syscall] = [
     Syscall("setSubnetParams", "uint16 netuid, string params", "uint16 netuid",
             f"{_CHAIN}.calls:set_subnet_params", caller="owner",
             notes="custom subnets only"),
+    Syscall("dissolveSubnet", "uint16 netuid", "uint256 deposit",
+            f"{_CHAIN}.calls:dissolve_subnet", caller="owner",
+            notes="custom subnets only; returns the deposit to the owner; every stake on it "
+                  "starts unbonding, every neuron leaves; the netuid is never reused"),
     Syscall("registerMiner", "uint16 netuid, string modelName, string modelType, "
             "string modelVersion, uint64 powNonce, uint64 powBlock", "uint16 uid",
             f"{_CHAIN}.calls:register_miner",
@@ -151,6 +155,8 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("SubnetCreated", "uint16 indexed netuid, address indexed owner, string name, "
      "string taskType, uint256 deposit"),
     ("SubnetParamsSet", "uint16 indexed netuid, address indexed owner"),
+    ("SubnetDissolved", "uint16 indexed netuid, address indexed owner, uint256 deposit, "
+     "uint256 unbonding"),
     ("MinerRegistered", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "bool replaced"),
     ("ValidatorRegistered", "uint16 indexed netuid, uint16 uid, address indexed account"),

@@ -10,12 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from moderntensor import __version__
 from moderntensor.validator.chainview import WeightSubmission
 from moderntensor.validator.store import MinerStats
 
 
-def build_submission(netuid: int, stats: Iterable[MinerStats], version_key: int = 0
-                     ) -> WeightSubmission:
+def validator_version_key(version: str = __version__) -> int:
+    """The ``versionKey`` this validator writes with its weights: ``major * 10**6 + minor *
+    10**3 + patch`` of the package version, so a subnet owner can require a release with
+    the subnet's ``weightsVersion`` (rows below it are refused: ``outdated_version_key``).
+
+    >>> validator_version_key("1.2.3")
+    1002003
+    """
+    major, minor, patch = (int("".join(c for c in part if c.isdigit()) or 0)
+                           for part in [*version.split("."), "0", "0"][:3])
+    return major * 10**6 + minor * 10**3 + patch
+
+
+def build_submission(netuid: int, stats: Iterable[MinerStats],
+                     version_key: int = validator_version_key()) -> WeightSubmission:
     """One :class:`WeightSubmission` of every miner in ``stats``, ordered by uid.
 
     >>> from moderntensor.scoring import MinerScore

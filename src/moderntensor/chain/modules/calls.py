@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from moderntensor.chain.modules import (
+    dissolve,
     neurons,
     registration,
     staking,
@@ -141,9 +142,19 @@ def create_subnet(state: State, system: bytes, call: Call, args: dict[str, Any],
 
 def set_subnet_params(state: State, system: bytes, call: Call, args: dict[str, Any],
                        emit: Emit) -> int:
-    subnet = subnets.set_subnet_params(state, call.sender, args["netuid"], args["params"])
+    subnet = subnets.set_subnet_params(state, call.sender, args["netuid"], args["params"],
+                                       call.block)
     emit("SubnetParamsSet", {"netuid": subnet.netuid, "owner": call.sender})
     return subnet.netuid
+
+
+def dissolve_subnet(state: State, system: bytes, call: Call, args: dict[str, Any],
+                    emit: Emit) -> int:
+    deposit, unbonding = dissolve.dissolve_subnet(state, system, call.sender, args["netuid"],
+                                                  call.block)
+    emit("SubnetDissolved", {"netuid": args["netuid"], "owner": call.sender,
+                             "deposit": deposit, "unbonding": unbonding})
+    return deposit
 
 
 def check_register_miner(state: State, call: Call, args: dict[str, Any]) -> None:

@@ -64,6 +64,7 @@ class SubnetParams:
     min_difficulty: int = MIN_POW_DIFFICULTY
     max_difficulty: int = MAX_POW_DIFFICULTY
     commit_reveal_period: int = 10           # blocks from commitWeights to revealWeights; 0 off
+    weights_version: int = 0                 # weights rows need versionKey >= this
 
 
 # (low, high) of each parameter; validate() names the offending one.
@@ -79,6 +80,7 @@ PARAM_BOUNDS: dict[str, tuple[int, int]] = {
     "serving_rate_limit": (0, 10**7),
     "activity_cutoff": (1, 10**8),
     "commit_reveal_period": (0, 10**6),
+    "weights_version": (0, 2**64 - 1),
     "max_registrations_per_block": (1, 256),
     "target_registrations_per_interval": (1, 10**4),
     "adjustment_interval": (1, 10**7),

@@ -9,7 +9,8 @@ Namespaces (all under the same state root as the accounts):
 ==============  ==================================  ==========================================
 namespace       key                                 value
 ==============  ==================================  ==========================================
-mt.meta         b"network", b"netuids", b"block"    network params, netuid list, last block
+mt.meta         b"network", b"netuids", b"block",   network params, netuid list, last block,
+                b"highest_netuid"                   highest netuid ever given (dissolved too)
 mt.subnet       netuid u16                          :class:`Subnet`
 mt.neuron       netuid u16 + uid u16                :class:`NeuronRecord`
 mt.uid          netuid u16 + address                uid (int bytes)
@@ -38,7 +39,7 @@ try:  # orjson ("fast" extra) parses records ~5x faster; the result is the same
 except ImportError:  # pragma: no cover
     from json import loads as _loads
 
-from moderntensor.chain.modules.params import PARAM_NAMES, NetworkParams, SubnetParams
+from moderntensor.chain.modules.params import NetworkParams, SubnetParams
 from moderntensor.chain.state import State, kv_delete, kv_get, kv_get_int, kv_set, kv_set_int
 
 META = "mt.meta"
@@ -54,6 +55,7 @@ SEAL = "mt.seal"
 REWARD = "mt.reward"
 EPOCH = "mt.epoch"
 VALIDATORS = "mt.vals"
+HIGHEST_NETUID = b"highest_netuid"  # in META
 
 MINER = 0
 VALIDATOR = 1
@@ -93,16 +95,30 @@ class Subnet:
     regs_in_block: int            # registrations in that block
     regs_in_interval: int         # registrations since the last difficulty adjustment
     params: SubnetParams
+    # epochs count from here once a tempo change moved them (subnets.retime_epochs): epoch
+    # ``epoch_anchor_index`` starts after block ``epoch_anchor_block``; -1: from creation
+    epoch_anchor_block: int = -1
+    epoch_anchor_index: int = 0
 
     def encode(self) -> bytes:
-        head = [getattr(self, f.name) for f in fields(self) if f.name != "params"]
-        return dumps([*head, *astuple(self.params)])
+        # the params as one nested list: a parameter added later (with a default) decodes
+        # from records written before it
+        head = [getattr(self, name) for name in _SUBNET_HEAD]
+        tail = [getattr(self, name) for name in _SUBNET_TAIL]
+        return dumps([*head, list(astuple(self.params)), *tail])
 
     @classmethod
     def decode(cls, raw: bytes) -> Subnet:
         values = json.loads(raw)
-        count = len(values) - len(PARAM_NAMES)
-        return cls(*values[:count], params=SubnetParams(*values[count:]))
+        head = len(_SUBNET_HEAD)
+        if isinstance(values[head], list):
+            return cls(*values[:head], SubnetParams(*values[head]), *values[head + 1:])
+        # written before the epoch anchor existed: the params inline at the end
+        return cls(*values[:head], SubnetParams(*values[head:]))
+
+
+_SUBNET_TAIL = ("epoch_anchor_block", "epoch_anchor_index")
+_SUBNET_HEAD = tuple(f.name for f in fields(Subnet) if f.name not in ("params", *_SUBNET_TAIL))
 
 
 @dataclass(frozen=True)
@@ -172,6 +188,17 @@ def netuids(state: State) -> list[int]:
 
 def put_netuids(state: State, values: list[int]) -> None:
     kv_set(state, META, b"netuids", dumps(sorted(values)))
+
+
+def record_highest_netuid(state: State, netuid: int) -> None:
+    """Remember ``netuid`` as given, if it is the highest yet (dissolved netuids stay given)."""
+    if netuid > kv_get_int(state, META, HIGHEST_NETUID):
+        kv_set_int(state, META, HIGHEST_NETUID, netuid)
+
+
+def highest_netuid(state: State) -> int:
+    """The highest netuid any subnet ever had, dissolved ones included."""
+    return max([kv_get_int(state, META, HIGHEST_NETUID), *netuids(state)])
 
 
 def last_block(state: State) -> int:

@@ -66,7 +66,7 @@ def subnet_json(state: State, subnet: Subnet) -> dict[str, Any]:
         "miners": subnet.miners, "validators": subnet.validators, "neurons": subnet.n,
         "validatorStake": str(stake),
         "epoch": current,
-        "lastEpochBlock": subnet.created_block + current * subnet.params.tempo,
+        "lastEpochBlock": next_close(subnet, block + 1) - subnet.params.tempo,
         "nextEpochBlock": next_close(subnet, block + 1),
         "epochEmission": str(emission),
         "minerEmission": str(emission * subnet.weight // PPB),

@@ -73,10 +73,16 @@ def remove_stake(state: State, sender: bytes, netuid: int, amount: int, block: i
         fail("insufficient_unstaked", f"{checksum(sender)} has {stake} base units staked on "
              f"subnet {netuid}, cannot remove {amount}", staked=str(stake))
     set_stake(state, netuid, sender, stake - amount)
+    return stake - amount, start_unbonding(state, sender, netuid, amount, block)
+
+
+def start_unbonding(state: State, address: bytes, netuid: int, amount: int, block: int) -> int:
+    """Queue ``amount`` (no longer staked) for release to ``address``; returns the release
+    block, ``block + unbondingPeriod``."""
     release = block + get_network(state).unbonding_period
-    key = u64(release) + sender + u16(netuid)
+    key = u64(release) + address + u16(netuid)
     kv_set_int(state, UNBOND, key, kv_get_int(state, UNBOND, key) + amount)
-    return stake - amount, release
+    return release
 
 
 def release_unbonded(state: State, system: bytes, block: int) -> list[tuple[bytes, int, int]]:

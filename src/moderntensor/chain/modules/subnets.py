@@ -24,6 +24,7 @@ from moderntensor.chain.modules.records import (
     Subnet,
     get_network,
     get_subnet,
+    highest_netuid,
     netuids,
     put_netuids,
     put_network,
@@ -103,7 +104,7 @@ def create_subnet(state: State, system: bytes, owner: bytes, block: int, name: s
     except InsufficientBalance as exc:   # a RpcError of the core: revert with our reason
         fail("insufficient_funds", f"creating a subnet locks {deposit} base units: "
              f"{exc.message}", deposit=str(deposit))
-    netuid = max([FIRST_CUSTOM_NETUID - 1, *existing]) + 1
+    netuid = max(FIRST_CUSTOM_NETUID - 1, highest_netuid(state)) + 1
     difficulty = subnets[0].difficulty if subnets and subnets[0] is not None else 1
     difficulty = min(max(difficulty, params.min_difficulty), params.max_difficulty)
     subnet = Subnet(netuid=netuid, name=name, task_type=task_type, owner=owner.hex(),
@@ -115,7 +116,8 @@ def create_subnet(state: State, system: bytes, owner: bytes, block: int, name: s
     return subnet
 
 
-def set_subnet_params(state: State, sender: bytes, netuid: int, params_json: str) -> Subnet:
+def set_subnet_params(state: State, sender: bytes, netuid: int, params_json: str,
+                      block: int) -> Subnet:
     """The owner of a custom subnet tunes its hyperparameters (JSON object of overrides)."""
     subnet = require_subnet(state, netuid)
     if not subnet.owner or subnet.owner != sender.hex():
@@ -126,7 +128,10 @@ def set_subnet_params(state: State, sender: bytes, netuid: int, params_json: str
         raise ParamsError(f"maxMiners {params.max_miners} is below the {subnet.miners} "
                             "registered miners", data={"param": "maxMiners"})
     difficulty = min(max(subnet.difficulty, params.min_difficulty), params.max_difficulty)
-    updated = replace(subnet, params=params, difficulty=difficulty)
+    updated = replace(subnet, params=replace(params, tempo=subnet.params.tempo),
+                      difficulty=difficulty)
+    if params.tempo != subnet.params.tempo:
+        updated = retime_epochs(updated, block, params.tempo)
     put_subnet(state, updated)
     return updated
 
@@ -148,15 +153,34 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 def epoch_index(subnet: Subnet, block: int) -> int:
     """The epoch that block ``block`` belongs to (0 for the creation block itself)."""
-    return max(0, block - subnet.created_block - 1) // subnet.params.tempo
+    base, first = _epoch_anchor(subnet)
+    return first + max(0, block - base - 1) // subnet.params.tempo
 
 
 def closes_at(subnet: Subnet, block: int) -> bool:
     """True when the end of ``block`` closes an epoch of ``subnet``."""
-    since = block - subnet.created_block
+    since = block - _epoch_anchor(subnet)[0]
     return since > 0 and since % subnet.params.tempo == 0
 
 
 def next_close(subnet: Subnet, block: int) -> int:
     """The block whose end closes the epoch that ``block`` belongs to."""
-    return subnet.created_block + (epoch_index(subnet, block) + 1) * subnet.params.tempo
+    base, first = _epoch_anchor(subnet)
+    return base + (epoch_index(subnet, block) - first + 1) * subnet.params.tempo
+
+
+def retime_epochs(subnet: Subnet, block: int, tempo: int) -> Subnet:
+    """``subnet`` with ``tempo`` from ``block`` on, its epoch numbering unbroken: the epoch in
+    progress keeps its index and start and closes ``tempo`` blocks after its start, or at the
+    end of the next block when that is already past (a shorter tempo)."""
+    current = epoch_index(subnet, block)
+    started_after = next_close(subnet, block) - subnet.params.tempo
+    anchor = max(started_after, block + 1 - tempo)
+    return replace(subnet, params=replace(subnet.params, tempo=tempo),
+                   epoch_anchor_block=anchor, epoch_anchor_index=current)
+
+
+def _epoch_anchor(subnet: Subnet) -> tuple[int, int]:
+    if subnet.epoch_anchor_block < 0:
+        return subnet.created_block, 0
+    return subnet.epoch_anchor_block, subnet.epoch_anchor_index

@@ -98,7 +98,13 @@ def check_rate_limit(neuron: NeuronRecord, subnet: Subnet, block: int) -> None:
 def store_row(state: State, subnet: Subnet, neuron: NeuronRecord, block: int,
               uids: Sequence[int], weights: Sequence[int], components: Sequence[Sequence[int]],
               version_key: int) -> None:
-    """Check a row (shape, u16, miners only, combined totals) and store it as of ``block``."""
+    """Check a row (version, shape, u16, miners only, combined totals) and store it as of
+    ``block``."""
+    if version_key < subnet.params.weights_version:
+        fail("outdated_version_key", f"versionKey {version_key} is below the "
+             f"{subnet.params.weights_version} subnet {subnet.netuid} requires "
+             "(weightsVersion): upgrade your validator",
+             weightsVersion=subnet.params.weights_version)
     _check_columns(subnet.n, uids, weights, components)
     roles = neuron_columns(state, subnet.netuid, subnet.n).role
     not_miner = next((uid for uid in uids if roles[uid] != MINER), None)
