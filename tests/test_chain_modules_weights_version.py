@@ -52,4 +52,5 @@ def test_the_owner_raises_the_weights_version_later() -> None:
 def test_validators_write_their_release_as_the_version_key() -> None:
     from moderntensor import __version__
 
-    assert build_submission(5, []).version_key == validator_version_key(__version__) > 0
+    assert validator_version_key() == validator_version_key(__version__) > 0
+    assert build_submission(5, []).version_key == validator_version_key()

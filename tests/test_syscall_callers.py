@@ -16,6 +16,7 @@ OWNER, STRANGER, MINER = account(0), account(1), account(1000)
 SAMPLES: dict[str, dict[str, Any]] = {
     "setSubnetParams": {"netuid": 5, "params": "{}"},
     "dissolveSubnet": {"netuid": 5},
+    "voteSubnetWeights": {"netuids": [1], "weights": [1]},
     "removeStake": {"netuid": 1, "amount": 1},
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "updateModelInfo": {"netuid": 1, "modelName": "m2", "modelType": "text-generation",
@@ -29,7 +30,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "salt": b"\x22" * 32},
 }
 REFUSALS = {"owner": "not_subnet_owner", "staker": "insufficient_unstaked",
-            "neuron": "not_registered", "validator": "not_registered"}
+            "neuron": "not_registered", "validator": "not_registered", "root": "not_root_voter"}
 RESTRICTED = [entry for entry in SYSCALLS if not entry.is_view and entry.caller != "anyone"]
 
 

@@ -34,6 +34,7 @@ CALLS: dict[str, list] = {
     "createSubnet": ["vision", "image-generation", '{"tempo": 10}', ""],
     "setSubnetParams": [5, '{"minScore": 1000}'],
     "dissolveSubnet": [5],
+    "voteSubnetWeights": [[1, 5], [65535, 1000]],
     "registerMiner": [1, "my-llm-model", "text-generation", "1.0.0", 2**64 - 1, 12345],
     "updateModelInfo": [1, "my-llm-model", "text-generation", "2.0.0"],
     "deregister": [1],

@@ -166,3 +166,28 @@ def dissolve(
                     if log.event == "SubnetDissolved"), 0)
     report_tx(result, as_json, f"Dissolved subnet {netuid}; {format_mdt(deposit)} returned")
 
+
+VOTE_WEIGHTS = typer.Argument(..., help="NETUID=WEIGHT pairs, e.g. 1=0.4 5=0.6.")
+
+
+@app.command("vote")
+def vote(
+    weights: list[str] = VOTE_WEIGHTS,
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Your root vote on subnet weights (validators with the most stake; see
+    docs/subnet-creator.md): relative weights per subnet, replacing your last vote."""
+    parsed: dict[int, float] = {}
+    for pair in weights:
+        netuid, _, weight = pair.partition("=")
+        try:
+            parsed[int(netuid)] = float(weight)
+        except ValueError:
+            raise CliError(f"{pair!r} is not NETUID=WEIGHT, e.g. 5=0.6") from None
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.vote_subnet_weights(parsed)
+    report_tx(result, as_json, f"Voted weights for subnets {', '.join(map(str, sorted(parsed)))}")
+

@@ -379,6 +379,24 @@ class AsyncLuxtensorClient(EthClient):
                                   json.dumps(metadata or {}), wallet=wallet)
 
     @netuid_alias
+    async def vote_subnet_weights(self, weights: Mapping[int, float], *,
+                                  wallet: Wallet | None = None) -> TxResult:
+        """Your root vote (a validator among the ``rootVoters`` with the most stake): relative
+        weights per netuid, e.g. ``{1: 0.4, 5: 0.6}``; the chain uses each vote as shares of
+        its own total. Sent as u16, the largest weight as 65535.
+
+        >>> client.vote_subnet_weights({1: 3, 5: 1}, wallet=validator)  # doctest: +SKIP
+        """
+        if not weights or any(not isinstance(w, int | float) or isinstance(w, bool) or w < 0
+                              for w in weights.values()) or max(weights.values()) <= 0:
+            raise InvalidInputError("weights: a non-empty {netuid: weight >= 0} with one "
+                                    "weight above 0")
+        top = max(weights.values())
+        netuids = sorted(weights)
+        scaled = [round(weights[n] / top * U16_MAX) for n in netuids]
+        return await self.syscall("voteSubnetWeights", [_netuid(n) for n in netuids], scaled,
+                                  wallet=wallet)
+
     async def set_subnet_params(self, netuid: int, params: Mapping[str, Any], *,
                                 wallet: Wallet | None = None) -> TxResult:
         """Tune a custom subnet you own (camelCase keys, e.g. ``{"tempo": 50}``)."""

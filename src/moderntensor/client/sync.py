@@ -422,6 +422,20 @@ class LuxtensorClient:
         ))
 
     @netuid_alias
+    def vote_subnet_weights(
+        self,
+        weights: Mapping[int, float],
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Your root vote (a validator among the ``rootVoters`` with the most stake): relative
+        weights per netuid, e.g. ``{1: 0.4, 5: 0.6}``; the chain uses each vote as shares of
+        its own total. Sent as u16, the largest weight as 65535.
+
+        >>> client.vote_subnet_weights({1: 3, 5: 1}, wallet=validator)  # doctest: +SKIP
+        """
+        return self._runner.run(self._async.vote_subnet_weights(weights, wallet=wallet))
+
     def set_subnet_params(
         self,
         netuid: int,

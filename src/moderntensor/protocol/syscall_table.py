@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Mutability = Literal["view", "nonpayable", "payable"]
-Caller = Literal["anyone", "staker", "neuron", "validator", "owner"]
+Caller = Literal["anyone", "staker", "neuron", "validator", "owner", "root"]
 
 CALLERS: dict[str, str] = {
     "anyone": "any account",
@@ -30,6 +30,7 @@ CALLERS: dict[str, str] = {
     "neuron": "a neuron registered on the subnet",
     "validator": "a validator holding a permit on the subnet",
     "owner": "the owner of a custom subnet",
+    "root": "one of the `rootVoters` validators with the most stake (over all subnets)",
 }
 _CHAIN = "moderntensor.chain.modules"
 
@@ -78,6 +79,11 @@ SYSCALLS: list[Syscall] = [
             f"{_CHAIN}.calls:dissolve_subnet", caller="owner",
             notes="custom subnets only; returns the deposit to the owner; every stake on it "
                   "starts unbonding, every neuron leaves; the netuid is never reused"),
+    Syscall("voteSubnetWeights", "uint16[] netuids, uint16[] weights", "uint16 count",
+            f"{_CHAIN}.calls:vote_subnet_weights", caller="root",
+            notes="the root vote: every `rootTempo` blocks the votes, stake-weighted and "
+                  "kappa-clipped, set every subnet's weight (docs/subnet-creator.md); a new "
+                  "vote replaces the voter's last"),
     Syscall("registerMiner", "uint16 netuid, string modelName, string modelType, "
             "string modelVersion, uint64 powNonce, uint64 powBlock", "uint16 uid",
             f"{_CHAIN}.calls:register_miner",
@@ -155,6 +161,7 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("SubnetCreated", "uint16 indexed netuid, address indexed owner, string name, "
      "string taskType, uint256 deposit"),
     ("SubnetParamsSet", "uint16 indexed netuid, address indexed owner"),
+    ("SubnetWeightsVoted", "address indexed account, uint16 count"),
     ("SubnetDissolved", "uint16 indexed netuid, address indexed owner, uint256 deposit, "
      "uint256 unbonding"),
     ("MinerRegistered", "uint16 indexed netuid, uint16 uid, address indexed account, "

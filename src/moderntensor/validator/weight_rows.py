@@ -9,13 +9,13 @@ validators' scores of the same miner). The total is combined from the rounded co
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib.metadata import version as installed_version
 
-from moderntensor import __version__
 from moderntensor.validator.chainview import WeightSubmission
 from moderntensor.validator.store import MinerStats
 
 
-def validator_version_key(version: str = __version__) -> int:
+def validator_version_key(version: str | None = None) -> int:
     """The ``versionKey`` this validator writes with its weights: ``major * 10**6 + minor *
     10**3 + patch`` of the package version, so a subnet owner can require a release with
     the subnet's ``weightsVersion`` (rows below it are refused: ``outdated_version_key``).
@@ -23,6 +23,7 @@ def validator_version_key(version: str = __version__) -> int:
     >>> validator_version_key("1.2.3")
     1002003
     """
+    version = installed_version("moderntensor") if version is None else version
     major, minor, patch = (int("".join(c for c in part if c.isdigit()) or 0)
                            for part in [*version.split("."), "0", "0"][:3])
     return major * 10**6 + minor * 10**3 + patch

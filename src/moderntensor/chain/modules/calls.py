@@ -13,6 +13,7 @@ from moderntensor.chain.modules import (
     dissolve,
     neurons,
     registration,
+    root,
     staking,
     subnets,
     weight_commits,
@@ -155,6 +156,14 @@ def dissolve_subnet(state: State, system: bytes, call: Call, args: dict[str, Any
     emit("SubnetDissolved", {"netuid": args["netuid"], "owner": call.sender,
                              "deposit": deposit, "unbonding": unbonding})
     return deposit
+
+
+def vote_subnet_weights(state: State, system: bytes, call: Call, args: dict[str, Any],
+                        emit: Emit) -> int:
+    count = root.vote_subnet_weights(state, call.sender, call.block, list(args["netuids"]),
+                                     list(args["weights"]))
+    emit("SubnetWeightsVoted", {"account": call.sender, "count": count})
+    return count
 
 
 def check_register_miner(state: State, call: Call, args: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from moderntensor.chain.modules.records import (
     EPOCH,
     META,
     MINER,
+    OWNER,
     REWARD,
     VACANT_ADDRESS,
     VALIDATOR,
@@ -161,13 +162,20 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
                                   strict=True):   # share: stake x agreement**2, in ppb
         payouts.append((addresses[uid], VALIDATOR, share, PPB,
                         result.validator_emission, reward))
+    owner_share = get_network(state).owner_share
+    if subnet.owner and result.miner_emission and owner_share:
+        # on top of the miners' pool, so the seed's miner formula is unchanged
+        payouts.append(("0x" + subnet.owner, OWNER, owner_share, PPB, result.miner_emission,
+                        result.miner_emission * owner_share // PPB))
     for address, role, score, total, pool, reward in payouts:
         raw = address_bytes(address)
         if reward:   # minted below in one supply update (state.mint per payout is 2 writes)
             add_balance(state, raw, reward)
         record = RewardRecord(role, score, total, subnet.weight, pool, reward, block)
-        kv_set(state, REWARD, reward_key(subnet.netuid, epoch, raw), record.encode())
-        paid_to.append(raw)
+        key = reward_key(subnet.netuid, epoch, raw)
+        if raw not in paid_to:  # one record per address and epoch: an owner that is also a
+            kv_set(state, REWARD, key, record.encode())   # neuron keeps its neuron record
+            paid_to.append(raw)
         emit("EpochRewarded", {"epoch": epoch, "netuid": subnet.netuid, "account": raw,
                                "role": role, "score": score, "totalScore": total,
                                "subnetWeight": subnet.weight, "emission": pool,

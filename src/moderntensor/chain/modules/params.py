@@ -99,6 +99,9 @@ class NetworkParams:
     subnet_deposit: int = 1000 * BASE_PER_MDT            # locked by createSubnet
     unbonding_period: int = 7200                         # blocks before removed stake returns
     reward_history_epochs: int = 256                     # payout records kept per subnet
+    root_voters: int = 64                                # validators whose votes set weights
+    root_tempo: int = 360                                # blocks between subnet weight updates
+    owner_share: int = 180_000_000                       # ppb of a subnet's miner emission
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ def dev_config() -> ModuleConfig:
     """Dev chain: EpochEmission 1000 MDT (50 MDT/block x tempo 20), the guide's numbers."""
     network = NetworkParams(miner_emission_per_block=50 * BASE_PER_MDT,
                             validator_emission_per_block=10 * BASE_PER_MDT,
-                            subnet_deposit=100 * BASE_PER_MDT, unbonding_period=20)
+                            subnet_deposit=100 * BASE_PER_MDT, unbonding_period=20,
+                            root_voters=16, root_tempo=20)
     return ModuleConfig(network, _genesis_subnets(dev_params(), DEV_DIFFICULTY))
 
 

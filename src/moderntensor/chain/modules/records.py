@@ -60,7 +60,8 @@ HIGHEST_NETUID = b"highest_netuid"  # in META
 MINER = 0
 VALIDATOR = 1
 VACANT_ADDRESS = "0x" + "00" * 20   # the address of a uid whose miner left (deregister)
-ROLE_NAMES = ("miner", "validator")
+OWNER = 2                           # a payout role only: the subnet owner's share
+ROLE_NAMES = ("miner", "validator", "owner")
 
 
 def dumps(values: list[Any] | tuple[Any, ...]) -> bytes:

@@ -127,6 +127,8 @@ def make_methods(system: bytes) -> dict[str, Any]:
                 "validatorEmissionPerBlock": str(network.validator_emission_per_block),
                 "subnetDeposit": str(network.subnet_deposit),
                 "unbondingPeriod": network.unbonding_period,
+                "rootVoters": network.root_voters, "rootTempo": network.root_tempo,
+                "ownerShare": network.owner_share,
                 "supply": supply_json(state, system)}
 
     return {

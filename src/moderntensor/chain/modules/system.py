@@ -23,6 +23,7 @@ from moderntensor.chain.modules.registration import (
     prune_seals,
     record_block_hash,
 )
+from moderntensor.chain.modules.root import update_subnet_weights
 from moderntensor.chain.modules.staking import release_unbonded
 from moderntensor.chain.modules.subnets import closes_at, fail, init_genesis
 from moderntensor.chain.state import State, kv_set_int
@@ -95,9 +96,11 @@ def check_fee_free(state: State, call: Call, name: str, args: dict[str, Any]) ->
 
 def end_block(state: State, system: bytes, number: int, parent_hash: bytes,
               emit: Emit) -> None:
-    """Per block: release unbonded stake, close due epochs, adjust difficulty, keep hashes."""
+    """Per block: release unbonded stake, apply the root vote, close due epochs, adjust
+    difficulty, keep hashes."""
     for address, netuid, amount in release_unbonded(state, system, number):
         emit("StakeReleased", {"netuid": netuid, "account": address, "amount": amount})
+    update_subnet_weights(state, number)   # before the closes: they pay at the new weights
     for netuid in netuids(state):
         subnet = get_subnet(state, netuid)
         if subnet is None:
