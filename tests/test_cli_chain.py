@@ -83,6 +83,13 @@ def test_validator_register_stake_unstake(mt: Any) -> None:
     assert ok_json(mt("validator", "register", "--stake", "150", *flags))["uid"] is not None
     assert ok_json(mt("validator", "stake", "10", *flags))["status"] == 1
     assert ok_json(mt("validator", "unstake", "5", *flags))["status"] == 1
+    assert ok_json(mt("validator", "set-take", "0.1", *flags[2:]))["status"] == 1
+    # the same wallet as its own nominator: a delegation needs only a registered validator
+    me = ok_json(mt("wallet", "show", "--name", "dev", "--json"))["address"]
+    assert ok_json(mt("validator", "stake", "3", "--validator", me, *flags))["status"] == 1
+    assert ok_json(mt("validator", "unstake", "3", "--validator", me, *flags))["status"] == 1
+    stranger = mt("validator", "stake", "1", "--validator", "0x" + "12" * 20, *flags[:-1])
+    assert stranger.returncode == 1 and "[not_a_validator]" in stranger.stderr
 
 
 def test_transfer_between_wallets(mt: Any) -> None:

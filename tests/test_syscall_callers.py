@@ -18,6 +18,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "dissolveSubnet": {"netuid": 5},
     "voteSubnetWeights": {"netuids": [1], "weights": [1]},
     "removeStake": {"netuid": 1, "amount": 1},
+    "undelegateStake": {"netuid": 1, "validator": "0x" + "ab" * 20, "amount": 1},
+    "setTake": {"take": 1},
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "updateModelInfo": {"netuid": 1, "modelName": "m2", "modelType": "text-generation",
                         "modelVersion": "2.0"},
@@ -30,6 +32,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "salt": b"\x22" * 32},
 }
 REFUSALS = {"owner": "not_subnet_owner", "staker": "insufficient_unstaked",
+            "nominator": "insufficient_delegation", "any_validator": "not_registered",
             "neuron": "not_registered", "validator": "not_registered", "root": "not_root_voter"}
 RESTRICTED = [entry for entry in SYSCALLS if not entry.is_view and entry.caller != "anyone"]
 

@@ -240,36 +240,61 @@ def register(
     report_tx(result, as_json, f"Registered validator uid {result.uid} on subnet {netuid}")
 
 
+DELEGATE_OPTION = typer.Option(None, "--validator",
+                               help="Delegate to (or take back from) this validator address.")
+
+
 @app.command("stake")
 def stake_(
     amount: str = typer.Argument(..., help="MDT to add to your stake."),
     netuid: int | None = NETUID_OPTION,
+    validator: str | None = DELEGATE_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Add stake on a subnet."""
-    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=True)
+    """Add stake on a subnet: your own, or delegated to a validator with --validator."""
+    _move_stake(amount, netuid, validator, wallet, network, password_env, as_json, add=True)
 
 
 @app.command()
 def unstake(
     amount: str = typer.Argument(..., help="MDT to remove (returns after unbonding)."),
     netuid: int | None = NETUID_OPTION,
+    validator: str | None = DELEGATE_OPTION,
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Remove stake; it returns to your balance after the unbonding period."""
-    _move_stake(amount, netuid, wallet, network, password_env, as_json, add=False)
+    """Remove stake (or a delegation, with --validator); it returns after unbonding."""
+    _move_stake(amount, netuid, validator, wallet, network, password_env, as_json, add=False)
 
 
-def _move_stake(amount: str, netuid: int | None, wallet: str | None, network: str | None,
-                password_env: str | None, as_json: bool, *, add: bool) -> None:
+@app.command("set-take")
+def set_take(
+    take: float = typer.Argument(..., help="Share of your reward you keep, 0-0.18."),
+    wallet: str | None = WALLET_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Set your validator take: what you keep before your nominators share the rest."""
+    with open_client(network, wallet, password_env, signing=True) as client:
+        result = client.set_take(take)
+    report_tx(result, as_json, f"Take set to {take:.2%}")
+
+
+def _move_stake(amount: str, netuid: int | None, validator: str | None, wallet: str | None,
+                network: str | None, password_env: str | None, as_json: bool, *,
+                add: bool) -> None:
     netuid = resolve_netuid(netuid)
     with open_client(network, wallet, password_env, signing=True) as client:
-        result = (client.add_stake if add else client.remove_stake)(netuid, amount)
+        if validator is None:
+            result = (client.add_stake if add else client.remove_stake)(netuid, amount)
+        else:
+            result = (client.delegate if add else client.undelegate)(netuid, validator, amount)
     verb = "Staked" if add else "Unstaking"
-    report_tx(result, as_json, f"{verb} {amount} MDT on subnet {netuid}")
+    where = f" with {validator}" if validator else ""
+    report_tx(result, as_json, f"{verb} {amount} MDT on subnet {netuid}{where}")

@@ -38,7 +38,7 @@ from moderntensor.protocol.syscalls import (
     encode_call,
     syscall_entry,
 )
-from moderntensor.scoring import COMPONENTS, U16_MAX
+from moderntensor.scoring import COMPONENTS, PPB, U16_MAX
 from moderntensor.units import Amount, to_base
 from moderntensor.wallet import Wallet
 
@@ -266,6 +266,28 @@ class AsyncLuxtensorClient(EthClient):
         """Unstake ``amount`` MDT; it returns to the balance after the unbonding period."""
         return await self.syscall("removeStake", _netuid(netuid), to_base(amount),
                                   wallet=wallet)
+
+    @netuid_alias
+    async def delegate(self, netuid: int, validator: str, amount: Amount, *,
+                       wallet: Wallet | None = None) -> TxResult:
+        """Delegate ``amount`` MDT to ``validator`` on a subnet (sent as the value): it counts
+        for the validator's permit and pay, and you share its reward after its take."""
+        return await self.syscall("delegateStake", _netuid(netuid), checksum(validator), 0,
+                                  value=amount, wallet=wallet)
+
+    @netuid_alias
+    async def undelegate(self, netuid: int, validator: str, amount: Amount, *,
+                         wallet: Wallet | None = None) -> TxResult:
+        """Take ``amount`` MDT back from ``validator``; it returns after the unbonding period."""
+        return await self.syscall("undelegateStake", _netuid(netuid), checksum(validator),
+                                  to_base(amount), wallet=wallet)
+
+    async def set_take(self, take: float, *, wallet: Wallet | None = None) -> TxResult:
+        """Your validator take: the share of your reward kept before nominators share the
+        rest, 0.0-0.18 (e.g. ``0.1``); a raise at most once per unbonding period."""
+        if isinstance(take, bool) or not isinstance(take, int | float) or not 0 <= take <= 1:
+            raise InvalidInputError("take is a fraction in [0, 0.18], e.g. 0.1")
+        return await self.syscall("setTake", round(take * PPB), wallet=wallet)
 
     @netuid_alias
     async def serve(self, netuid: int, host: str, port: int, protocol: str = "http", *,

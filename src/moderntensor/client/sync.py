@@ -269,6 +269,38 @@ class LuxtensorClient:
         return self._runner.run(self._async.remove_stake(netuid, amount, wallet=wallet))
 
     @netuid_alias
+    def delegate(
+        self,
+        netuid: int,
+        validator: str,
+        amount: Amount,
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Delegate ``amount`` MDT to ``validator`` on a subnet (sent as the value): it counts
+        for the validator's permit and pay, and you share its reward after its take.
+        """
+        return self._runner.run(self._async.delegate(netuid, validator, amount, wallet=wallet))
+
+    @netuid_alias
+    def undelegate(
+        self,
+        netuid: int,
+        validator: str,
+        amount: Amount,
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """Take ``amount`` MDT back from ``validator``; it returns after the unbonding period."""
+        return self._runner.run(self._async.undelegate(netuid, validator, amount, wallet=wallet))
+
+    def set_take(self, take: float, *, wallet: Wallet | None = None) -> TxResult:
+        """Your validator take: the share of your reward kept before nominators share the
+        rest, 0.0-0.18 (e.g. ``0.1``); a raise at most once per unbonding period.
+        """
+        return self._runner.run(self._async.set_take(take, wallet=wallet))
+
+    @netuid_alias
     def serve(
         self,
         netuid: int,

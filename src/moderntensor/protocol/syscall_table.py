@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 Mutability = Literal["view", "nonpayable", "payable"]
-Caller = Literal["anyone", "staker", "neuron", "validator", "owner", "root"]
+Caller = Literal["anyone", "staker", "nominator", "neuron", "validator", "any_validator",
+                 "owner", "root"]
 
 CALLERS: dict[str, str] = {
     "anyone": "any account",
     "staker": "an account with stake on the subnet",
+    "nominator": "an account that delegated to that validator",
     "neuron": "a neuron registered on the subnet",
     "validator": "a validator holding a permit on the subnet",
+    "any_validator": "a validator registered on any subnet",
     "owner": "the owner of a custom subnet",
     "root": "one of the `rootVoters` validators with the most stake (over all subnets)",
 }
@@ -101,6 +104,18 @@ SYSCALLS: list[Syscall] = [
             f"{_CHAIN}.calls:remove_stake", caller="staker",
             notes="returns the remaining stake; it stops counting at once and is back in the "
                   "balance at the end of block `now + unbondingPeriod`"),
+    Syscall("delegateStake", "uint16 netuid, address validator, uint256 amount",
+            "uint256 delegated", f"{_CHAIN}.calls:delegate_stake", mutability="payable",
+            notes="returns your delegation to that validator; it counts for the validator's "
+                  "permit, pay and root vote, and you share its reward after its take; send "
+                  "the amount as `value` with `amount` 0, or from the balance"),
+    Syscall("undelegateStake", "uint16 netuid, address validator, uint256 amount",
+            "uint256 delegated", f"{_CHAIN}.calls:undelegate_stake", caller="nominator",
+            notes="returns what stays delegated; back in the balance after `unbondingPeriod`"),
+    Syscall("setTake", "uint32 take", "uint32 take", f"{_CHAIN}.calls:set_take",
+            caller="any_validator",
+            notes="ppb of your validator reward kept before nominators share the rest; "
+                  "0..180000000 (18%, the default); a raise at most once per `unbondingPeriod`"),
     Syscall("serveEndpoint", "uint16 netuid, string host, uint16 port, string protocol",
             "uint16 uid", f"{_CHAIN}.calls:serve_endpoint",
             free_check=f"{_CHAIN}.calls:check_serve_endpoint", caller="neuron",
@@ -170,6 +185,11 @@ EVENTS_TABLE: list[tuple[str, str]] = [
     ("StakeAdded", "uint16 indexed netuid, address indexed account, uint256 amount"),
     ("StakeRemoved", "uint16 indexed netuid, address indexed account, uint256 amount, "
      "uint64 releaseBlock"),
+    ("StakeDelegated", "uint16 indexed netuid, address indexed validator, "
+     "address indexed account, uint256 amount"),
+    ("StakeUndelegated", "uint16 indexed netuid, address indexed validator, "
+     "address indexed account, uint256 amount, uint64 releaseBlock"),
+    ("TakeSet", "address indexed account, uint32 take"),
     ("StakeReleased", "uint16 indexed netuid, address indexed account, uint256 amount"),
     ("EndpointServed", "uint16 indexed netuid, uint16 uid, address indexed account, "
      "string host, uint16 port, string protocol"),

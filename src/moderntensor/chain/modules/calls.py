@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils import to_canonical_address
+
 from moderntensor.chain.modules import (
+    delegation,
     dissolve,
     neurons,
     registration,
@@ -70,6 +73,36 @@ def remove_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
     emit("StakeRemoved", {"netuid": args["netuid"], "account": call.sender,
                           "amount": args["amount"], "releaseBlock": release})
     return remaining
+
+
+def delegate_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
+                   emit: Emit) -> int:
+    amount = args.get("amount", 0)
+    if call.value and amount not in (0, call.value):
+        fail("invalid_amount", "send the stake either as value or as amount, not both")
+    validator = to_canonical_address(args["validator"])
+    held = delegation.delegate(state, system, call.sender, args["netuid"], validator,
+                               call.value or amount, paid=bool(call.value))
+    emit("StakeDelegated", {"netuid": args["netuid"], "validator": validator,
+                            "account": call.sender, "amount": call.value or amount})
+    return held
+
+
+def undelegate_stake(state: State, system: bytes, call: Call, args: dict[str, Any],
+                     emit: Emit) -> int:
+    validator = to_canonical_address(args["validator"])
+    remaining, release = delegation.undelegate(state, call.sender, args["netuid"], validator,
+                                               args["amount"], call.block)
+    emit("StakeUndelegated", {"netuid": args["netuid"], "validator": validator,
+                              "account": call.sender, "amount": args["amount"],
+                              "releaseBlock": release})
+    return remaining
+
+
+def set_take(state: State, system: bytes, call: Call, args: dict[str, Any], emit: Emit) -> int:
+    take = delegation.set_take(state, call.sender, args["take"], call.block)
+    emit("TakeSet", {"account": call.sender, "take": take})
+    return take
 
 
 def serve_endpoint(state: State, system: bytes, call: Call, args: dict[str, Any],

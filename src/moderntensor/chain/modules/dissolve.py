@@ -3,8 +3,8 @@
 Conditions: only the owner, only a custom subnet (5+; the genesis subnets have no owner).
 Effects, in one transaction:
 
-- every stake on the subnet starts unbonding to its staker (released after
-  ``unbondingPeriod``, as with ``removeStake``);
+- every stake on the subnet, delegations included, starts unbonding to its staker (released
+  after ``unbondingPeriod``, as with ``removeStake``);
 - every neuron leaves: its uid, weights row and pending weight commit are deleted;
 - the subnet disappears from ``mt_listSubnets`` and its name is free again; its netuid is never
   given to another subnet, so the reward records it leaves (``mt.reward``, ``mt.epoch``) can
@@ -14,6 +14,7 @@ Effects, in one transaction:
 
 from __future__ import annotations
 
+from moderntensor.chain.modules.delegation import unbond_subnet_delegations
 from moderntensor.chain.modules.records import (
     NEURON,
     RESULTS,
@@ -60,6 +61,7 @@ def dissolve_subnet(state: State, system: bytes, sender: bytes, netuid: int,
         start_unbonding(state, key[2:], netuid, amount, block)
         kv_delete(state, STAKE, key)
         unbonding += amount
+    unbonding += unbond_subnet_delegations(state, netuid, block)
     for uid in range(subnet.n):
         neuron = get_neuron(state, netuid, uid)
         if neuron is not None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from moderntensor.chain.modules.delegation import nominators, split_validator_reward
 from moderntensor.chain.modules.epoch_math import (
     EpochResult,
     epoch_rewards,
@@ -31,6 +32,7 @@ from moderntensor.chain.modules.records import (
     EPOCH,
     META,
     MINER,
+    NOMINATOR,
     OWNER,
     REWARD,
     VACANT_ADDRESS,
@@ -42,6 +44,8 @@ from moderntensor.chain.modules.records import (
     address_bytes,
     get_epoch_payouts,
     get_network,
+    get_stake,
+    get_take,
     get_weights,
     neuron_columns,
     put_results,
@@ -160,8 +164,18 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
                             reward))
     for uid, share, reward in zip(active, result.validator_weights, result.validator_rewards,
                                   strict=True):   # share: stake x agreement**2, in ppb
-        payouts.append((addresses[uid], VALIDATOR, share, PPB,
-                        result.validator_emission, reward))
+        validator = address_bytes(addresses[uid])
+        delegated = nominators(state, subnet.netuid, validator)
+        kept, parts = split_validator_reward(reward, get_stake(state, subnet.netuid, validator),
+                                             delegated, get_take(state, validator)[0])
+        payouts.append((addresses[uid], VALIDATOR, share, PPB, result.validator_emission,
+                        kept))
+        total = sum(amount for _, amount in delegated) + get_stake(state, subnet.netuid,
+                                                                   validator)
+        for (nominator, amount), (_, part) in zip(delegated, parts, strict=True):
+            # score: the nominator's share of the validator's stake; emission: its reward
+            payouts.append(("0x" + nominator.hex(), NOMINATOR, amount * PPB // total, PPB,
+                            reward, part))
     owner_share = get_network(state).owner_share
     if subnet.owner and result.miner_emission and owner_share:
         # on top of the miners' pool, so the seed's miner formula is unchanged

@@ -21,7 +21,6 @@ from moderntensor.chain.modules.records import (
     checksum,
     get_neuron,
     get_results,
-    get_stake,
     neuron_columns,
     put_neuron,
     put_subnet,
@@ -29,6 +28,7 @@ from moderntensor.chain.modules.records import (
     set_uid,
     uid_of,
     validator_list,
+    validator_stake,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State
@@ -114,7 +114,7 @@ def permits(state: State, subnet: Subnet) -> dict[int, int]:
     """``{uid: stake}`` of the validators holding a permit now."""
     ranked = []
     for uid, address in validator_list(state, subnet.netuid):
-        stake = get_stake(state, subnet.netuid, address)
+        stake = validator_stake(state, subnet.netuid, address)   # nominators' stake counts
         if stake >= subnet.params.min_validator_stake and stake > 0:
             ranked.append((-stake, uid))
     ranked.sort()

@@ -23,6 +23,9 @@ mt.seal         block u64 + u16 + address + u64     b"\\x01": a used proof of wo
 mt.reward       netuid u16 + epoch u64 + address    :class:`RewardRecord`
 mt.epoch        netuid u16 + epoch u64              :class:`EpochPayouts`
 mt.vals         netuid u16                          (uid, address) of its validators
+mt.deleg        netuid u16 + validator + nominator  delegated stake (int bytes)
+mt.dtotal       netuid u16 + validator              stake delegated to it in all (int bytes)
+mt.take         validator address                   [take ppb, block of the last raise]
 ==============  ==================================  ==========================================
 """
 
@@ -55,13 +58,18 @@ SEAL = "mt.seal"
 REWARD = "mt.reward"
 EPOCH = "mt.epoch"
 VALIDATORS = "mt.vals"
+DELEGATIONS = "mt.deleg"
+DELEGATED = "mt.dtotal"
+TAKES = "mt.take"
+DEFAULT_TAKE = 180_000_000          # ppb of a validator's reward kept before nominators share
 HIGHEST_NETUID = b"highest_netuid"  # in META
 
 MINER = 0
 VALIDATOR = 1
 VACANT_ADDRESS = "0x" + "00" * 20   # the address of a uid whose miner left (deregister)
-OWNER = 2                           # a payout role only: the subnet owner's share
-ROLE_NAMES = ("miner", "validator", "owner")
+OWNER = 2                           # payout roles only: the subnet owner's share...
+NOMINATOR = 3                       # ...and a nominator's share of its validator's reward
+ROLE_NAMES = ("miner", "validator", "owner", "nominator")
 
 
 def dumps(values: list[Any] | tuple[Any, ...]) -> bytes:
@@ -293,6 +301,22 @@ def set_stake(state: State, netuid: int, address: bytes, amount: int) -> None:
         kv_set_int(state, STAKE, u16(netuid) + address, amount)
     else:
         kv_delete(state, STAKE, u16(netuid) + address)
+
+
+def get_delegated(state: State, netuid: int, validator: bytes) -> int:
+    """Stake nominators delegated to ``validator`` on ``netuid``."""
+    return kv_get_int(state, DELEGATED, u16(netuid) + validator)
+
+
+def validator_stake(state: State, netuid: int, validator: bytes) -> int:
+    """What a validator's permit and pay count: its own stake plus its nominators'."""
+    return get_stake(state, netuid, validator) + get_delegated(state, netuid, validator)
+
+
+def get_take(state: State, validator: bytes) -> tuple[int, int]:
+    """(take in ppb, block of its last raise) of ``validator``; the default take until set."""
+    raw = kv_get(state, TAKES, validator)
+    return tuple(json.loads(raw)) if raw else (DEFAULT_TAKE, 0)  # type: ignore[return-value]
 
 
 def get_weights(state: State, netuid: int, uid: int) -> WeightsRow | None:

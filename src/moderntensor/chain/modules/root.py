@@ -27,11 +27,11 @@ from moderntensor.chain.modules.epoch_math import DEFAULT_KAPPA, miner_scores, s
 from moderntensor.chain.modules.records import (
     dumps,
     get_network,
-    get_stake,
     get_subnet,
     netuids,
     put_subnet,
     validator_list,
+    validator_stake,
 )
 from moderntensor.chain.modules.subnets import fail
 from moderntensor.chain.state import State, kv_get, kv_items, kv_set
@@ -41,11 +41,11 @@ ROOT_VOTES = "mt.root"  # address -> [block, [netuid...], [u16 weight...]]
 
 
 def root_stakes(state: State) -> dict[bytes, int]:
-    """Every validator's stake summed over the subnets it validates on."""
+    """Every validator's stake (its own and its nominators') summed over its subnets."""
     totals: dict[bytes, int] = {}
     for netuid in netuids(state):
         for _, address in validator_list(state, netuid):
-            totals[address] = totals.get(address, 0) + get_stake(state, netuid, address)
+            totals[address] = totals.get(address, 0) + validator_stake(state, netuid, address)
     return {address: stake for address, stake in totals.items() if stake > 0}
 
 
