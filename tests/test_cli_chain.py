@@ -147,3 +147,23 @@ def test_chain_command_errors_are_one_line(mt: Any, args: list[str], code: str) 
 def test_unreachable_node_is_a_clear_error(mt: Any) -> None:
     result = mt("subnet", "list", MT_NETWORK="http://127.0.0.1:9")
     assert result.returncode == 1 and "[node_unreachable]" in result.stderr
+
+
+def test_cold_and_hot_keys_from_the_cli(mt: Any) -> None:
+    cold = ok_json(mt("wallet", "import", "--name", "cold", "--mnemonic-env", "MN",
+                      "--password-env", "PW", "--json"))["address"]
+    hot = ok_json(mt("wallet", "new-hotkey", "--name", "hot", "--coldkey", "cold",
+                     "--password-env", "PW", "--json"))
+    assert hot["coldkey"] == cold
+    ok_json(mt("miner", "register", "--subnet", "3", "--model-name", "tiny", "--wallet", "hot",
+               "--password-env", "PW", "--json"))
+    assert ok_json(mt("wallet", "bind-coldkey", "cold", "--name", "hot", "--password-env", "PW",
+                      "--json"))["status"] == 1
+    again = mt("wallet", "bind-coldkey", cold, "--name", "hot", "--password-env", "PW")
+    assert again.returncode == 1 and "[coldkey_already_set]" in again.stderr
+    fresh = ok_json(mt("wallet", "create", "--name", "hot2", "--password-env", "PW",
+                       "--json"))["address"]
+    assert ok_json(mt("wallet", "swap-hotkey", hot["address"], "hot2", "--name", "cold",
+                      "--password-env", "PW", "--json"))["status"] == 1
+    with LuxtensorClient(mt.url) as client:
+        assert client.get_neuron(3, fresh).address == fresh

@@ -20,6 +20,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "removeStake": {"netuid": 1, "amount": 1},
     "undelegateStake": {"netuid": 1, "validator": "0x" + "ab" * 20, "amount": 1},
     "setTake": {"take": 1},
+    "setColdkey": {"coldkey": "0x" + "ab" * 20},
+    "swapHotkey": {"oldHotkey": "0x" + "ab" * 20, "newHotkey": "0x" + "cd" * 20},
     "serveEndpoint": {"netuid": 1, "host": "127.0.0.1", "port": 5000, "protocol": "http"},
     "updateModelInfo": {"netuid": 1, "modelName": "m2", "modelType": "text-generation",
                         "modelVersion": "2.0"},
@@ -33,6 +35,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 REFUSALS = {"owner": "not_subnet_owner", "staker": "insufficient_unstaked",
             "nominator": "insufficient_delegation", "any_validator": "not_registered",
+            "coldkey": "not_coldkey",
             "neuron": "not_registered", "validator": "not_registered", "root": "not_root_voter"}
 RESTRICTED = [entry for entry in SYSCALLS if not entry.is_view and entry.caller != "anyone"]
 

@@ -44,6 +44,8 @@ CALLS: dict[str, list] = {
     "delegateStake": [1, ACCOUNT, 10**18],
     "undelegateStake": [1, ACCOUNT, 1],
     "setTake": [90_000_000],
+    "setColdkey": [ACCOUNT],
+    "swapHotkey": [ACCOUNT, Web3.to_checksum_address("0x" + "cd" * 20)],
     "serveEndpoint": [1, "203.0.113.7", 5000, "http"],
     "setWeights": [1, [0, 1, 7], [65535, 0, 32768], [1, 2, 3], [4, 5, 6], [7, 8, 9],
                    [10, 11, 12], 3],

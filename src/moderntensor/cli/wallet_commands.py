@@ -16,6 +16,7 @@ from moderntensor.cli.common import (
     print_json,
     print_table,
     read_password,
+    report_tx,
     resolved_address,
     secret_from_env,
 )
@@ -153,3 +154,59 @@ def transfer(
                     "fee": str(result.fee)})
     else:
         console.print(f"Sent {format_mdt(to_base(amount))} to {to}: {result}")
+
+
+@app.command("new-hotkey")
+def new_hotkey(
+    name: str = typer.Option(..., "--name", "-n", help="Name of the new hot key wallet."),
+    coldkey: str = typer.Option(..., "--coldkey",
+                                help="The cold key: a wallet name or an address."),
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create a hot key for a server, owned by a cold key (see docs/keys.md)."""
+    cold = coldkey if coldkey.startswith("0x") else keystore_address(coldkey)
+    wallet = Wallet.create()
+    password, _ = read_password(password_env, confirm=True,
+                                fallback=resolve_config().wallet_password.value, new=True)
+    path = wallet.save(name, password)
+    if as_json:
+        print_json({"name": name, "address": wallet.address, "keystore": str(path),
+                    "coldkey": cold, "mnemonic": wallet.mnemonic})
+        return
+    console.print(f"Created hot key [bold]{name}[/]  address [bold green]{wallet.address}[/]")
+    console.print(f"[yellow]Its mnemonic, shown only once:[/] [bold]{wallet.mnemonic}[/]")
+    console.print("Next: register it (it needs no MDT), then bind it to its cold key:\n"
+                  f"  moderntensor wallet bind-coldkey {cold} --name {name}")
+
+
+@app.command("bind-coldkey")
+def bind_coldkey(
+    coldkey: str = typer.Argument(..., help="The cold key: a wallet name or an address."),
+    name: str | None = NAME_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """From a registered hot key, once: send its rewards to the cold key from now on."""
+    cold = coldkey if coldkey.startswith("0x") else keystore_address(coldkey)
+    with open_client(network, name, password_env, signing=True) as client:
+        result = client.set_coldkey(cold)
+    report_tx(result, as_json, f"Bound to cold key {cold}")
+
+
+@app.command("swap-hotkey")
+def swap_hotkey(
+    old: str = typer.Argument(..., help="The hot key to retire (address)."),
+    new: str = typer.Argument(..., help="The fresh hot key (address or wallet name)."),
+    name: str | None = NAME_OPTION,
+    network: str | None = NETWORK_OPTION,
+    password_env: str | None = PASSWORD_ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """From the cold key: move a hot key's uids, stake and history to a fresh key."""
+    fresh = new if new.startswith("0x") else keystore_address(new)
+    with open_client(network, name, password_env, signing=True) as client:
+        result = client.swap_hotkey(old, fresh)
+    report_tx(result, as_json, f"Hot key {old} replaced by {fresh}")
+

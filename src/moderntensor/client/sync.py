@@ -294,6 +294,24 @@ class LuxtensorClient:
         """Take ``amount`` MDT back from ``validator``; it returns after the unbonding period."""
         return self._runner.run(self._async.undelegate(netuid, validator, amount, wallet=wallet))
 
+    def set_coldkey(self, coldkey: str, *, wallet: Wallet | None = None) -> TxResult:
+        """Bind this (hot) key to ``coldkey``, once: its rewards go to the cold key and only
+        the cold key can swap it out (docs/keys.md). Fee-free for a registered neuron.
+        """
+        return self._runner.run(self._async.set_coldkey(coldkey, wallet=wallet))
+
+    def swap_hotkey(
+        self,
+        old_hotkey: str,
+        new_hotkey: str,
+        *,
+        wallet: Wallet | None = None,
+    ) -> TxResult:
+        """From the cold key: move a hot key's uids, stake, delegations, take and root vote
+        to a fresh key; the old one is refused from then on.
+        """
+        return self._runner.run(self._async.swap_hotkey(old_hotkey, new_hotkey, wallet=wallet))
+
     def set_take(self, take: float, *, wallet: Wallet | None = None) -> TxResult:
         """Your validator take: the share of your reward kept before nominators share the
         rest, 0.0-0.18 (e.g. ``0.1``); a raise at most once per unbonding period.

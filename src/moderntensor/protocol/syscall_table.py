@@ -23,7 +23,7 @@ from typing import Literal
 
 Mutability = Literal["view", "nonpayable", "payable"]
 Caller = Literal["anyone", "staker", "nominator", "neuron", "validator", "any_validator",
-                 "owner", "root"]
+                 "owner", "root", "coldkey"]
 
 CALLERS: dict[str, str] = {
     "anyone": "any account",
@@ -33,6 +33,7 @@ CALLERS: dict[str, str] = {
     "validator": "a validator holding a permit on the subnet",
     "any_validator": "a validator registered on any subnet",
     "owner": "the owner of a custom subnet",
+    "coldkey": "the cold key the old hot key bound itself to",
     "root": "one of the `rootVoters` validators with the most stake (over all subnets)",
 }
 _CHAIN = "moderntensor.chain.modules"
@@ -116,6 +117,14 @@ SYSCALLS: list[Syscall] = [
             caller="any_validator",
             notes="ppb of your validator reward kept before nominators share the rest; "
                   "0..180000000 (18%, the default); a raise at most once per `unbondingPeriod`"),
+    Syscall("setColdkey", "address coldkey", "uint16 subnets", f"{_CHAIN}.calls:set_coldkey",
+            free_check=f"{_CHAIN}.calls:check_set_coldkey", caller="neuron",
+            notes="sent by the hot key, once: its rewards go to `coldkey` from then on, and "
+                  "only `coldkey` can swap it (docs/keys.md)"),
+    Syscall("swapHotkey", "address oldHotkey, address newHotkey", "uint16 subnets",
+            f"{_CHAIN}.calls:swap_hotkey", caller="coldkey",
+            notes="the new key takes the old one's uids, stake, delegations, take and root "
+                  "vote on every subnet; the old key is refused from then on"),
     Syscall("serveEndpoint", "uint16 netuid, string host, uint16 port, string protocol",
             "uint16 uid", f"{_CHAIN}.calls:serve_endpoint",
             free_check=f"{_CHAIN}.calls:check_serve_endpoint", caller="neuron",
@@ -189,6 +198,9 @@ EVENTS_TABLE: list[tuple[str, str]] = [
      "address indexed account, uint256 amount"),
     ("StakeUndelegated", "uint16 indexed netuid, address indexed validator, "
      "address indexed account, uint256 amount, uint64 releaseBlock"),
+    ("ColdkeySet", "address indexed hotkey, address indexed coldkey"),
+    ("HotkeySwapped", "address indexed coldkey, address indexed oldHotkey, "
+     "address newHotkey"),
     ("TakeSet", "address indexed account, uint32 take"),
     ("StakeReleased", "uint16 indexed netuid, address indexed account, uint256 amount"),
     ("EndpointServed", "uint16 indexed netuid, uint16 uid, address indexed account, "

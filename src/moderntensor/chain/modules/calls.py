@@ -14,6 +14,7 @@ from eth_utils import to_canonical_address
 from moderntensor.chain.modules import (
     delegation,
     dissolve,
+    hotkeys,
     neurons,
     registration,
     root,
@@ -103,6 +104,26 @@ def set_take(state: State, system: bytes, call: Call, args: dict[str, Any], emit
     take = delegation.set_take(state, call.sender, args["take"], call.block)
     emit("TakeSet", {"account": call.sender, "take": take})
     return take
+
+
+def set_coldkey(state: State, system: bytes, call: Call, args: dict[str, Any],
+                emit: Emit) -> int:
+    coldkey = to_canonical_address(args["coldkey"])
+    hotkeys.set_coldkey(state, call.sender, coldkey)
+    emit("ColdkeySet", {"hotkey": call.sender, "coldkey": coldkey})
+    return len(hotkeys.subnets_of(state, call.sender))
+
+
+def check_set_coldkey(state: State, call: Call, args: dict[str, Any]) -> None:
+    hotkeys.check_set_coldkey(state, call.sender, to_canonical_address(args["coldkey"]))
+
+
+def swap_hotkey(state: State, system: bytes, call: Call, args: dict[str, Any],
+                emit: Emit) -> int:
+    old, new = (to_canonical_address(args[k]) for k in ("oldHotkey", "newHotkey"))
+    moved = hotkeys.swap_hotkey(state, call.sender, old, new)
+    emit("HotkeySwapped", {"coldkey": call.sender, "oldHotkey": old, "newHotkey": new})
+    return len(moved)
 
 
 def serve_endpoint(state: State, system: bytes, call: Call, args: dict[str, Any],

@@ -25,6 +25,7 @@ from moderntensor.chain.modules.records import (
     TAKES,
     VALIDATOR,
     checksum,
+    coldkey_of,
     dumps,
     get_network,
     get_neuron,
@@ -69,7 +70,10 @@ def delegate(state: State, system: bytes, nominator: bytes, netuid: int, validat
              amount: int, *, paid: bool = False) -> int:
     """Delegate ``amount`` (already held by the system address when ``paid``, i.e. sent as the
     transaction's value); returns the nominator's delegation to ``validator``."""
-    require_validator(state, netuid, validator)
+    if coldkey_of(state, validator) == nominator:   # a cold key staking to its own hot key:
+        require_subnet(state, netuid)               # allowed before it registers (hotkeys.py)
+    else:
+        require_validator(state, netuid, validator)
     if amount <= 0:
         fail("invalid_amount", "delegateStake needs an amount > 0 base units")
     if not paid:

@@ -42,14 +42,16 @@ from moderntensor.chain.modules.records import (
     RewardRecord,
     Subnet,
     address_bytes,
+    coldkey_of,
     get_epoch_payouts,
     get_network,
-    get_stake,
     get_take,
     get_weights,
     neuron_columns,
+    payee_of,
     put_results,
     reward_key,
+    validator_stake,
 )
 from moderntensor.chain.modules.subnets import epoch_index
 from moderntensor.chain.state import (
@@ -165,13 +167,14 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
     for uid, share, reward in zip(active, result.validator_weights, result.validator_rewards,
                                   strict=True):   # share: stake x agreement**2, in ppb
         validator = address_bytes(addresses[uid])
-        delegated = nominators(state, subnet.netuid, validator)
-        kept, parts = split_validator_reward(reward, get_stake(state, subnet.netuid, validator),
+        # a cold key's stake on its own hot key is the validator's own: no take on it
+        cold = coldkey_of(state, validator)
+        delegated = [(n, a) for n, a in nominators(state, subnet.netuid, validator) if n != cold]
+        total = validator_stake(state, subnet.netuid, validator)
+        kept, parts = split_validator_reward(reward, total - sum(a for _, a in delegated),
                                              delegated, get_take(state, validator)[0])
         payouts.append((addresses[uid], VALIDATOR, share, PPB, result.validator_emission,
                         kept))
-        total = sum(amount for _, amount in delegated) + get_stake(state, subnet.netuid,
-                                                                   validator)
         for (nominator, amount), (_, part) in zip(delegated, parts, strict=True):
             # score: the nominator's share of the validator's stake; emission: its reward
             payouts.append(("0x" + nominator.hex(), NOMINATOR, amount * PPB // total, PPB,
@@ -184,7 +187,10 @@ def _pay(state: State, subnet: Subnet, block: int, epoch: int, addresses: list[s
     for address, role, score, total, pool, reward in payouts:
         raw = address_bytes(address)
         if reward:   # minted below in one supply update (state.mint per payout is 2 writes)
-            add_balance(state, raw, reward)
+            # a neuron's hot key is paid through its cold key (hotkeys.py); records stay
+            # under the neuron's own address
+            add_balance(state, payee_of(state, raw) if role in (MINER, VALIDATOR) else raw,
+                        reward)
         record = RewardRecord(role, score, total, subnet.weight, pool, reward, block)
         key = reward_key(subnet.netuid, epoch, raw)
         if raw not in paid_to:  # one record per address and epoch: an owner that is also a

@@ -26,6 +26,7 @@ mt.vals         netuid u16                          (uid, address) of its valida
 mt.deleg        netuid u16 + validator + nominator  delegated stake (int bytes)
 mt.dtotal       netuid u16 + validator              stake delegated to it in all (int bytes)
 mt.take         validator address                   [take ppb, block of the last raise]
+mt.cold         hot key address                     its cold key (20 bytes): owner and payee
 ==============  ==================================  ==========================================
 """
 
@@ -61,6 +62,7 @@ VALIDATORS = "mt.vals"
 DELEGATIONS = "mt.deleg"
 DELEGATED = "mt.dtotal"
 TAKES = "mt.take"
+COLDKEYS = "mt.cold"
 DEFAULT_TAKE = 180_000_000          # ppb of a validator's reward kept before nominators share
 HIGHEST_NETUID = b"highest_netuid"  # in META
 
@@ -311,6 +313,16 @@ def get_delegated(state: State, netuid: int, validator: bytes) -> int:
 def validator_stake(state: State, netuid: int, validator: bytes) -> int:
     """What a validator's permit and pay count: its own stake plus its nominators'."""
     return get_stake(state, netuid, validator) + get_delegated(state, netuid, validator)
+
+
+def coldkey_of(state: State, hotkey: bytes) -> bytes | None:
+    """The cold key ``hotkey`` bound itself to (``setColdkey``), or None."""
+    return kv_get(state, COLDKEYS, hotkey)
+
+
+def payee_of(state: State, hotkey: bytes) -> bytes:
+    """Who receives ``hotkey``'s rewards: its cold key, else itself."""
+    return coldkey_of(state, hotkey) or hotkey
 
 
 def get_take(state: State, validator: bytes) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from moderntensor.chain.modules.records import (
     u16,
     u64,
     uid_of,
+    validator_stake,
 )
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import (
@@ -124,7 +125,7 @@ def register_validator(state: State, system: bytes, sender: bytes, netuid: int, 
              f"{uid_of(state, netuid, sender)} on subnet {netuid}")
     if value:   # the core moved the tx value to the system address already
         book_stake(state, netuid, sender, value)
-    stake = get_stake(state, netuid, sender)
+    stake = validator_stake(state, netuid, sender)   # its cold key's stake counts
     minimum = subnet.params.min_validator_stake
     if stake < minimum or stake == 0:
         fail("insufficient_stake", f"registering a validator on subnet {netuid} needs at least "
