@@ -167,3 +167,6 @@ def test_cold_and_hot_keys_from_the_cli(mt: Any) -> None:
                       "--password-env", "PW", "--json"))["status"] == 1
     with LuxtensorClient(mt.url) as client:
         assert client.get_neuron(3, fresh).address == fresh
+    shown = [n for n in ok_json(mt("subnet", "metagraph", "3", "--json"))["neurons"]
+             if n["address"] == fresh]
+    assert shown[0]["coldkey"] == cold

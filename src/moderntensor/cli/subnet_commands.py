@@ -55,7 +55,9 @@ def show(netuid: int = typer.Argument(..., help="Subnet id."),
         print_json(_subnet_json(subnet))
         return
     rows = [["name", subnet.name], ["task type", subnet.task_type], ["owner", subnet.owner],
-            ["subnet weight", f"{subnet.subnet_weight:.4f}"],
+            ["subnet weight", f"{subnet.subnet_weight:.4f} (root vote)"],
+            ["owner share", f"{subnet.owner_share:.0%} of the miner emission"
+             if subnet.owner_share else "-"],
             ["epoch emission", format_mdt(subnet.epoch_emission)],
             ["registration difficulty", subnet.difficulty],
             ["miners / validators", f"{subnet.miners} / {subnet.validators}"],
@@ -74,7 +76,12 @@ def metagraph(netuid: int = typer.Argument(..., help="Subnet id."),
     if as_json:
         print_json({"netuid": graph.netuid, "block": graph.block, "neurons": [
             {"uid": int(graph.uids[i]), "address": graph.addresses[i], "role": graph.roles[i],
-             "stake": str(graph.stakes[i]), "validatorPermit": bool(graph.validator_permits[i]),
+             "stake": str(graph.stakes[i]),
+             "delegatedStake": str(graph.delegated_stakes[i]) if graph.delegated_stakes
+             is not None else "0",
+             "take": graph.takes[i] if graph.takes else None,
+             "coldkey": graph.coldkeys[i] if graph.coldkeys else None,
+             "validatorPermit": bool(graph.validator_permits[i]),
              "score": float(graph.scores[i]),
              **{name: float(column[i]) for name, column in graph.components.items()},
              "endpoint": asdict(graph.endpoints[i]) if graph.endpoints[i] else None,
@@ -83,13 +90,17 @@ def metagraph(netuid: int = typer.Argument(..., help="Subnet id."),
     rows = []
     for i in range(graph.n):
         endpoint = graph.endpoints[i]
+        delegated = 0 if graph.delegated_stakes is None else int(graph.delegated_stakes[i])
         rows.append([int(graph.uids[i]), graph.roles[i], graph.addresses[i],
-                     format_mdt(int(graph.stakes[i]), places=4), f"{graph.scores[i]:.4f}",
+                     format_mdt(int(graph.stakes[i]), places=4)
+                     + (f" +{format_mdt(delegated, places=4)}" if delegated else ""),
+                     f"{graph.scores[i]:.4f}",
                      *(f"{graph.components[c][i]:.3f}" for c in COMPONENTS),
                      endpoint.url if endpoint else "-",
                      format_mdt(int(graph.last_rewards[i]), places=4)])
     print_table(f"Metagraph of subnet {netuid} at block {graph.block}",
-                ["uid", "role", "address", "stake", "score", "acc", "lat", "avail", "cons",
+                ["uid", "role", "address", "stake (+delegated)", "score", "acc", "lat", "avail",
+                 "cons",
                  "endpoint", "last reward"], rows)
 
 

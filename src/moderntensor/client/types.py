@@ -123,6 +123,11 @@ class SubnetInfo:
         return int(self.params["minValidatorStake"])
 
     @property
+    def owner_share(self) -> float:
+        """The owner's share of the subnet's miner emission (0 for genesis subnets)."""
+        return int(self.raw.get("ownerShare", 0)) / PPB
+
+    @property
     def min_score(self) -> float:
         return int(self.params["minScore"]) / PPB
 
@@ -198,6 +203,9 @@ class Metagraph:
     registered_blocks: np.ndarray
     last_updates: np.ndarray
     last_rewards: np.ndarray
+    delegated_stakes: np.ndarray | None = None   # nominators' stake per uid (base units)
+    takes: list[int | None] | None = None        # validators' take, ppb
+    coldkeys: list[str | None] | None = None     # the cold key each hot key bound itself to
 
     @property
     def n(self) -> int:
@@ -240,6 +248,8 @@ class Metagraph:
             models=[ModelInfo.from_json(m) for m in data["models"]],
             registered_blocks=ints("registeredBlocks"), last_updates=ints("lastUpdates"),
             last_rewards=exact("lastRewards"),
+            delegated_stakes=exact("delegatedStakes") if "delegatedStakes" in data else None,
+            takes=data.get("takes"), coldkeys=data.get("coldkeys"),
         )
 
 
