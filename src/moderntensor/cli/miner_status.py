@@ -89,6 +89,7 @@ def miner_report(client: LuxtensorClient, address: str, netuid: int) -> dict[str
     rows = client.call("mt_getWeights", netuid, None, neuron["uid"])["rows"]
     report |= {
         "registered": True, "uid": neuron["uid"], "role": neuron["role"],
+        "coldkey": neuron.get("coldkey"), "subnetWeight": subnet["subnetWeight"] / PPB,
         "model": neuron.get("model"), "registeredBlock": neuron["registeredBlock"],
         "endpoint": endpoint, "reachable": _health(endpoint),
         "score": neuron["score"] / PPB, "scoreBeforeCut": neuron["scoreBeforeCut"] / PPB,
@@ -175,6 +176,10 @@ def _print_report(report: dict[str, Any]) -> None:
         console.print(f"  {ok} registered: uid {report['uid']} ({report['role']}) since block "
                       f"{report['registeredBlock']}, model {model.get('name')} "
                       f"{model.get('version')}")
+        payee = (f"its cold key {report['coldkey']}" if report["coldkey"]
+                 else "this key (no cold key bound: `moderntensor wallet bind-coldkey`)")
+        console.print(f"  rewards go to {payee}; subnet weight "
+                      f"{report['subnetWeight']:.4f}")
         endpoint, health = report["endpoint"], report["reachable"]
         if endpoint is None:
             console.print(f"  {bad} endpoint: none on chain")
