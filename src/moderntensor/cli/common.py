@@ -136,3 +136,17 @@ def report_tx(result: Any, as_json: bool, message: str) -> None:
                     "fee": str(result.fee), "status": result.status})
     else:
         console.print(f"{message}: {result}")
+
+
+YES_OPTION = typer.Option(False, "--yes", help="Do not ask for confirmation.")
+
+
+def confirm(yes: bool, consequence: str, question: str) -> None:
+    """Go on when ``yes`` or the person at the terminal agrees to ``question``; without a
+    terminal, refuse with ``consequence`` and the ``--yes`` to pass (scripts say it)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(f"{consequence}: pass --yes to confirm")
+    typer.confirm(question, abort=True)
+

@@ -18,7 +18,9 @@ from moderntensor.cli.common import (
     PASSWORD_ENV,
     PASSWORD_ENV_OPTION,
     WALLET_OPTION,
+    YES_OPTION,
     CliError,
+    confirm,
     err_console,
     open_client,
     read_password,
@@ -222,16 +224,13 @@ def deregister(
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    yes: bool = YES_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Leave a subnet as a miner (fee-free): your uid goes to the next registration."""
     netuid = resolve_netuid(netuid)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError("deregistering gives your uid away: pass --yes to confirm")
-        typer.confirm(f"Leave subnet {netuid}? Your uid goes to the next miner that "
-                      "registers", abort=True)
+    confirm(yes, "deregistering gives your uid away",
+            f"Leave subnet {netuid}? Your uid goes to the next miner that registers")
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.deregister(int(netuid))
     report_tx(result, as_json, f"Left subnet {netuid} (uid {result.uid} is free)")

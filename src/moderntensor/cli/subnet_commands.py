@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -14,7 +13,9 @@ from moderntensor.cli.common import (
     NETWORK_OPTION,
     PASSWORD_ENV_OPTION,
     WALLET_OPTION,
+    YES_OPTION,
     CliError,
+    confirm,
     console,
     open_client,
     print_json,
@@ -161,16 +162,13 @@ def dissolve(
     wallet: str | None = WALLET_OPTION,
     network: str | None = NETWORK_OPTION,
     password_env: str | None = PASSWORD_ENV_OPTION,
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    yes: bool = YES_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Close a custom subnet you own: the deposit comes back, stakes unbond, neurons leave."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise CliError("dissolving closes the subnet for every miner and validator on it: "
-                           "pass --yes to confirm")
-        typer.confirm(f"Dissolve subnet {netuid}? Every neuron leaves and every stake on it "
-                      "starts unbonding", abort=True)
+    confirm(yes, "dissolving closes the subnet for every miner and validator on it",
+            f"Dissolve subnet {netuid}? Every neuron leaves and every stake on it starts "
+            "unbonding")
     with open_client(network, wallet, password_env, signing=True) as client:
         result = client.dissolve_subnet(netuid)
     deposit = next((int(log.args["deposit"]) for log in result.logs
