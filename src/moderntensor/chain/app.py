@@ -79,10 +79,12 @@ class App:
                         base_fee=self.spec.min_base_fee)
         return Block(header)
 
-    def check_tx(self, raw: bytes, sender: bytes | None = None) -> SignedTx:
+    def check_tx(self, raw: bytes, decoded: SignedTx | None = None) -> SignedTx:
         """Decode, verify and admit a raw transaction to the mempool, or raise TxRejected.
-        ``sender``: already recovered from this very ``raw`` (see :mod:`.sender_pool`)."""
-        tx = decode_transaction(raw, self.spec.chain_id, sender)
+        ``decoded``: this very ``raw`` already decoded and verified by the node's own decoder
+        (see :mod:`.sender_pool`); the mempool's checks run either way."""
+        tx = decoded if decoded is not None and decoded.raw == raw else decode_transaction(
+            raw, self.spec.chain_id)
         self.mempool.add(tx, self.state, self.ext, base_fee=self.next_base_fee(),
                          gas_limit=self.spec.gas_limit)
         return tx

@@ -71,8 +71,8 @@ class Node:
         self.on_tx: list[Callable[[SignedTx], None]] = []
         self.on_block: list[Callable[[Block], None]] = []
         self.filters = FilterRegistry(self)
-        self.sender_pool = sender_pool  # see recover_senders
-        self._sender_hints: dict[bytes, bytes] = {}
+        self.sender_pool = sender_pool  # see decode_off_thread
+        self._decoded: dict[bytes, SignedTx] = {}
         self.metrics.height.set(app.head.number)
         if journal is not None:
             self._replay(journal)
@@ -93,21 +93,21 @@ class Node:
     def head(self) -> Header:
         return self.app.head
 
-    async def recover_senders(self, raws: list[bytes]) -> None:
-        """Recover the senders of a batch about to be submitted off this thread, when the
-        node has a :attr:`sender_pool` (call :meth:`forget_senders` after submitting)."""
+    async def decode_off_thread(self, raws: list[bytes]) -> None:
+        """Decode a batch about to be submitted (senders recovered) off this thread, when the
+        node has a :attr:`sender_pool` (call :meth:`forget_decoded` after submitting)."""
         if self.sender_pool is not None:
-            self._sender_hints.update(await self.sender_pool.recover(raws))
+            self._decoded.update(await self.sender_pool.recover(raws))
 
-    def forget_senders(self, raws: list[bytes]) -> None:
-        """Drop the hints :meth:`recover_senders` left for ``raws`` (used or not)."""
+    def forget_decoded(self, raws: list[bytes]) -> None:
+        """Drop what :meth:`decode_off_thread` decoded for ``raws`` (used or not)."""
         for raw in raws:
-            self._sender_hints.pop(raw, None)
+            self._decoded.pop(raw, None)
 
     def submit(self, raw: bytes) -> bytes:
         """Admit a raw transaction to the mempool; returns its hash or raises TxRejected."""
         try:
-            tx = self.app.check_tx(raw, self._sender_hints.get(raw))
+            tx = self.app.check_tx(raw, self._decoded.get(raw))
         except TxRejected as exc:
             self.metrics.rejected.labels(exc.code).inc()
             raise

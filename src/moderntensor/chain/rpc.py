@@ -158,13 +158,13 @@ class JsonRpcEndpoint:
             return 200, _dumps(error_response(ParseError("request body is not valid JSON")))
         node = self.dispatcher.node
         raws = _raw_transactions(payload)
-        if raws:  # a batch of submissions: senders are recovered off the node's thread
-            await node.recover_senders(raws)
+        if raws:  # a batch of submissions: decoded (senders recovered) off the node's thread
+            await node.decode_off_thread(raws)
         try:
             result = self.dispatcher.handle(payload)
         finally:
             if raws:
-                node.forget_senders(raws)
+                node.forget_decoded(raws)
         if result is None:
             return 204, b""
         try:
