@@ -128,18 +128,18 @@ def apply_tx(state: State, ext: Extensions, env: BlockEnv, tx: SignedTx,
     gas_used = gas_required(ext, tx)
     price = 0 if fee_free else effective_gas_price(tx, env.base_fee)
     charge_sender(state, tx.sender, gas_used * price)  # validate_tx checked it can pay
-    if price:
-        count_burned(state, gas_used * env.base_fee)
+    if price:  # the base fee part is burned: apply_block counts it once per block
         add_balance(state, env.coinbase, gas_used * (price - env.base_fee))
     before = checkpoint(state)
     contract = ext.system_contracts.get(tx.to)
-    ctx = TxContext(sender=tx.sender, to=tx.to, value=tx.value, nonce=tx.nonce, tx_hash=tx.hash,
-                    block_number=env.number, timestamp=env.timestamp, chain_id=env.chain_id,
-                    parent_hash=env.parent_hash)
+    ctx = None if contract is None else TxContext(
+        sender=tx.sender, to=tx.to, value=tx.value, nonce=tx.nonce, tx_hash=tx.hash,
+        block_number=env.number, timestamp=env.timestamp, chain_id=env.chain_id,
+        parent_hash=env.parent_hash)
     error = None
     try:
         transfer(state, tx.sender, tx.to, tx.value)
-        if contract is not None:
+        if contract is not None and ctx is not None:
             contract.execute(state, ctx, tx.data)
     except ExecutionError as exc:
         error = (exc.code, exc.message)
@@ -150,7 +150,7 @@ def apply_tx(state: State, ext: Extensions, env: BlockEnv, tx: SignedTx,
         rollback(state, before)
     return Receipt(status=0 if error else 1, gas_used=gas_used,
                    cumulative_gas_used=cumulative_gas + gas_used, effective_gas_price=price,
-                   logs=() if error else tuple(ctx.logs), error=error)
+                   logs=() if error or ctx is None else tuple(ctx.logs), error=error)
 
 
 def apply_block(state: State, ext: Extensions, env: BlockEnv,
@@ -160,7 +160,7 @@ def apply_block(state: State, ext: Extensions, env: BlockEnv,
     receipts: list[Receipt] = []
     rejected: list[tuple[SignedTx, TxRejected]] = []
     deferred: list[SignedTx] = []
-    gas_used = 0
+    gas_used = burned = 0
     for tx in candidates:
         if gas_used + tx.gas > env.gas_limit:
             deferred.append(tx)
@@ -174,8 +174,11 @@ def apply_block(state: State, ext: Extensions, env: BlockEnv,
             rejected.append((tx, exc))
             continue
         gas_used = receipt.cumulative_gas_used
+        if receipt.effective_gas_price:
+            burned += receipt.gas_used * env.base_fee
         included.append(tx)
         receipts.append(receipt)
+    count_burned(state, burned)   # one supply write per block, before the end-block hooks
     end_logs = run_end_block(state, ext, env)
     all_logs = [entry for r in receipts for entry in r.logs] + end_logs
     header = Header(
