@@ -157,3 +157,13 @@ def test_supply_is_conserved(blocks: list) -> None:
     supply = {k: kv_get_int(app.state, SUPPLY_NS, k) for k in (b"genesis", b"minted", b"burned")}
     assert total_balance(app.state) == supply[b"genesis"] + supply[b"minted"] - supply[b"burned"]
     app.store.close()
+
+
+def test_receipts_round_trip_through_the_store_encoding_even_past_64_bit_prices() -> None:
+    from moderntensor.chain.blocks import Receipt, ReceiptLog
+    from moderntensor.chain.store import decode_receipt, encode_receipt
+
+    for receipt in (Receipt(1, 21_000, 42_000, 10**9),
+                    Receipt(0, 5, 5, 2**70, (ReceiptLog(b"a" * 20, (b"b" * 32,), b"xy"),),
+                            ("call_failed", 'a "quoted" reason'))):
+        assert decode_receipt(encode_receipt(receipt)) == receipt

@@ -39,14 +39,26 @@ CREATE TABLE IF NOT EXISTS state(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITH
 
 
 def encode_receipt(receipt: Receipt) -> bytes:
-    """Compact JSON (stdlib: ints of any size). Not consensus data, so speed rules here: 20x
-    cheaper than RLP, which was a quarter of a transfer's cost. The receipts root stays RLP."""
+    """Compact JSON. Not consensus data, so speed rules here: 20x cheaper than RLP, which was
+    a quarter of a transfer's cost (the receipts root stays RLP). orjson when installed, ~5x
+    faster again; the stdlib for ints past 64 bits (a gas price no one pays, but valid)."""
     code, message = receipt.error or ("", "")
-    return json.dumps(
-        [receipt.status, receipt.gas_used, receipt.cumulative_gas_used,
-         receipt.effective_gas_price,
-         [[log.address.hex(), [t.hex() for t in log.topics], log.data.hex()]
-          for log in receipt.logs], code, message], separators=(",", ":")).encode()
+    fields = [receipt.status, receipt.gas_used, receipt.cumulative_gas_used,
+              receipt.effective_gas_price,
+              [[log.address.hex(), [t.hex() for t in log.topics], log.data.hex()]
+               for log in receipt.logs], code, message]
+    if _orjson_dumps is not None:
+        try:
+            return _orjson_dumps(fields)
+        except TypeError:
+            pass
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+try:  # the "fast" extra
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _orjson_dumps = None
 
 
 def decode_receipt(data: bytes) -> Receipt:
