@@ -44,7 +44,7 @@ def test_a_small_batch_never_starts_a_worker() -> None:
     async def scenario() -> None:
         pool = SenderPool(DEV_CHAIN_ID)
         raws = [sign_transfer(0, RECIPIENT, 1, nonce) for nonce in range(MIN_BATCH - 1)]
-        assert await pool.recover(raws) == {}
+        assert await pool.decode(raws) == {}
         assert pool._starting is None
         await pool.aclose()
 
@@ -59,9 +59,9 @@ async def big_batch_scenario() -> None:
     pool = SenderPool(DEV_CHAIN_ID)
     raws = [sign_transfer(1, RECIPIENT, 1, nonce) for nonce in range(MIN_BATCH)] + [b"\x01junk"]
     try:
-        assert await pool.recover(raws) == {}  # the node's thread works while it starts
+        assert await pool.decode(raws) == {}  # the node's thread works while it starts
         deadline = time.monotonic() + 30
-        while not (hints := await pool.recover(raws)):
+        while not (hints := await pool.decode(raws)):
             assert time.monotonic() < deadline, "the worker did not start"
             await asyncio.sleep(0.05)
         assert hints == {raw: decode_transaction(raw, DEV_CHAIN_ID) for raw in raws[:-1]}

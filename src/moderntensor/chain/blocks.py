@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import rlp
 from rlp.codec import encode_raw
 
-from moderntensor.chain.txs import SignedTx
+from moderntensor.chain.txs import SignedTx, big_endian
 from moderntensor.protocol.keccak import keccak
 
 ZERO_HASH = b"\x00" * 32
@@ -106,15 +106,10 @@ def transactions_root(txs: tuple[SignedTx, ...] | list[SignedTx]) -> bytes:
 
 def receipts_root(receipts: tuple[Receipt, ...] | list[Receipt]) -> bytes:
     return keccak(encode_raw([
-        [_int_bytes(r.status), _int_bytes(r.cumulative_gas_used),
+        [big_endian(r.status), big_endian(r.cumulative_gas_used),
          [[log.address, list(log.topics), log.data] for log in r.logs]]
         for r in receipts
     ]))
-
-
-def _int_bytes(value: int) -> bytes:
-    """``value`` as RLP's big-endian integer (no leading zeros; zero is empty)."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def logs_bloom(logs: list[ReceiptLog] | tuple[ReceiptLog, ...]) -> bytes:

@@ -30,12 +30,12 @@ from moderntensor.chain.extensions import BlockContext, Extensions, TxContext
 from moderntensor.chain.state import (
     State,
     add_balance,
-    charge_sender,
     checkpoint,
     count_burned,
     get_account,
     rollback,
     state_root,
+    sub_balance,
     transfer,
 )
 from moderntensor.chain.txs import SignedTx, effective_gas_price, intrinsic_gas
@@ -127,7 +127,8 @@ def apply_tx(state: State, ext: Extensions, env: BlockEnv, tx: SignedTx,
                         nonce=get_account(state, tx.sender).nonce)
     gas_used = gas_required(ext, tx)
     price = 0 if fee_free else effective_gas_price(tx, env.base_fee)
-    charge_sender(state, tx.sender, gas_used * price)  # validate_tx checked it can pay
+    # validate_tx checked the sender can pay
+    sub_balance(state, tx.sender, gas_used * price, bump_nonce=True)
     if price:  # the base fee part is burned: apply_block counts it once per block
         add_balance(state, env.coinbase, gas_used * (price - env.base_fee))
     before = checkpoint(state)

@@ -97,7 +97,7 @@ class Node:
         """Decode a batch about to be submitted (senders recovered) off this thread, when the
         node has a :attr:`sender_pool` (call :meth:`forget_decoded` after submitting)."""
         if self.sender_pool is not None:
-            self._decoded.update(await self.sender_pool.recover(raws))
+            self._decoded.update(await self.sender_pool.decode(raws))
 
     def forget_decoded(self, raws: list[bytes]) -> None:
         """Drop what :meth:`decode_off_thread` decoded for ``raws`` (used or not)."""
@@ -147,7 +147,7 @@ class Node:
         return block
 
     async def aclose(self) -> None:
-        """:meth:`close`, after stopping the sender-recovery worker if it runs."""
+        """:meth:`close`, after stopping the decoding workers if they run."""
         if self.sender_pool is not None:
             await self.sender_pool.aclose()
         self.close()

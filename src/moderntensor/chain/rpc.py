@@ -31,6 +31,7 @@ from moderntensor.chain.errors import (
 )
 from moderntensor.chain.explorer import explorer_routes
 from moderntensor.chain.genesis import DEV_CHAIN_ID
+from moderntensor.chain.rpc_params import parse_data
 from moderntensor.chain.ws import WebSocketHub
 from moderntensor.protocol.http_edges import EdgeLimits
 
@@ -183,10 +184,9 @@ def _raw_transactions(payload: Any) -> list[bytes]:
     raws = []
     for item in payload:
         if (isinstance(item, dict) and item.get("method") == "eth_sendRawTransaction"
-                and isinstance(params := item.get("params"), list) and len(params) == 1
-                and isinstance(params[0], str) and params[0][:2] in ("0x", "0X")):
-            with contextlib.suppress(ValueError):
-                raws.append(bytes.fromhex(params[0][2:]))
+                and isinstance(params := item.get("params"), list) and len(params) == 1):
+            with contextlib.suppress(InvalidParams):
+                raws.append(parse_data(params[0], "transaction"))
     return raws
 
 

@@ -92,7 +92,7 @@ class _Worker:
             while self.waiting:
                 _, answer = self.waiting.popleft()
                 if not answer.done():
-                    answer.set_exception(ConnectionError("sender-recovery worker gone"))
+                    answer.set_exception(ConnectionError("decoding worker gone"))
 
     async def stop(self) -> None:
         self._reader.cancel()
@@ -106,8 +106,8 @@ class _Worker:
 
 
 class SenderPool:
-    """``workers`` worker processes that recover senders for batches (see the module
-    docstring); a batch goes to the one with the least work queued."""
+    """``workers`` worker processes that decode batches (see the module docstring); a batch is
+    split over them, the least busy first."""
 
     def __init__(self, chain_id: int, workers: int = WORKERS) -> None:
         self.chain_id = chain_id
@@ -116,7 +116,7 @@ class SenderPool:
         self._starting: asyncio.Future[list[_Worker]] | None = None
         self._broken = False
 
-    async def recover(self, raws: list[bytes]) -> dict[bytes, SignedTx]:
+    async def decode(self, raws: list[bytes]) -> dict[bytes, SignedTx]:
         """``{raw: decoded transaction}`` for the transactions of ``raws`` that decode; empty
         for a batch too small to be worth the trip, or when a worker is gone (the node then
         decodes every transaction itself, as without a pool)."""
@@ -125,11 +125,11 @@ class SenderPool:
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
         if not self._starting.done():
-            return {}  # the node's thread recovers senders until the workers are up (~0.3 s)
+            return {}  # the node's thread decodes by itself until the workers are up (~0.3 s)
         try:
             workers = self._starting.result()
             if min(worker.pending for worker in workers) >= MAX_QUEUED:
-                return {}  # the workers are behind: the node's thread recovers this batch
+                return {}  # the workers are behind: the node's thread decodes this batch
             # split across the workers: the node's thread waits for the whole batch, so the
             # batch's latency, not only the workers' throughput, sets the pace
             step = -(-len(raws) // len(workers))
@@ -151,8 +151,8 @@ class SenderPool:
 
     def _give_up(self, exc: BaseException) -> None:
         if not self._broken:
-            log.warning("a sender-recovery worker is gone (%s); the node recovers senders "
-                        "on its own thread from now on", exc)
+            log.warning("a decoding worker is gone (%s); the node decodes transactions on "
+                        "its own thread from now on", exc)
         self._broken = True
 
     async def aclose(self) -> None:

@@ -38,6 +38,12 @@ CREATE TABLE IF NOT EXISTS state(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITH
 """
 
 
+try:  # the "fast" extra
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - exercised only without the extra
+    _orjson_dumps = None
+
+
 def encode_receipt(receipt: Receipt) -> bytes:
     """Compact JSON. Not consensus data, so speed rules here: 20x cheaper than RLP, which was
     a quarter of a transfer's cost (the receipts root stays RLP). orjson when installed, ~5x
@@ -53,12 +59,6 @@ def encode_receipt(receipt: Receipt) -> bytes:
         except TypeError:
             pass
     return json.dumps(fields, separators=(",", ":")).encode()
-
-
-try:  # the "fast" extra
-    from orjson import dumps as _orjson_dumps
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _orjson_dumps = None
 
 
 def decode_receipt(data: bytes) -> Receipt:

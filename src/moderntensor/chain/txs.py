@@ -131,7 +131,7 @@ def _decode_legacy(raw: bytes, chain_id: int) -> tuple[dict, bytes, int, int]:
         raise TxRejected(f"invalid signature v={v}", code="invalid_signature")
     tx_chain_id, recovery = divmod(v - 35, 2)
     # EIP-155: the signed payload is the first six fields, then chainId, 0, 0
-    tail = rlp.encode(_int_bytes(tx_chain_id)) + b"\x80\x80"
+    tail = rlp.encode(big_endian(tx_chain_id)) + b"\x80\x80"
     return fields, keccak(_without_signature(raw, items, tail)), tx_chain_id, recovery
 
 
@@ -210,7 +210,8 @@ def _without_signature(payload: bytes, items: list, tail: bytes) -> bytes:
     return length_prefix(len(body), 0xC0) + body
 
 
-def _int_bytes(value: int) -> bytes:
+def big_endian(value: int) -> bytes:
+    """``value`` as RLP's big-endian integer (no leading zeros; zero is empty)."""
     return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 

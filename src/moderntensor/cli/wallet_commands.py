@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -42,12 +43,8 @@ def create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a wallet from a new mnemonic and save it encrypted."""
-    config = resolve_config()
-    name = name or config.wallet.value
-    wallet = Wallet.create(num_words=words)
-    password, _ = read_password(password_env, confirm=True,
-                                fallback=config.wallet_password.value, new=True)
-    path = wallet.save(name, password, overwrite=overwrite)
+    name = name or resolve_config().wallet.value
+    wallet, path = _new_wallet(name, password_env, words=words, overwrite=overwrite)
     if as_json:
         print_json({"name": name, "address": wallet.address, "keystore": str(path),
                     "mnemonic": wallet.mnemonic})
@@ -165,11 +162,8 @@ def new_hotkey(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a hot key for a server, owned by a cold key (see docs/keys.md)."""
-    cold = coldkey if coldkey.startswith("0x") else keystore_address(coldkey)
-    wallet = Wallet.create()
-    password, _ = read_password(password_env, confirm=True,
-                                fallback=resolve_config().wallet_password.value, new=True)
-    path = wallet.save(name, password)
+    cold = _address_or_wallet(coldkey)
+    wallet, path = _new_wallet(name, password_env)
     if as_json:
         print_json({"name": name, "address": wallet.address, "keystore": str(path),
                     "coldkey": cold, "mnemonic": wallet.mnemonic})
@@ -189,7 +183,7 @@ def bind_coldkey(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """From a registered hot key, once: send its rewards to the cold key from now on."""
-    cold = coldkey if coldkey.startswith("0x") else keystore_address(coldkey)
+    cold = _address_or_wallet(coldkey)
     with open_client(network, name, password_env, signing=True) as client:
         result = client.set_coldkey(cold)
     report_tx(result, as_json, f"Bound to cold key {cold}")
@@ -205,8 +199,22 @@ def swap_hotkey(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """From the cold key: move a hot key's uids, stake and history to a fresh key."""
-    fresh = new if new.startswith("0x") else keystore_address(new)
+    fresh = _address_or_wallet(new)
     with open_client(network, name, password_env, signing=True) as client:
         result = client.swap_hotkey(old, fresh)
     report_tx(result, as_json, f"Hot key {old} replaced by {fresh}")
+
+
+def _new_wallet(name: str, password_env: str | None, *, words: int = 24,
+                overwrite: bool = False) -> tuple[Wallet, Path]:
+    """A wallet from a new mnemonic, saved encrypted under ``name`` (password prompted)."""
+    wallet = Wallet.create(num_words=words)
+    password, _ = read_password(password_env, confirm=True,
+                                fallback=resolve_config().wallet_password.value, new=True)
+    return wallet, wallet.save(name, password, overwrite=overwrite)
+
+
+def _address_or_wallet(text: str) -> str:
+    """``text`` if it is an address, else the address of the wallet named ``text``."""
+    return text if text.startswith("0x") else keystore_address(text)
 

@@ -21,6 +21,7 @@ from moderntensor.chain.modules.records import (
     STAKE,
     SUBNET,
     VALIDATORS,
+    Subnet,
     get_neuron,
     netuids,
     neuron_key,
@@ -36,8 +37,8 @@ from moderntensor.chain.modules.weight_commits import COMMITS
 from moderntensor.chain.state import State, kv_delete, kv_items, transfer
 
 
-def check_dissolve(state: State, sender: bytes, netuid: int) -> int:
-    """Every check of ``dissolveSubnet`` without changing state; returns the deposit."""
+def check_dissolve(state: State, sender: bytes, netuid: int) -> Subnet:
+    """Every check of ``dissolveSubnet`` without changing state; returns the subnet."""
     subnet = require_subnet(state, netuid)
     if netuid < FIRST_CUSTOM_NETUID:
         fail("genesis_subnet", f"subnet {netuid} is a genesis subnet: it has no owner and "
@@ -45,15 +46,14 @@ def check_dissolve(state: State, sender: bytes, netuid: int) -> int:
     if subnet.owner != sender.hex():
         fail("not_subnet_owner", f"only the owner of subnet {netuid} may dissolve it",
              owner="0x" + subnet.owner)
-    return subnet.deposit
+    return subnet
 
 
 def dissolve_subnet(state: State, system: bytes, sender: bytes, netuid: int,
                     block: int) -> tuple[int, int]:
     """Dissolve ``netuid`` (see the module docstring); returns (deposit returned, stake
     queued for unbonding)."""
-    deposit = check_dissolve(state, sender, netuid)
-    subnet = require_subnet(state, netuid)
+    subnet = check_dissolve(state, sender, netuid)
     prefix = u16(netuid)
     unbonding = 0
     for key, raw in list(kv_items(state, STAKE, prefix)):
@@ -74,5 +74,5 @@ def dissolve_subnet(state: State, system: bytes, sender: bytes, netuid: int,
     remaining = netuids(state)
     record_highest_netuid(state, max(remaining))  # never given again (see the docstring)
     put_netuids(state, [n for n in remaining if n != netuid])
-    transfer(state, system, sender, deposit)
-    return deposit, unbonding
+    transfer(state, system, sender, subnet.deposit)
+    return subnet.deposit, unbonding

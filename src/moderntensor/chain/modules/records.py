@@ -328,7 +328,10 @@ def payee_of(state: State, hotkey: bytes) -> bytes:
 def get_take(state: State, validator: bytes) -> tuple[int, int]:
     """(take in ppb, block of its last raise) of ``validator``; the default take until set."""
     raw = kv_get(state, TAKES, validator)
-    return tuple(json.loads(raw)) if raw else (DEFAULT_TAKE, 0)  # type: ignore[return-value]
+    if raw is None:
+        return DEFAULT_TAKE, 0
+    take, raised_at = json.loads(raw)
+    return take, raised_at
 
 
 def get_weights(state: State, netuid: int, uid: int) -> WeightsRow | None:

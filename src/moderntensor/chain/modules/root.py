@@ -34,7 +34,7 @@ from moderntensor.chain.modules.records import (
     validator_stake,
 )
 from moderntensor.chain.modules.subnets import fail
-from moderntensor.chain.state import State, kv_get, kv_items, kv_set
+from moderntensor.chain.state import State, kv_get, kv_set
 from moderntensor.scoring import PPB, U16_MAX
 
 ROOT_VOTES = "mt.root"  # address -> [block, [netuid...], [u16 weight...]]
@@ -140,12 +140,3 @@ def update_subnet_weights(state: State, block: int) -> bool:
         if subnet is not None and subnet.weight != weight:
             put_subnet(state, replace(subnet, weight=weight))
     return True
-
-
-def root_votes(state: State) -> list[tuple[bytes, int, dict[int, int]]]:
-    """Every stored vote: (address, block, {netuid: weight}), by address."""
-    out = []
-    for address, raw in kv_items(state, ROOT_VOTES):
-        block, vote_netuids, weights = json.loads(raw)
-        out.append((address, block, dict(zip(vote_netuids, weights, strict=True))))
-    return out
