@@ -135,6 +135,10 @@ def test_create_custom_subnet(mt: Any) -> None:
          "cli_error"),
         (["wallet", "balance", "0x1234"], "invalid_address"),
         (["subnet", "create", "x", "y", "--params", "[1]", "--password-env", "PW"], "cli_error"),
+        (["subnet", "vote", "5:x", "--password-env", "PW"], "cli_error"),
+        (["wallet", "bind-coldkey", "nosuch", "--password-env", "PW"], "wallet_not_found"),
+        (["wallet", "new-hotkey", "--name", "h", "--coldkey", "nosuch", "--password-env", "PW"],
+         "wallet_not_found"),
     ],
 )
 def test_chain_command_errors_are_one_line(mt: Any, args: list[str], code: str) -> None:
