@@ -1,4 +1,4 @@
-"""Text generation suite (subnet 1): checkable challenges, one documented rule per kind."""
+"""Text generation suite (subnet 1): verified sampling pays; one quality rule per kind."""
 
 from __future__ import annotations
 
@@ -37,10 +37,31 @@ def challenges(count: int = 300, seed: int = 1) -> list[Challenge]:
     return [suite.make_challenge(rng) for _ in range(count)]
 
 
+MINER = "0x" + "ab" * 20
+OTHER_MINER = "0x" + "cd" * 20
+
+
+def miner_challenges(count: int, seed: int = 1) -> list[Challenge]:
+    return [suite.for_miner(item, MINER) for item in challenges(count, seed)]
+
+
+def model_as(name: str, address: str = MINER) -> Any:
+    model = suite.reference_models()[name]()
+    model.serve_as(address)
+    return model
+
+
 def mean_accuracy(model_name: str, items: list[Challenge]) -> float:
-    model = suite.reference_models()[model_name]()
+    model = model_as(model_name)
     return statistics.mean(
         suite.accuracy(item, model.generate(item.task, item.input, item.params)) for item in items
+    )
+
+
+def mean_quality(model_name: str, items: list[Challenge]) -> float:
+    model = model_as(model_name)
+    return statistics.mean(
+        suite.quality(item, model.generate(item.task, item.input, item.params)) for item in items
     )
 
 
@@ -67,15 +88,75 @@ def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
         json.dumps(dataclasses.asdict(item))
 
 
-def test_oracle_fixture_reaches_full_accuracy_on_every_kind() -> None:
-    assert mean_accuracy("oracle", challenges()) == 1.0
-    TextOutput.model_validate(suite.reference_models()["oracle"]().generate(
-        "text-generation", {"prompt": "What is 2 + 3? Reply with the number only."}, {}))
+def test_challenges_carry_a_fresh_seed_and_are_bound_to_the_miner_asked() -> None:
+    items = miner_challenges(50)
+    assert len({item.params["seed"] for item in items}) == 50
+    assert all(item.expected.miner == MINER for item in items)
 
 
-@pytest.mark.parametrize("model_name", ["echo", "random"])
-def test_weak_models_score_low(model_name: str) -> None:
-    assert mean_accuracy(model_name, challenges()) < 0.15
+def test_the_named_model_sampling_for_its_own_address_is_fully_verified() -> None:
+    items = miner_challenges(4)
+    assert mean_accuracy("smollm2", items) == 1.0
+    TextOutput.model_validate(model_as("smollm2").generate(items[0].task, items[0].input,
+                                                           items[0].params))
+
+
+def test_the_same_seed_gives_the_same_reply() -> None:
+    item = miner_challenges(1)[0]
+    model = model_as("smollm2")
+    assert model.generate(item.task, item.input, item.params) == model.generate(
+        item.task, item.input, item.params)
+
+
+def test_a_relayed_reply_sampled_for_another_miner_fails_verification() -> None:
+    items = miner_challenges(6, seed=2)
+    relay = model_as("smollm2", OTHER_MINER)
+    shares = [suite.accuracy(item, relay.generate(item.task, item.input, item.params))
+              for item in items]
+    assert statistics.mean(shares) < 0.25
+
+
+def test_a_replayed_reply_of_another_seed_fails_verification() -> None:
+    items = miner_challenges(6, seed=3)
+    model = model_as("smollm2")
+    shares = [suite.accuracy(item, model.generate(item.task, item.input,
+                                                  {**item.params, "seed": 1}))
+              for item in items]
+    assert statistics.mean(shares) < 0.25
+
+
+def test_tokens_that_do_not_spell_the_text_score_zero() -> None:
+    item = miner_challenges(1)[0]
+    reply = model_as("smollm2").generate(item.task, item.input, item.params)
+    assert suite.accuracy(item, {**reply, "text": reply["text"] + " extra"}) == 0.0
+
+
+def test_a_reply_cut_short_before_the_stop_token_scores_zero() -> None:
+    item = miner_challenges(1)[0]
+    reply = model_as("smollm2").generate(item.task, item.input, item.params)
+    cut = reply["tokens"][:2]
+    assert len(cut) < item.params["max_tokens"]
+    model = model_as("smollm2")
+    text = model.generate(item.task, item.input, {**item.params, "max_tokens": 2})["text"]
+    assert suite.accuracy(item, {"text": text, "tokens": cut}) == 0.0
+
+
+def test_a_challenge_not_bound_to_a_miner_scores_zero() -> None:
+    item = challenges(1)[0]
+    assert suite.accuracy(item, model_as("smollm2").generate(item.task, item.input,
+                                                             item.params)) == 0.0
+
+
+def test_the_template_parser_answers_right_yet_earns_no_accuracy() -> None:
+    items = miner_challenges(300)
+    assert mean_quality("oracle", items) == 1.0
+    assert mean_accuracy("oracle", items[:20]) == 0.0
+
+
+@pytest.mark.parametrize("model_name", ["echo", "random", "constant"])
+def test_models_that_run_no_model_score_zero(model_name: str) -> None:
+    assert mean_accuracy(model_name, miner_challenges(20)) == 0.0
+    assert mean_quality(model_name, challenges()) < 0.15
 
 
 def test_inconsistent_model_loses_consistency_on_repeats() -> None:
@@ -100,9 +181,9 @@ def test_consistency_ignores_case_punctuation_and_spacing() -> None:
 
 @pytest.mark.parametrize("output", [None, 3, {"answer": "x"}, {"text": 5}, "x" * 20_000])
 def test_malformed_output_scores_zero(output: Any) -> None:
-    item = Challenge(task="text-generation", input={"prompt": "?"}, expected=("Paris",),
-                     kind="fact")
+    item = suite.for_miner(challenges(1)[0], MINER)
     assert suite.accuracy(item, output) == 0.0
+    assert suite.quality(item, output) == 0.0
 
 
 # --- the rules -----------------------------------------------------------------------------
@@ -164,12 +245,15 @@ def test_flaky_fixture_fails_every_other_request() -> None:
 def test_slow_fixture_waits_between_target_and_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     slept: list[float] = []
     monkeypatch.setattr("moderntensor.subnets.models.time.sleep", slept.append)
-    item = challenges(1)[0]
-    assert suite.accuracy(item, SlowText().generate(item.task, item.input, item.params)) == 1.0
+    item = miner_challenges(1)[0]
+    model = SlowText()
+    model.serve_as(MINER)
+    assert suite.accuracy(item, model.generate(item.task, item.input, item.params)) == 1.0
     assert slept == [SlowText.delay_s]
     assert suite.latency_target_s < SlowText.delay_s < suite.timeout_s
 
 
 def test_reference_models_include_the_real_model_and_every_test_miner() -> None:
-    assert {"smollm2", "oracle", "echo", "random", "slow", "flaky", "inconsistent"} <= set(
+    assert {"smollm2", "oracle", "echo", "constant", "random", "slow", "flaky",
+            "inconsistent"} <= set(
         suite.reference_models())

@@ -50,6 +50,7 @@ class ReferenceMiner(MinerServer):
         super().__init__(**kwargs)
         self.task_type = task_type
         self.model = load_suite(task_type).reference_models()[model_name]()
+        self.model.serve_as(self.wallet.address)
         self.model_name = f"{task_type}:{model_name}"  # shown by /health
 
     def inference(self, request: MinerRequest) -> Any:

@@ -37,6 +37,10 @@ class ReferenceModel(ABC):
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
         """Answer one request's input; returns the task's output JSON."""
 
+    def serve_as(self, address: str) -> None:
+        """Called once with the serving miner's address, for models whose answers are bound
+        to it (verified sampling); others ignore it."""
+
 
 class TaskSuite(ABC):
     """What a validator needs to challenge and score miners of one task type."""
@@ -63,6 +67,14 @@ class TaskSuite(ABC):
     @abstractmethod
     def make_challenge(self, rng: random.Random) -> Challenge:
         """A new challenge drawn from ``rng`` (seeded by the validator, unpredictable to miners)."""
+
+    def for_miner(self, challenge: Challenge, miner: str) -> Challenge:
+        """``challenge`` as asked of the miner at address ``miner``.
+
+        Suites whose answers are bound to the miner that computes them (verified sampling)
+        record the address here; by default a challenge is the same for every miner.
+        """
+        return challenge
 
     @abstractmethod
     def accuracy(self, challenge: Challenge, output: Any) -> float:

@@ -56,8 +56,12 @@ _LOAD_LOCK = threading.Lock()
 _GENERATE_LOCK = threading.Lock()
 
 
-def open_smollm2(n_threads: int | None = None) -> Any:
+def open_smollm2(n_threads: int | None = None, *, n_ctx: int = SMOLLM2_CONTEXT,
+                 logits_all: bool = False) -> Any:
     """A new SmolLM2 ``llama_cpp.Llama`` with the settings the reference miner uses.
+
+    ``logits_all`` keeps the logits of every evaluated position (a validator re-scoring a
+    reply needs them; it costs ``n_ctx x 49152`` floats).
 
     Two settings work around what breaks on shared CPUs, and apply to any caller:
     ``OMP_WAIT_POLICY=PASSIVE`` (unless set): OpenMP threads that spin while the cores are busy
@@ -83,8 +87,8 @@ def open_smollm2(n_threads: int | None = None) -> Any:
     with _LOAD_LOCK:  # the patch is process-wide while the model loads
         native.llama_model_default_params = without_extra_buffers
         try:
-            return Llama(model_path=str(smollm2_model_path()), n_ctx=SMOLLM2_CONTEXT,
-                         n_threads=n_threads, seed=0, verbose=False)
+            return Llama(model_path=str(smollm2_model_path()), n_ctx=n_ctx,
+                         n_threads=n_threads, logits_all=logits_all, seed=0, verbose=False)
         finally:
             native.llama_model_default_params = defaults
 
@@ -127,10 +131,16 @@ class SmolLM2Model(ReferenceModel):
         return str(reply["choices"][0]["message"]["content"] or "")
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        max_tokens = params.get("max_tokens", self.default_max_tokens)
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            max_tokens = self.default_max_tokens
-        return self.output(self.chat(self.prompt(input), min(max_tokens, MAX_NEW_TOKENS)), input)
+        return self.output(self.chat(self.prompt(input), max_tokens_of(
+            params, self.default_max_tokens)), input)
+
+
+def max_tokens_of(params: dict[str, Any], default: int) -> int:
+    """A request's ``max_tokens``: ``default`` unless a positive int, at most MAX_NEW_TOKENS."""
+    max_tokens = params.get("max_tokens", default)
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        max_tokens = default
+    return min(max_tokens, MAX_NEW_TOKENS)
 
 
 _FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
@@ -155,6 +165,9 @@ class SlowModel(ReferenceModel):
         time.sleep(self.delay_s)
         return self._inner.generate(task, input, params)
 
+    def serve_as(self, address: str) -> None:
+        self._inner.serve_as(address)
+
 
 class FlakyModel(ReferenceModel):
     """Answers like ``inner``, but fails a ``failure_rate`` share of requests: loses availability.
@@ -177,3 +190,6 @@ class FlakyModel(ReferenceModel):
         if failing:
             raise ModelUnavailableError(f"{self.name}: failing request {call} on purpose")
         return self._inner.generate(task, input, params)
+
+    def serve_as(self, address: str) -> None:
+        self._inner.serve_as(address)

@@ -1,11 +1,18 @@
-"""Text generation (subnet 1): challenges whose answers can be checked, one rule per kind.
+"""Text generation (subnet 1): the named model's replies, verified token by token.
 
-Input ``{"prompt": str}``, params ``{"max_tokens": int}``; output ``{"text": str}`` (a bare
-string is accepted too, as the miner guide's ``model.generate(request.input)`` returns one).
-Text is *normalized* before checks: Unicode NFKC, lower case, punctuation to spaces (except
-inside numbers), whitespace collapsed.
+Input ``{"prompt": str}``, params ``{"max_tokens": int, "seed": int}``; output
+``{"text": str, "tokens": [int, ...]}``. The subnet names its model (SmolLM2-135M-Instruct):
+a reply's **accuracy** is the share of its tokens that the named model, sampling with the
+request's seed bound to the miner's own address, verifiably produced
+(:mod:`moderntensor.subnets.verified_sampling`). A template parser, a lookup, a relay or a
+replay scores ~0; only running the model pays.
 
-Accuracy rules, by kind:
+The prompts are checkable challenges; each kind's rule below measures the *quality* of a
+reply (:meth:`TextSuite.quality`, what ``benchmarks/reference_accuracy.py`` reports), not the
+miner's pay. Text is *normalized* before these checks: Unicode NFKC, lower case, punctuation to
+spaces (except inside numbers), whitespace collapsed.
+
+Quality rules, by kind:
 
 * ``fact`` (questions of ``data/facts.json``): 1 if an accepted answer appears as whole words
   within the first :data:`FACT_WINDOW_WORDS` words of the reply, else 0 (listing many guesses
@@ -33,11 +40,14 @@ import re
 import unicodedata
 from typing import Any, ClassVar
 
+from dataclasses import dataclass, replace
+
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
 
 from moderntensor.errors import InvalidInputError
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
+from moderntensor.subnets.models import MAX_NEW_TOKENS
 from moderntensor.subnets.text_data import (
     CATEGORIES,
     EXACT_WORD_SHORT,
@@ -53,8 +63,10 @@ TASK = "text-generation"
 MAX_TEXT_CHARS = 16_000
 FACT_WINDOW_WORDS = 20   # an answer must come early: a reply that lists guesses does not pay
 KINDS = ("fact", "arithmetic", "exact_word", "item_count", "json", "length")
-MAX_TOKENS = {"fact": 32, "arithmetic": 32, "exact_word": 16, "item_count": 128, "json": 96,
-              "length": 128}
+# short replies keep the named model's work per challenge ~1 s on a busy core, and still hold
+# enough uncertain tokens that a reply sampled for another seed or miner diverges early
+MAX_TOKENS = {"fact": 32, "arithmetic": 32, "exact_word": 16, "item_count": 48, "json": 48,
+              "length": 48}
 
 class TextInput(BaseModel):
     """A prompt for the model."""
@@ -66,6 +78,16 @@ class TextOutput(BaseModel):
     """The model's reply."""
 
     text: str = Field(max_length=MAX_TEXT_CHARS)
+    tokens: list[int] | None = Field(default=None, max_length=MAX_NEW_TOKENS)
+
+
+@dataclass(frozen=True)
+class TextExpectation:
+    """What a text challenge is checked against: the kind's answer (quality) and the miner
+    the reply must be sampled for (accuracy; set by :meth:`TextSuite.for_miner`)."""
+
+    answer: Any
+    miner: str = ""
 
 
 # Punctuation, except a point or comma inside a number and a leading minus: "3.5", "1,000", "-12".
@@ -208,15 +230,31 @@ class TextSuite(TaskSuite):
         """A challenge of a uniformly drawn kind."""
         kind = rng.choice(KINDS)
         prompt, expected = make_prompt(kind, rng)
-        return Challenge(task=TASK, input={"prompt": prompt},
-                         params={"max_tokens": MAX_TOKENS[kind]}, expected=expected, kind=kind)
+        params = {"max_tokens": MAX_TOKENS[kind], "seed": rng.getrandbits(63)}
+        return Challenge(task=TASK, input={"prompt": prompt}, params=params,
+                         expected=TextExpectation(expected), kind=kind)
+
+    def for_miner(self, challenge: Challenge, miner: str) -> Challenge:
+        """The challenge for the miner at ``miner``: its reply must be sampled for that address."""
+        return replace(challenge, expected=replace(challenge.expected, miner=miner))
 
     def accuracy(self, challenge: Challenge, output: Any) -> float:
+        """Share of the reply's tokens the named model verifiably sampled for this miner."""
+        from moderntensor.subnets.verified_sampling import verify_reply
+
+        expected = challenge.expected
+        if not isinstance(expected, TextExpectation) or not expected.miner:
+            return 0.0
+        return verify_reply(challenge.input["prompt"], challenge.params["seed"],
+                            expected.miner, output, challenge.params["max_tokens"])
+
+    def quality(self, challenge: Challenge, output: Any) -> float:
+        """How right the reply is by its kind's rule (module docstring), in [0, 1]."""
         reply = text_of(output)
         rule = RULES.get(challenge.kind)
         if reply is None or rule is None:
             return 0.0
-        return min(1.0, max(0.0, rule(reply, challenge.expected)))
+        return min(1.0, max(0.0, rule(reply, challenge.expected.answer)))
 
     def consistency(self, a: Any, b: Any) -> float:
         text_a, text_b = text_of(a), text_of(b)

@@ -1,8 +1,13 @@
-"""Reference models for text generation: SmolLM2, a fixture oracle, and weak test miners.
+"""Reference models for text generation: the subnet's named model, and named cheats.
 
-``oracle`` is a FIXTURE: it reads the suite's own prompt templates and answers them right, to
-prove that scoring can reach 1.0. ``slow``, ``flaky`` and ``inconsistent`` are the oracle made
-worse in exactly one component each; ``echo`` and ``random`` are simply bad.
+``smollm2`` is the honest miner: SmolLM2-135M-Instruct sampling with verified sampling
+(:mod:`.verified_sampling`), bound to the serving miner's address. ``slow`` and ``flaky`` are
+that model made worse in one component each (latency, availability).
+
+The rest are CHEATS kept to show that they earn nothing: ``oracle`` is a template parser that
+reads the suite's own prompt templates and answers them right (quality 1.0, accuracy ~0, as
+no model sampled it); ``inconsistent`` wraps its answers in random chatter; ``echo``,
+``constant`` and ``random`` need no model at all.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from functools import cache
 from typing import Any, ClassVar
 
 from moderntensor.subnets.base import ReferenceModel
-from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model
+from moderntensor.subnets.models import FlakyModel, SlowModel, max_tokens_of
 from moderntensor.subnets.text_data import TOPICS, WORDS, facts
 
 
@@ -24,11 +29,36 @@ def prompt_of(input: Any) -> str:
     return str(input.get("prompt", "")) if isinstance(input, dict) else str(input)
 
 
-class SmolLM2Text(SmolLM2Model):
-    """SmolLM2-135M-Instruct answering the prompt as one chat message."""
+class SmolLM2Text(ReferenceModel):
+    """SmolLM2-135M-Instruct, the subnet's named model, sampling for the serving miner.
 
-    def prompt(self, input: Any) -> str:
-        return prompt_of(input)
+    Returns ``{"text", "tokens"}`` sampled with ``params["seed"]`` (0 when absent) bound to the
+    address given to :meth:`serve_as` (the zero address until then).
+    """
+
+    name: ClassVar[str] = "smollm2"
+    default_max_tokens: ClassVar[int] = 128
+
+    def __init__(self) -> None:
+        self.address = "0x" + "00" * 20
+        self.last_usage: dict[str, int] = {}   # token counts of the latest reply, for metrics
+
+    def serve_as(self, address: str) -> None:
+        self.address = address
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        from moderntensor.subnets.verified_sampling import MAX_SEED, named_model, sampling_seed
+
+        seed = params.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            seed = 0
+        model = named_model(verifier=False)
+        prompt = prompt_of(input)
+        reply = model.sample(prompt, sampling_seed(seed, self.address),
+                             max_tokens_of(params, self.default_max_tokens))
+        self.last_usage = {"prompt_tokens": len(model.prompt_tokens(prompt)),
+                           "completion_tokens": len(reply.tokens)}
+        return {"text": reply.text, "tokens": list(reply.tokens)}
 
 
 @cache
@@ -74,6 +104,15 @@ class OracleText(ReferenceModel):
         return {"text": oracle_answer(prompt_of(input))}
 
 
+class ConstantText(ReferenceModel):
+    """CHEAT: the same short answer to everything."""
+
+    name: ClassVar[str] = "constant"
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        return {"text": "42"}
+
+
 class EchoText(ReferenceModel):
     """Repeats the prompt: consistent and fast, rarely right."""
 
@@ -115,22 +154,23 @@ class InconsistentText(ReferenceModel):
 
 
 class SlowText(SlowModel):
-    """The oracle, answering after a delay between the suite's target (2 s) and timeout (12 s)."""
+    """The named model, answering after a delay between the suite's target (2 s) and timeout
+    (12 s): slow but right."""
 
     name: ClassVar[str] = "slow"
-    inner: ClassVar[type[ReferenceModel]] = OracleText
+    inner: ClassVar[type[ReferenceModel]] = SmolLM2Text
     delay_s: ClassVar[float] = 6.0
 
 
 class FlakyText(FlakyModel):
-    """The oracle, failing every other request."""
+    """The named model, failing every other request."""
 
     name: ClassVar[str] = "flaky"
-    inner: ClassVar[type[ReferenceModel]] = OracleText
+    inner: ClassVar[type[ReferenceModel]] = SmolLM2Text
 
 
 MODELS: dict[str, type[ReferenceModel]] = {
     model.name: model
-    for model in (SmolLM2Text, OracleText, EchoText, RandomText, InconsistentText, SlowText,
-                  FlakyText)
+    for model in (SmolLM2Text, OracleText, EchoText, ConstantText, RandomText, InconsistentText,
+                  SlowText, FlakyText)
 }

@@ -74,7 +74,8 @@ def plan_miner(suite: TaskSuite, rng: random.Random, miner: MinerEndpoint, *,
     if repeat_share > 0 and count >= 2:
         repeats = max(1, repeats)
     repeats = min(repeats, count // 2)
-    fresh = [suite.make_challenge(rng) for _ in range(count - repeats)]
+    fresh = [suite.for_miner(suite.make_challenge(rng), miner.address)
+             for _ in range(count - repeats)]
     originals = rng.sample(range(len(fresh)), repeats)
     order = list(range(len(fresh))) + originals      # positions in ``fresh``
     rng.shuffle(order)
