@@ -99,10 +99,13 @@ def test_detach_then_down(tmp_path: Path) -> None:
 
 def test_miner_ladder_and_genesis() -> None:
     spec = LocalnetSpec(miners=6, tempo=7, min_score=0.25)
-    assert miner_models(spec, ["smollm2", "oracle", "echo", "random", "flaky"]) == [
-        "oracle", "echo", "random", "flaky", "oracle", "echo"]
+    text = ["smollm2", "oracle", "echo", "random", "flaky"]
+    assert miner_models(spec, text) == [
+        "smollm2", "oracle", "flaky", "echo", "random", "smollm2"]
+    code = ["variant-reference", "smollm2", "canonical", "echo"]
+    assert miner_models(LocalnetSpec(miners=3), code) == ["variant-reference", "canonical", "echo"]
     smol = LocalnetSpec(miners=2, model="smollm2")
-    assert miner_models(smol, ["smollm2", "oracle", "echo"]) == ["smollm2", "oracle"]
+    assert miner_models(smol, code) == ["smollm2", "variant-reference"]
     subnets = genesis_json(spec)["modules"]["moderntensor"]["subnets"]
     assert [s["netuid"] for s in subnets] == [1, 2, 3, 4]
     assert sum(s["weight"] for s in subnets) == 10**9

@@ -48,10 +48,18 @@ def test_a_stale_copy_agrees_less_than_the_current_honest_row() -> None:
     assert result.validator_rewards[2] < result.validator_rewards[0]
 
 
-def test_a_miner_only_some_validators_scored_is_scored_by_them() -> None:
-    result = run([[U16_MAX, 32_768], [U16_MAX, 0]], [[True, True], [True, False]])
+def test_a_miner_only_a_minority_of_the_stake_scored_gets_no_consensus() -> None:
+    result = run([[U16_MAX, 32_768], [U16_MAX, 0]], [[True, True], [True, False]],
+                 stakes=[MDT, 2 * MDT])
+    assert result.consensus == (U16_MAX, 0)
+    assert result.scores == (PPB, 0)
+
+
+def test_a_miner_a_majority_of_the_stake_scored_is_scored_by_it() -> None:
+    result = run([[U16_MAX, 32_768], [U16_MAX, 0]], [[True, True], [True, False]],
+                 stakes=[2 * MDT, MDT])
     assert result.consensus == (U16_MAX, 32_768)
-    assert result.scores == (PPB, 32_768 * PPB // U16_MAX)
+    assert result.scores == (PPB, 2 * 32_768 * PPB // (3 * U16_MAX))
 
 
 def test_the_score_before_the_min_score_cut_is_kept() -> None:
@@ -81,6 +89,6 @@ def test_adding_an_empty_row_changes_no_score_and_is_paid_nothing(
     assert more.scores == base.scores and more.validator_rewards[-1] == 0
 
 
-def test_a_row_of_zeros_agrees_with_an_all_zero_consensus_and_is_paid() -> None:
+def test_a_row_of_zeros_is_paid_nothing_even_against_an_all_zero_consensus() -> None:
     result = run([[0, 0]])
-    assert result.agreement == (PPB,) and result.validator_rewards == (100 * MDT,)
+    assert result.agreement == (0,) and result.validator_rewards == (0,)

@@ -175,6 +175,13 @@ class Localnet:
                      for netuid in self.spec.subnets]
         return next((text for text in described if text), "")
 
+    def start_process(self, info: ProcessInfo, **env: str) -> ProcessInfo:
+        """Start one more process of this localnet (stopped with the rest by :meth:`stop`);
+        ``info.log`` empty means ``logs/<name>.log``; ``env`` adds to :meth:`env`."""
+        if not info.log:
+            info.log = self._log(info.name)
+        return self._spawn(info, self.env(**env))
+
     def _spawn(self, info: ProcessInfo, env: dict[str, str]) -> ProcessInfo:
         process = spawn(info.argv, Path(info.log), env, die_with_parent=not self.detach)
         info.pid = process.pid
@@ -240,14 +247,15 @@ class Localnet:
                 raise LocalnetError(f"{what} not ready after {READY_TIMEOUT_S:.0f} s")
             time.sleep(0.05)
 
-    def _new_wallet(self, name: str) -> Wallet:
+    def new_wallet(self, name: str) -> Wallet:
+        """A fresh wallet saved as ``name`` in this localnet's home (dev keystore cost)."""
         wallet = Wallet.create(num_words=12)
         wallet.save(name, self.password(), home=self.home, scrypt_n=DEV_SCRYPT_N, overwrite=True)
         return wallet
 
     async def _register_validators(self) -> list[tuple[str, Wallet]]:
         """Fresh wallets funded by dev accounts 1..n, staked on each subnet (i+1) x 200 MDT."""
-        wallets = [(f"validator-{i}", self._new_wallet(f"validator-{i}"))
+        wallets = [(f"validator-{i}", self.new_wallet(f"validator-{i}"))
                    for i in range(self.spec.validators)]
         async with AsyncLuxtensorClient(self.url) as client:
             async def one(index: int, wallet: Wallet) -> None:
@@ -269,7 +277,7 @@ class Localnet:
             models = miner_models(self.spec, list(load_suite(task_type).reference_models()))
             for index, model in enumerate(models):
                 name = f"miner-{netuid}-{index}"
-                plan.append((name, self._new_wallet(name), netuid, task_type, model))
+                plan.append((name, self.new_wallet(name), netuid, task_type, model))
         # A few at a time: while one proof of work is solved (CPU-bound) others wait for
         # their block, and the chain mines up to maxRegistrationsPerBlock per block.
         gate = asyncio.Semaphore(REGISTRATIONS_IN_FLIGHT)

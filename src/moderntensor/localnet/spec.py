@@ -30,12 +30,15 @@ PASSWORD_FILE = "password"  # noqa: S105 (a file name, not a password)
 VALIDATOR_FUNDS_MDT = 1_000  # sent from a dev account to each fresh validator wallet
 VALIDATOR_STAKE_MDT = 200    # per subnet; the dev min_validator_stake is 100 MDT
 
-# Miner qualities, roughly best first (text, measured: oracle 1.0, inconsistent ~0.8, echo
-# ~0.62, random ~0.48, flaky ~0.5); a localnet cycles through those its suite offers. Oracle and
-# canonical are fixtures that answer right (to show scoring can reach 1.0); each following
-# model is worse in one or more score components. Random falls under the default min_score.
-ECHO_LADDER = ("oracle", "canonical", "renderer", "reference", "inconsistent", "echo",
-               "random", "noise", "flaky", "slow")
+# Miner qualities, best first; a localnet cycles through those its suite offers. The first of
+# each suite is its honest reference: SmolLM2 (text: the subnet's named model, verified),
+# variant-reference (code), renderer (image), reference (audio). Then named cheats that answer
+# without the model (oracle: a template parser; canonical: a lookup of public answers; echo,
+# random...), which the scoring rules pay ~nothing, and honest ones worse in one component.
+LADDER = ("variant-reference", "renderer", "reference", "smollm2", "oracle", "canonical",
+          "flaky", "echo", "random", "noise", "inconsistent", "slow", "constant")
+# suites with a cheap honest fixture lead with it; the real model joins them with --model smollm2
+HONEST_FIXTURES = frozenset({"variant-reference", "renderer", "reference"})
 MODELS = ("echo", "smollm2")
 
 
@@ -46,13 +49,13 @@ class LocalnetSpec:
     miners: int = 4                      # per subnet
     validators: int = 2
     subnets: tuple[int, ...] = (1,)
-    model: str = "echo"                  # echo: test-quality fixtures; smollm2: a real LLM first
+    model: str = "echo"                  # echo: fixtures; smollm2: the real model first everywhere
     block_time: float = 1.0
     tempo: int = 20
     min_score: float = 0.0
     interval: float | None = None        # validator round interval (default: a quarter epoch)
     challenges: int = 4                  # per miner per validator round
-    ladder: tuple[str, ...] = ()         # explicit miner models in order (cycled); else ECHO_LADDER
+    ladder: tuple[str, ...] = ()         # explicit miner models in order (cycled); else LADDER
     unsafe_code_sandbox: bool = False    # validators score code without bubblewrap (shown)
     nodes: int = 1                       # > 1: that many CometBFT validator nodes
 
@@ -86,9 +89,12 @@ def miner_models(spec: LocalnetSpec, available: list[str]) -> list[str]:
     if spec.ladder:
         order = [m for m in spec.ladder if m in available]
     else:
-        order = [m for m in ECHO_LADDER if m in available]
-        if spec.model == "smollm2" and "smollm2" in available:
+        order = [m for m in LADDER if m in available]
+        if "smollm2" in order and (spec.model == "smollm2" or not HONEST_FIXTURES & set(order)):
+            order.remove("smollm2")
             order.insert(0, "smollm2")
+        elif "smollm2" in order:
+            order.remove("smollm2")
     order = order or available
     return list(itertools.islice(itertools.cycle(order), spec.miners))
 

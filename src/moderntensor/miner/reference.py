@@ -22,7 +22,7 @@ from moderntensor.subnets import SUITES, load_suite
 SHORT_NAMES: dict[str, tuple[str, str]] = {
     "text": ("text-generation", "smollm2"),
     "image": ("image-generation", "renderer"),
-    "code": ("code-generation", "smollm2"),
+    "code": ("code-generation", "variant-reference"),
     "audio": ("audio", "reference"),
     "stt": ("audio", "pocketsphinx"),
     "tts": ("audio", "espeak"),

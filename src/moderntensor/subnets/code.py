@@ -1,6 +1,7 @@
-"""Code generation (subnet 3): HumanEval problems, scored on hidden cases run in a sandbox.
+"""Code generation (subnet 3): varied HumanEval problems, scored on hidden cases in a sandbox.
 
-Challenge input ``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
+Every challenge is a *variant* of a HumanEval problem (:mod:`.code_variants`): a fresh function
+name and a transformed result, so a lookup of the public solutions scores 0. Challenge input ``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
 ``{"code": <Python>}`` (a bare string is accepted too). The code is either the body that
 continues the prompt (indented, as HumanEval completions are) or whole definitions; either way
 it runs after the prompt, so the prompt's imports and helpers are in scope.
@@ -20,8 +21,10 @@ operator accepted ``unsafe_code_sandbox``.
 **Consistency rule**: normalized similarity (rapidfuzz ``ratio``) of the two codes after
 dropping blank lines and trailing spaces.
 
-HumanEval is public, so a miner can look answers up (the ``canonical`` fixture does exactly
-that); the suite measures a miner's service, and a validator should not rely on secrecy.
+HumanEval is public: the ``canonical`` fixture is the cheat that looks the public solution up
+(it finds the problem behind a variant's new name) and scores ~0; ``variant-reference`` is the
+honest reference, the public solution with the variant's transform applied, which is what a
+model that reads the docstring writes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar
@@ -38,6 +42,12 @@ from rapidfuzz import fuzz
 
 from moderntensor.subnets import humaneval_cases
 from moderntensor.subnets.base import Challenge, ReferenceModel, TaskSuite
+from moderntensor.subnets.code_variants import (
+    Variant,
+    draw_variant,
+    transform_for,
+    variant_solution,
+)
 from moderntensor.subnets.isolation import SandboxPolicy, sandbox_launcher
 from moderntensor.subnets.models import FlakyModel, SlowModel, SmolLM2Model, extract_code
 from moderntensor.subnets.sandbox import SandboxLimits, run_cases
@@ -90,8 +100,27 @@ def problems() -> tuple[Problem, ...]:
 
 
 @cache
+def variable_problems() -> tuple[tuple[Problem, str], ...]:
+    """The problems a variant can be made of, each with the transform its outputs fit."""
+    pairs = ((problem, transform_for(problem.cases().expected)) for problem in problems())
+    return tuple((problem, transform) for problem, transform in pairs if transform)
+
+
+def _prompt_key(prompt: str, entry_point: str) -> str:
+    """A prompt without its function name, variant note and layout (what a lookup matches)."""
+    lines = [line for line in prompt.splitlines() if not line.strip().startswith("Variant:")]
+    return " ".join(re.sub(rf"\b{re.escape(entry_point)}\b", "", "\n".join(lines)).split())
+
+
+@cache
 def _problems_by_prompt() -> dict[str, Problem]:
-    return {problem.prompt: problem for problem in problems()}
+    return {_prompt_key(problem.prompt, problem.entry_point): problem for problem in problems()}
+
+
+def problem_of(input: Any) -> Problem | None:
+    """The HumanEval problem behind a (varied) challenge input, found as a lookup would."""
+    return _problems_by_prompt().get(_prompt_key(_field(input, "prompt"),
+                                                 _field(input, "entry_point")))
 
 
 @cache
@@ -179,24 +208,33 @@ class CodeSuite(TaskSuite):
         return sandbox_launcher(self.policy).description
 
     def make_challenge(self, rng: random.Random) -> Challenge:
-        """A uniformly drawn HumanEval problem; ``expected`` is its task id (plain JSON)."""
-        problem = rng.choice(problems())
-        return Challenge(task=TASK, input={"prompt": problem.prompt,
-                                           "entry_point": problem.entry_point},
-                         params={"max_tokens": 384}, expected=problem.task_id, kind="humaneval")
+        """A fresh variant of a uniformly drawn problem; ``expected`` is the variant (JSON)."""
+        problem, transform = rng.choice(variable_problems())
+        variant = draw_variant(problem.task_id, transform, rng)
+        return Challenge(task=TASK, input={"prompt": variant.prompt(problem.prompt,
+                                                                    problem.entry_point),
+                                           "entry_point": variant.entry_point},
+                         params={"max_tokens": 384}, expected=variant.to_json(),
+                         kind=f"humaneval-{transform}")
 
     def run(self, challenge: Challenge, output: Any) -> Verdict | None:
         """Run the output on the challenge's cases and judge it; ``None`` if malformed."""
         code = code_of(output)
-        problem = problems_by_id().get(str(challenge.expected))
+        try:
+            variant = Variant(**challenge.expected)
+        except TypeError:
+            return None
+        problem = problems_by_id().get(variant.task_id)
         if code is None or problem is None:
             return None
         cases = problem.cases()
-        run = run_cases(assemble(problem.prompt, code), problem.entry_point, cases.args,
-                        self.sandbox_limits, self.policy)
-        oracle = ORACLES.get(problem.task_id)
+        run = run_cases(assemble(challenge.input["prompt"], code), variant.entry_point,
+                        cases.args, self.sandbox_limits, self.policy)
+        plain_oracle = ORACLES.get(problem.task_id)
+        oracle = (None if plain_oracle is None else
+                  lambda args, got: plain_oracle(args, variant.undo(got)))
         passes = [case_passes(args, expected, got, oracle)
-                  for args, expected, got in zip(cases.args, cases.expected,
+                  for args, expected, got in zip(cases.args, variant.apply(cases.expected),
                                                  run.outputs(len(cases.args)), strict=True)]
         return Verdict(checks_passed(cases.checks, passes), len(cases.checks), run.status,
                        run.error, run.elapsed_s)
@@ -212,17 +250,38 @@ class CodeSuite(TaskSuite):
         return fuzz.ratio(_normalized(code_a), _normalized(code_b)) / 100.0
 
     def reference_models(self) -> dict[str, type[ReferenceModel]]:
-        return {model.name: model for model in (CanonicalCode, SmolLM2Code, RandomCode, EchoCode,
-                                                SlowCode, FlakyCode)}
+        return {model.name: model for model in (VariantReferenceCode, SmolLM2Code, CanonicalCode,
+                                                RandomCode, EchoCode, SlowCode, FlakyCode)}
+
+
+class VariantReferenceCode(ReferenceModel):
+    """REFERENCE: the public solution with the variant's transform applied, as a model that
+    reads the docstring would write it (shows what a right answer earns)."""
+
+    name: ClassVar[str] = "variant-reference"
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        problem = problem_of(input)
+        note = next((line.strip() for line in _field(input, "prompt").splitlines()
+                     if line.strip().startswith("Variant:")), "")
+        transform = transform_for(problem.cases().expected) if problem else None
+        if problem is None or transform is None:
+            return {"code": "    pass\n"}
+        k = re.search(r"\d+", note)
+        variant = Variant(problem.task_id, _field(input, "entry_point"), transform,
+                          int(k[0]) if k else 1)
+        solution = problem.prompt + problem.canonical_solution
+        return {"code": variant_solution(solution, problem.entry_point, variant)}
 
 
 class CanonicalCode(ReferenceModel):
-    """FIXTURE: returns HumanEval's own solution, to prove that scoring can reach 1.0."""
+    """CHEAT: looks up HumanEval's public solution (behind the variant's new name) and returns
+    it unchanged; the variant's transform makes it fail."""
 
     name: ClassVar[str] = "canonical"
 
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        problem = _problems_by_prompt().get(_field(input, "prompt"))
+        problem = problem_of(input)
         return {"code": problem.canonical_solution if problem else "    pass\n"}
 
 
@@ -271,15 +330,15 @@ class SmolLM2Code(SmolLM2Model):
 
 
 class SlowCode(SlowModel):
-    """The canonical fixture, answering after a delay between target and timeout."""
+    """The variant reference, answering after a delay between target and timeout."""
 
     name: ClassVar[str] = "slow"
-    inner: ClassVar[type[ReferenceModel]] = CanonicalCode
-    delay_s: ClassVar[float] = 15.0
+    inner: ClassVar[type[ReferenceModel]] = VariantReferenceCode
+    delay_s: ClassVar[float] = 8.0
 
 
 class FlakyCode(FlakyModel):
-    """The canonical fixture, failing every other request."""
+    """The variant reference, failing every other request."""
 
     name: ClassVar[str] = "flaky"
-    inner: ClassVar[type[ReferenceModel]] = CanonicalCode
+    inner: ClassVar[type[ReferenceModel]] = VariantReferenceCode

@@ -159,7 +159,7 @@ class SlowText(SlowModel):
 
     name: ClassVar[str] = "slow"
     inner: ClassVar[type[ReferenceModel]] = SmolLM2Text
-    delay_s: ClassVar[float] = 6.0
+    delay_s: ClassVar[float] = 3.0
 
 
 class FlakyText(FlakyModel):

@@ -12,6 +12,8 @@ fixed miner list (tests, private deployments, a chain that is not up yet);
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import secrets
 import time
@@ -21,12 +23,15 @@ from typing import Any, Protocol
 
 from moderntensor.client import AsyncLuxtensorClient, Metagraph
 from moderntensor.client import SubnetInfo as ChainSubnet
-from moderntensor.errors import InvalidInputError
+from moderntensor.errors import InvalidInputError, ModernTensorError
 from moderntensor.protocol.commit_hash import SALT_BYTES
 
 DEFAULT_WEIGHTS_RATE_LIMIT = 100   # blocks between weight submissions when the chain says nothing
 DEFAULT_TEMPO = 75                 # production default: 75 blocks = one epoch
 _SUITE_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*\Z")
+REVEAL_POLL_S = 0.25               # how often a pending commit checks for its reveal block
+
+log = logging.getLogger("moderntensor.validator")
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ class ClientChainView:
     _info: SubnetSettings | None = field(default=None, repr=False)
     # the committed row not yet revealed, its salt, and the first block it may be revealed
     _pending: tuple[WeightSubmission, bytes, int] | None = field(default=None, repr=False)
+    _revealing: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def subnet_info(self) -> SubnetSettings:
         self._info = subnet_info_from(await self.client.get_subnet(self.netuid))
@@ -182,7 +188,25 @@ class ClientChainView:
                                                   version_key=submission.version_key)
         self._pending = (submission, salt,
                          result.block_number + self._info.commit_reveal_period)
+        # reveal as soon as it is due, not at the next round: a row that waits a whole round
+        # may miss the epoch close it was meant for
+        self._revealing = asyncio.create_task(self._reveal_when_due(salt))
         return result.tx_hash
+
+    async def _reveal_when_due(self, salt: bytes) -> None:
+        """Reveal the pending commit made with ``salt`` once its reveal block is reached
+        (unless a later submission revealed it first)."""
+        try:
+            while self._pending is not None and self._pending[1] == salt:
+                row, _, due = self._pending
+                if await self.client.block_number() >= due:
+                    self._pending = None
+                    await self.client.reveal_weights(*_columns(row), salt=salt,
+                                                     version_key=row.version_key)
+                    return
+                await asyncio.sleep(REVEAL_POLL_S)
+        except ModernTensorError as exc:   # refused or unreachable: the next round commits anew
+            log.warning("revealing weights failed: %s", exc)
 
 
 def _columns(submission: WeightSubmission) -> tuple[Any, ...]:

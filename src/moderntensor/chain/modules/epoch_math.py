@@ -5,13 +5,14 @@ The procedure (docs/validator.md, "How validators are paid"):
 
 1. ``weights`` is the matrix W of the active validators' latest weights, u16 fixed point
    (``65535`` = 1.0), one row per validator, one column per miner uid; ``present`` says which
-   entries a validator actually gave. A validator without a weight for a miner is left out of
-   that miner's consensus and score (not counted as a 0): an empty row dilutes nobody.
+   entries a validator actually gave. A validator that gave no weight at all (an empty row) is
+   left out: it dilutes nobody. In a row that gave some, a miner it did not score counts 0, so
+   a minority of the stake (one random validator, say) can never vouch for a miner alone.
 2. Consensus per miner = the stake-weighted kappa-quantile of its column among the validators
-   that scored it: the largest weight that validators holding **more than** ``kappa`` of their
+   with a row: the largest weight that validators holding **more than** ``kappa`` of their
    stake gave at least. Every weight is clipped to it, so a minority cannot inflate a miner.
-3. Score = stake-weighted mean of the clipped column over the validators that scored the miner,
-   in ppb (``10**9`` = 1.0), rounded down (``raw_scores``); scores under ``min_score`` become 0.
+3. Score = stake-weighted mean of the clipped column over the validators with a row, in ppb
+   (``10**9`` = 1.0), rounded down (``raw_scores``); scores under ``min_score`` become 0.
 4. ``MinerReward = EpochEmission x (score / TotalScores) x SubnetWeight`` through
    :func:`moderntensor.scoring.split_rewards` (the validator uses the same function); rounding
    is down and the dust is returned, never minted.
@@ -243,15 +244,14 @@ def agreement(weights: npt.NDArray[np.uint16], present: npt.NDArray[np.bool_],
               agreed: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Per validator row, in ppb: ``sum_j min(w_ij, c_j) / sum_j max(w_ij, c_j)`` (step 5).
 
-    A weight not given counts 0. A row of given zeros against an all-zero consensus agrees
-    fully (every miner is worthless and it said so); an empty row agrees 0.
+    A weight not given counts 0. A row without a positive weight (empty, or zeros) agrees 0,
+    even with an all-zero consensus: it claims nothing anyone could check, so it is never paid.
     """
     given = weights if present.all() else np.where(present, weights, 0).astype(np.uint16)
     target = agreed.astype(np.uint16)[np.newaxis, :]     # u16 throughout: half the memory
     low = np.minimum(given, target).sum(axis=1, dtype=np.int64)
     high = np.maximum(given, target).sum(axis=1, dtype=np.int64)
-    ratio = _floor_scale(low, 9, np.maximum(high, 1))
-    return np.where(high > 0, ratio, np.where(present.any(axis=1), PPB, 0))
+    return _floor_scale(low, 9, np.maximum(high, 1))
 
 
 def validator_pay_weights(stakes: Sequence[int], agreements: Sequence[int]) -> list[int]:
@@ -291,10 +291,14 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
              else np.asarray(present, dtype=bool))
     if given.shape != matrix.shape:
         raise EpochInputError(f"present has shape {given.shape}, weights {matrix.shape}")
-    # an empty row takes no part in consensus, not even in the quantisation of the shares
+    # an empty row takes no part in consensus, not even in the quantisation of the shares; in
+    # any other row a weight not given is a 0 (one validator alone cannot vouch for a miner)
+    rows_given = given.any(axis=1)
     scoring_stakes = [s if any_given else 0 for s, any_given in zip(
-        stake_list, given.any(axis=1).tolist(), strict=True)]
-    agreed, raw = miner_scores(matrix, stake_shares(scoring_stakes), kappa, given)
+        stake_list, rows_given.tolist(), strict=True)]
+    matrix = np.where(given, matrix, 0).astype(np.uint16)
+    row_mask = np.repeat(rows_given[:, np.newaxis], matrix.shape[1], axis=1)
+    agreed, raw = miner_scores(matrix, stake_shares(scoring_stakes), kappa, row_mask)
     score_list = np.where(raw >= min_score, raw, 0).tolist()
     split = split_rewards(epoch_emission, score_list, subnet_weight)
     miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"

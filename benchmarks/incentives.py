@@ -1,0 +1,237 @@
+"""Incentive integrity on a real localnet: each strategy's reward as a share of the honest one.
+
+    python benchmarks/incentives.py                        # text (1) then code (3), 10 epochs
+    python benchmarks/incentives.py --netuid 1 --epochs 3 --json /tmp/incentives.json
+
+Each subnet gets its own localnet (real processes on 127.0.0.1: a dev node, every miner from a
+fresh 0-MDT wallet registered by proof of work). Miners: the subnet's honest reference (text:
+SmolLM2 with verified sampling; code: ``variant-reference``), the same model slow but right,
+cheats that answer without the model (text: template parser ``oracle``; code: lookup of the
+public answers ``canonical``; both: echo, random, constant), and on text a relay and a replay
+(``incentive_actors.py``: no model, answers of the honest miner asked with a staked validator
+key). A twin of the honest miner registers while the validators already run. Validators, equal
+stake: the real ``validator run`` (honest), and empty, random and copier rows.
+
+Reported over ``--epochs`` epoch closes after everything is up: each miner's reward as a share
+of the honest reference's, each validator's as a share of the honest validator's, and the late
+twin's from its second epoch on. The baseline is the honest strategy in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from moderntensor.chain.genesis import dev_accounts
+from moderntensor.client import AsyncLuxtensorClient
+from moderntensor.localnet import Localnet, LocalnetSpec, ProcessInfo
+from moderntensor.localnet.network import free_port
+from moderntensor.wallet import Wallet
+
+ACTORS = str(Path(__file__).with_name("incentive_actors.py"))
+CLI = [sys.executable, "-m", "moderntensor.cli"]
+STAKE_MDT = 200          # every validator, so pay compares per unit of stake
+RELAY_STAKE_MDT = 100    # the dev subnet's minimum: what a relay pays to be answered
+LADDERS = {
+    # the last smollm2 is the one relay and replay ask, so that their load slows no other
+    1: ("smollm2", "slow", "oracle", "echo", "random", "constant", "smollm2"),
+    3: ("variant-reference", "slow", "canonical", "echo", "random", "constant"),
+}
+STRATEGY = {"smollm2": "honest", "variant-reference": "honest", "slow": "slow-but-right",
+            "oracle": "template-parser", "canonical": "public-answer lookup"}
+CHEATS = ("echo", "random", "constant", "template-parser", "public-answer lookup", "relay",
+          "replay")
+
+
+@dataclass
+class SubnetReport:
+    """One subnet's run: rewards (base units) and shares of the honest strategy."""
+
+    netuid: int
+    epochs: int
+    miners: dict[str, int] = field(default_factory=dict)
+    validators: dict[str, int] = field(default_factory=dict)
+    miner_shares: dict[str, float] = field(default_factory=dict)
+    validator_shares: dict[str, float] = field(default_factory=dict)
+    late_twin_ratio: float = 0.0
+    seconds: float = 0.0
+
+
+async def _fund_validator(client: AsyncLuxtensorClient, wallet: Wallet, funder: int,
+                          netuid: int, stake: int) -> None:
+    source = Wallet.from_private_key(dev_accounts()[funder].private_key)
+    await client.transfer(wallet.address, stake + 100, wallet=source)
+    await client.register_validator(netuid, stake, wallet=wallet)
+
+
+async def _register_miner(client: AsyncLuxtensorClient, wallet: Wallet, netuid: int,
+                          name: str, task_type: str) -> None:
+    await client.register_miner(netuid, {"name": name, "type": task_type, "version": "1.0.0"},
+                                wallet=wallet)
+
+
+def _start_miner(net: Localnet, name: str, wallet: Wallet, netuid: int, argv: list[str],
+                 model: str) -> ProcessInfo:
+    port = free_port()
+    return net.start_process(ProcessInfo(name, "miner", 0, "", [*argv, "--port", str(port)],
+                                         netuid=netuid, address=wallet.address, port=port,
+                                         model=model, wallet=name))
+
+
+def _wait_endpoints(net: Localnet, infos: list[ProcessInfo], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    for info in infos:
+        while net.client.get_neuron(info.netuid, info.address).endpoint is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{info.name} published no endpoint; see {info.log}")
+            time.sleep(0.2)
+
+
+def _epoch(net: Localnet, netuid: int) -> int:
+    last = net.client.get_epoch_info(netuid).get("lastEpoch") or {}
+    return int(last.get("epoch", -1))
+
+
+def _wait_epoch(net: Localnet, netuid: int, epoch: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _epoch(net, netuid) < epoch:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"epoch {epoch} of subnet {netuid} did not close in time")
+        time.sleep(0.5)
+
+
+def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, challenges: int,
+               data_dir: Path) -> SubnetReport:
+    """Start the localnet, add the actors, wait ``epochs`` closes, read who was paid what."""
+    started = time.monotonic()
+    ladder = LADDERS[netuid]
+    spec = LocalnetSpec(miners=len(ladder), validators=1, subnets=(netuid,), ladder=ladder,
+                        tempo=tempo, block_time=block_time, challenges=challenges,
+                        interval=tempo * block_time / 3)
+    net = Localnet(spec, data_dir, detach=True)
+    state = net.up()
+    try:
+        task_type = net.client.get_subnet(netuid).task_type
+        references = [p for p in state.by_role("miner") if p.model == ladder[0]]
+        relayed = references[-1]
+        honest_validator = state.by_role("validator")[0]
+        names = {p.address.lower(): STRATEGY.get(p.model or "", p.model or "")
+                 for p in state.by_role("miner")}
+        if len(references) > 1:
+            names[relayed.address.lower()] = "honest, relayed to"
+        validators = {honest_validator.address.lower(): "honest"}
+        wallets = {name: net.new_wallet(name) for name in
+                   ("v-empty", "v-random", "v-copier", "relay-via", "relay", "replay",
+                    "late-twin")}
+
+        async def register() -> None:
+            async with AsyncLuxtensorClient(net.url) as client:
+                for index, name in enumerate(("v-empty", "v-random", "v-copier")):
+                    await _fund_validator(client, wallets[name], 5 + index, netuid, STAKE_MDT)
+                if netuid == 1:
+                    await _fund_validator(client, wallets["relay-via"], 8, netuid,
+                                          RELAY_STAKE_MDT)
+                for name in ("relay", "replay") if netuid == 1 else ():
+                    await _register_miner(client, wallets[name], netuid, name, task_type)
+                await _register_miner(client, wallets["late-twin"], netuid, "late-twin",
+                                      task_type)
+
+        asyncio.run(register())
+        for name, strategy in (("v-empty", "empty"), ("v-random", "random"),
+                               ("v-copier", "copier")):
+            argv = [sys.executable, ACTORS, "validator", strategy, "--wallet", name,
+                    "--netuid", str(netuid), "--copy", honest_validator.address or "",
+                    "--interval", str(block_time * 2)]
+            net.start_process(ProcessInfo(name, "validator", 0, "", argv, netuid=netuid,
+                                          address=wallets[name].address, wallet=name))
+            validators[wallets[name].address.lower()] = strategy
+        actors = []
+        for name in ("relay", "replay") if netuid == 1 else ():
+            argv = [sys.executable, ACTORS, "miner", name, "--wallet", name, "--netuid",
+                    str(netuid), "--via", "relay-via", "--target", relayed.address or ""]
+            actors.append(_start_miner(net, name, wallets[name], netuid, argv, name))
+            names[wallets[name].address.lower()] = name
+        twin_argv = [*CLI, "miner", "start", "--reference", task_type, "--model", ladder[0],
+                     "--netuid", str(netuid), "--wallet", "late-twin"]
+        actors.append(_start_miner(net, "late-twin", wallets["late-twin"], netuid, twin_argv,
+                                   ladder[0]))
+        _wait_endpoints(net, actors)
+        first = _epoch(net, netuid) + 1    # the first epoch every actor could earn in
+        last = first + epochs - 1
+        _wait_epoch(net, netuid, last, timeout=epochs * tempo * block_time * 4 + 120)
+        rewards = net.client.get_rewards(netuid=netuid, from_epoch=first, to_epoch=last,
+                                         limit=1000)
+    finally:
+        net.stop()
+    report = SubnetReport(netuid, epochs, seconds=round(time.monotonic() - started, 1))
+    twin = {"late": 0, "honest": 0}
+    twin_address = wallets["late-twin"].address.lower()
+    for reward in rewards:
+        address = reward.address.lower()
+        if reward.role == "miner" and address == twin_address:
+            twin["late"] += reward.reward if reward.epoch > first else 0
+        elif reward.role == "miner" and address in names:
+            label = names[address]
+            report.miners[label] = report.miners.get(label, 0) + reward.reward
+            if label == "honest" and reward.epoch > first:
+                twin["honest"] += reward.reward
+        elif reward.role == "validator" and address in validators:
+            label = validators[address]
+            report.validators[label] = report.validators.get(label, 0) + reward.reward
+    for label in names.values():
+        report.miners.setdefault(label, 0)
+    for label in validators.values():
+        report.validators.setdefault(label, 0)
+    honest_pay = report.miners.get("honest", 0) or 1
+    report.miner_shares = {k: round(v / honest_pay, 4) for k, v in report.miners.items()}
+    honest_validator_pay = report.validators.get("honest", 0) or 1
+    report.validator_shares = {k: round(v / honest_validator_pay, 4)
+                               for k, v in report.validators.items()}
+    report.late_twin_ratio = round(twin["late"] / (twin["honest"] or 1), 4)
+    return report
+
+
+def print_report(report: SubnetReport) -> None:
+    print(f"\nsubnet {report.netuid}: {report.epochs} epochs, {report.seconds:.0f} s")
+    print(f"  {'miner strategy':24} {'MDT':>10} {'share of honest':>16}")
+    for label, share in sorted(report.miner_shares.items(), key=lambda kv: -kv[1]):
+        cheat = "  cheat" if label in CHEATS else ""
+        print(f"  {label:24} {report.miners[label] / 1e18:10.3f} {share:16.3f}{cheat}")
+    print(f"  late-registered twin / honest from its 2nd epoch: {report.late_twin_ratio:.3f}")
+    print(f"  {'validator strategy':24} {'MDT':>10} {'share of honest':>16}")
+    for label, share in sorted(report.validator_shares.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:24} {report.validators[label] / 1e18:10.3f} {share:16.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--netuid", type=int, choices=sorted(LADDERS), action="append",
+                        help="subnet(s) to measure (default: 1 and 3)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--tempo", type=int, default=30)
+    parser.add_argument("--block-time", type=float, default=1.0)
+    parser.add_argument("--challenges", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the reports here")
+    parser.add_argument("--keep", type=Path, help="keep each localnet's files under this dir")
+    args = parser.parse_args()
+    reports = []
+    for netuid in args.netuid or sorted(LADDERS):
+        with tempfile.TemporaryDirectory(prefix=f"mt-incentives-{netuid}-") as tmp:
+            data_dir = args.keep / f"subnet-{netuid}" if args.keep else Path(tmp)
+            report = run_subnet(netuid, args.epochs, tempo=args.tempo,
+                                block_time=args.block_time, challenges=args.challenges,
+                                data_dir=data_dir)
+        print_report(report)
+        reports.append(report)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
