@@ -27,7 +27,9 @@ from moderntensor.subnets.code import (
     problems,
     problems_by_id,
     split_checks,
+    variable_problems,
 )
+from moderntensor.subnets.code_variants import Variant, draw_variant
 from moderntensor.subnets.isolation import SandboxUnavailableError
 from moderntensor.subnets.models import ModelUnavailableError
 from moderntensor.subnets.sandbox import SandboxLimits
@@ -62,7 +64,55 @@ def test_challenges_are_seeded_and_hide_the_tests() -> None:
     assert first == again
     CodeInput.model_validate(first.input)
     assert set(first.input) == {"prompt", "entry_point"}
-    assert first.expected in {problem.task_id for problem in problems()}
+    assert first.expected["task_id"] in {problem.task_id for problem in problems()}
+
+
+def test_every_challenge_is_a_renamed_variant_asking_for_a_transformed_result() -> None:
+    rng = random.Random(3)
+    for challenge in (suite.make_challenge(rng) for _ in range(50)):
+        original = problems_by_id()[challenge.expected["task_id"]]
+        assert challenge.input["entry_point"] != original.entry_point
+        assert f"def {challenge.input['entry_point']}(" in challenge.input["prompt"]
+        assert "Variant: return" in challenge.input["prompt"]
+
+
+def test_every_transform_changes_every_reference_output() -> None:
+    for problem, transform in variable_problems():
+        variant = Variant(problem.task_id, "f", transform, 3)
+        expected = problem.cases().expected
+        assert all(not same(a, b) for a, b in zip(expected, variant.apply(expected), strict=True))
+
+
+def test_156_of_the_164_problems_can_be_varied() -> None:
+    assert len(variable_problems()) == 156
+
+
+def test_the_variant_reference_solves_a_variant_of_every_problem() -> None:
+    rng = random.Random(5)
+    failing = []
+    for problem, transform in variable_problems():
+        variant = draw_variant(problem.task_id, transform, rng)
+        challenge = Challenge(task="code-generation", expected=variant.to_json(), input={
+            "prompt": variant.prompt(problem.prompt, problem.entry_point),
+            "entry_point": variant.entry_point})
+        if suite.accuracy(challenge, answer("variant-reference", challenge)) != 1.0:
+            failing.append(problem.task_id)
+    assert failing == []
+
+
+def test_the_public_answer_lookup_finds_the_problem_yet_scores_zero_on_variants() -> None:
+    rng = random.Random(6)
+    for challenge in (suite.make_challenge(rng) for _ in range(30)):
+        code = answer("canonical", challenge)["code"]
+        assert code == problems_by_id()[challenge.expected["task_id"]].canonical_solution
+        assert suite.accuracy(challenge, {"code": code}) == 0.0
+
+
+def test_a_malformed_variant_scores_zero() -> None:
+    challenge = suite.make_challenge(random.Random(1))
+    broken = Challenge(task="code-generation", input=challenge.input,
+                       expected={**challenge.expected, "transform": "explode"})
+    assert suite.accuracy(broken, answer("variant-reference", challenge)) == 0.0
 
 
 def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
@@ -136,7 +186,8 @@ def test_consistency_is_lower_for_different_code_and_zero_for_malformed() -> Non
 
 
 def test_reference_models_include_fixture_real_and_weak_ones() -> None:
-    assert {"canonical", "smollm2", "random", "echo", "slow", "flaky"} <= set(
+    assert {"variant-reference", "canonical", "smollm2", "random", "echo", "slow",
+            "flaky"} <= set(
         suite.reference_models())
 
 

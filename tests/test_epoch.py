@@ -10,9 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moderntensor.chain.modules.epoch_math import (
+    AGREEMENT_FLOOR,
     EpochInputError,
     check_subnet_weights,
+    consensus,
     epoch_rewards,
+    stake_shares,
     to_ppb,
     validator_emission,
 )
@@ -54,18 +57,34 @@ def test_exactly_half_the_stake_is_not_a_majority() -> None:
 
 
 def test_a_stake_majority_sets_consensus_and_stake_weights_the_mean() -> None:
-    result = run([[U16_MAX], [0], [0]], [10 * MDT, MDT, MDT])
+    result = run([[U16_MAX], [40_000], [40_000]], [10 * MDT, MDT, MDT])
     assert result.consensus == (U16_MAX,)
-    assert result.scores == (10 * PPB // 12,)
+    # the stake-weighted mean, up to the quantisation of stake shares (2**31)
+    assert result.scores[0] == pytest.approx((10 * U16_MAX + 2 * 40_000) * PPB / (12 * U16_MAX),
+                                             abs=2)
+
+
+def test_rows_that_agree_with_no_more_than_half_shape_no_score() -> None:
+    # the two small validators disagree entirely (agreement 0): they are paid nothing and
+    # lower nobody; the majority's judgment stands
+    result = run([[U16_MAX], [0], [0]], [10 * MDT, MDT, MDT])
+    assert result.scores == (PPB,)
+    assert result.validator_rewards[1:] == (0, 0)
+
+
+def test_when_every_row_disagrees_they_all_still_count() -> None:
+    result = run([[U16_MAX, 0], [0, U16_MAX]], [MDT, MDT])
+    assert result.consensus == (0, 0) and result.scores == (0, 0)
 
 
 def test_kappa_is_the_stake_quantile() -> None:
-    weights = [[100], [200], [300], [400]]
+    weights = np.array([[100], [200], [300], [400]], dtype=np.uint16)
+    shares = stake_shares([1, 1, 1, 1])
     # Support of each value: 400 by 1/4 of the stake, 300 by 2/4, 200 by 3/4, 100 by all.
-    assert run(weights, [1, 1, 1, 1], kappa=to_ppb("0.8")).consensus == (100,)
-    assert run(weights, [1, 1, 1, 1], kappa=to_ppb("0.7")).consensus == (200,)
-    assert run(weights, [1, 1, 1, 1], kappa=to_ppb("0.3")).consensus == (300,)
-    assert run(weights, [1, 1, 1, 1], kappa=0).consensus == (400,)
+    assert consensus(weights, shares, to_ppb("0.8")).tolist() == [100]
+    assert consensus(weights, shares, to_ppb("0.7")).tolist() == [200]
+    assert consensus(weights, shares, to_ppb("0.3")).tolist() == [300]
+    assert consensus(weights, shares, 0).tolist() == [400]
 
 
 def test_scores_under_min_score_are_cut_and_others_share_the_pool() -> None:
@@ -121,19 +140,38 @@ def test_subnet_weights_must_sum_to_one_and_fractions_must_be_exact() -> None:
 
 
 def reference_scores(weights: list[list[int]], stakes: list[int], kappa: int) -> list[int]:
-    """The definition, one miner at a time, in exact rationals (stakes quantised as the chain)."""
+    """The definition, one miner at a time, in exact rationals (stakes quantised as the chain):
+    scores over every row, then again over the rows that agree more than the floor, if some
+    but not all do."""
+    agreed, scores = _reference_pass(weights, stakes, kappa)
+    kept = [_agreement(row, agreed) > AGREEMENT_FLOOR for row in weights]
+    if any(kept) and not all(kept):
+        _, scores = _reference_pass(weights, [s if k else 0 for s, k in zip(stakes, kept,
+                                                                           strict=True)], kappa)
+    return scores
+
+
+def _agreement(row: list[int], agreed: list[int]) -> int:
+    high = sum(max(w, c) for w, c in zip(row, agreed, strict=True))
+    low = sum(min(w, c) for w, c in zip(row, agreed, strict=True))
+    return low * PPB // high if high else 0
+
+
+def _reference_pass(weights: list[list[int]], stakes: list[int], kappa: int
+                    ) -> tuple[list[int], list[int]]:
     total = sum(stakes)
     shares = [(s << 31) // total if total else 0 for s in stakes]
-    out = []
+    agreed_all, out = [], []
     for column in zip(*weights, strict=True):
         support = [x for x in column
                    if Fraction(sum(sh for sh, y in zip(shares, column, strict=True) if y >= x))
                    > Fraction(kappa, PPB) * sum(shares)]
         agreed = max(support, default=0)
+        agreed_all.append(agreed)
         mean = Fraction(sum(sh * min(x, agreed) for sh, x in zip(shares, column, strict=True)),
                         sum(shares) * U16_MAX) if sum(shares) else Fraction(0)
         out.append(int(mean * PPB))
-    return out
+    return agreed_all, out
 
 
 matrices = st.integers(1, 6).flatmap(lambda v: st.integers(0, 8).flatmap(lambda m: st.tuples(

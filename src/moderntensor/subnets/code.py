@@ -46,6 +46,7 @@ from moderntensor.subnets.code_variants import (
     Variant,
     draw_variant,
     transform_for,
+    variant_of,
     variant_solution,
 )
 from moderntensor.subnets.isolation import SandboxPolicy, sandbox_launcher
@@ -97,6 +98,11 @@ def problems() -> tuple[Problem, ...]:
                 canonical_solution=item["canonical_solution"], steps=split_checks(item["test"]))
         for item in sorted(loaded.values(), key=lambda item: int(item["task_id"].split("/")[1]))
     )
+
+
+@cache
+def _entry_points() -> dict[str, str]:
+    return {problem.task_id: problem.entry_point for problem in problems()}
 
 
 @cache
@@ -220,15 +226,13 @@ class CodeSuite(TaskSuite):
     def run(self, challenge: Challenge, output: Any) -> Verdict | None:
         """Run the output on the challenge's cases and judge it; ``None`` if malformed."""
         code = code_of(output)
-        try:
-            variant = Variant(**challenge.expected)
-        except TypeError:
-            return None
-        problem = problems_by_id().get(variant.task_id)
-        if code is None or problem is None:
+        variant = variant_of(challenge.expected, _entry_points())
+        problem = problems_by_id().get(variant.task_id) if variant else None
+        if code is None or problem is None or variant is None:
             return None
         cases = problem.cases()
-        run = run_cases(assemble(challenge.input["prompt"], code), variant.entry_point,
+        run = run_cases(assemble(variant.prompt(problem.prompt, problem.entry_point), code),
+                        variant.entry_point,
                         cases.args, self.sandbox_limits, self.policy)
         plain_oracle = ORACLES.get(problem.task_id)
         oracle = (None if plain_oracle is None else
@@ -267,6 +271,8 @@ class VariantReferenceCode(ReferenceModel):
         transform = transform_for(problem.cases().expected) if problem else None
         if problem is None or transform is None:
             return {"code": "    pass\n"}
+        if not note:   # the plain problem
+            return {"code": problem.canonical_solution}
         k = re.search(r"\d+", note)
         variant = Variant(problem.task_id, _field(input, "entry_point"), transform,
                           int(k[0]) if k else 1)

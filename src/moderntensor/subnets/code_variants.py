@@ -58,7 +58,7 @@ class Variant:
 
     task_id: str
     entry_point: str
-    transform: str        # "negate" | "add" | "extend"
+    transform: str        # "negate" | "add" | "extend"; "none": the plain problem
     k: int = 1            # the addend of "add", the suffix of "extend"
 
     def apply(self, values: Sequence[Any]) -> list[Any]:
@@ -66,6 +66,8 @@ class Variant:
         return [self.apply_one(value) for value in values]
 
     def apply_one(self, value: Any) -> Any:
+        if self.transform == "none":
+            return value
         if self.transform == "negate":
             return not value
         if self.transform == "add":
@@ -74,6 +76,8 @@ class Variant:
 
     def undo(self, value: Any) -> Any:
         """A miner's output turned back into the plain problem's (for a task's oracle)."""
+        if self.transform == "none":
+            return value
         if self.transform == "negate":
             return not value if isinstance(value, bool) else None
         if self.transform == "add":
@@ -86,6 +90,8 @@ class Variant:
 
     def prompt(self, prompt: str, entry_point: str) -> str:
         """The problem's prompt renamed, with the variant's note closing its docstring."""
+        if self.transform == "none":
+            return prompt
         renamed = re.sub(rf"\b{re.escape(entry_point)}\b", self.entry_point, prompt)
         note = NOTES[self.transform].format(k=self.k)
         for quotes in ('"""', "'''"):
@@ -97,6 +103,21 @@ class Variant:
     def to_json(self) -> dict[str, Any]:
         return {"task_id": self.task_id, "entry_point": self.entry_point,
                 "transform": self.transform, "k": self.k}
+
+
+def variant_of(expected: Any, entry_points: dict[str, str]) -> Variant | None:
+    """The variant a challenge's ``expected`` names: its JSON, or a bare task id for the plain
+    problem (``entry_points``: task id -> function name); ``None`` when it names none."""
+    if isinstance(expected, str) and expected in entry_points:
+        return Variant(expected, entry_points[expected], "none")
+    if isinstance(expected, dict):
+        try:
+            variant = Variant(**expected)
+        except TypeError:
+            return None
+        if variant.transform in NOTES and isinstance(variant.k, int):
+            return variant
+    return None
 
 
 def draw_variant(task_id: str, transform: str, rng: random.Random) -> Variant:

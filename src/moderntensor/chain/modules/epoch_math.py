@@ -13,6 +13,9 @@ The procedure (docs/validator.md, "How validators are paid"):
    stake gave at least. Every weight is clipped to it, so a minority cannot inflate a miner.
 3. Score = stake-weighted mean of the clipped column over the validators with a row, in ppb
    (``10**9`` = 1.0), rounded down (``raw_scores``); scores under ``min_score`` become 0.
+   Then steps 2-3 run once more without the rows that agree (step 5) no more than
+   :data:`AGREEMENT_FLOOR` with that consensus, if some but not all rows do: a row the pool
+   pays nothing for is noise (random, say) and moves no honest miner's score up or down.
 4. ``MinerReward = EpochEmission x (score / TotalScores) x SubnetWeight`` through
    :func:`moderntensor.scoring.split_rewards` (the validator uses the same function); rounding
    is down and the dust is returned, never minted.
@@ -261,6 +264,16 @@ def validator_pay_weights(stakes: Sequence[int], agreements: Sequence[int]) -> l
     return [stake * e * e for stake, e in zip(stakes, excess, strict=True)]
 
 
+def _scores_of_rows(matrix: npt.NDArray[np.uint16], stakes: list[int],
+                    rows: npt.NDArray[np.bool_], kappa: int
+                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Consensus and scores (steps 2-3) over the validator rows in ``rows`` only (the others
+    take no part, not even in the quantisation of the stake shares)."""
+    stakes_in = [stake if row else 0 for stake, row in zip(stakes, rows.tolist(), strict=True)]
+    mask = np.repeat(rows[:, np.newaxis], matrix.shape[1], axis=1)
+    return miner_scores(matrix, stake_shares(stakes_in), kappa, mask)
+
+
 def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emission: int,
                   subnet_weight: int, kappa: int = DEFAULT_KAPPA,
                   min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0,
@@ -291,14 +304,17 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
              else np.asarray(present, dtype=bool))
     if given.shape != matrix.shape:
         raise EpochInputError(f"present has shape {given.shape}, weights {matrix.shape}")
-    # an empty row takes no part in consensus, not even in the quantisation of the shares; in
-    # any other row a weight not given is a 0 (one validator alone cannot vouch for a miner)
+    # an empty row takes no part in consensus; in any other row a weight not given is a 0
+    # (one validator alone cannot vouch for a miner)
     rows_given = given.any(axis=1)
-    scoring_stakes = [s if any_given else 0 for s, any_given in zip(
-        stake_list, rows_given.tolist(), strict=True)]
     matrix = np.where(given, matrix, 0).astype(np.uint16)
-    row_mask = np.repeat(rows_given[:, np.newaxis], matrix.shape[1], axis=1)
-    agreed, raw = miner_scores(matrix, stake_shares(scoring_stakes), kappa, row_mask)
+    agreed, raw = _scores_of_rows(matrix, stake_list, rows_given, kappa)
+    # a row the pool pays nothing for (agreement at or under the floor: noise, e.g. random) takes
+    # no part in miners' scores either, unless every row is such (disagreeing validators must
+    # not zero a subnet): a minority of noise cannot move honest miners' pay up or down
+    kept = rows_given & (agreement(matrix, given, agreed) > AGREEMENT_FLOOR)
+    if kept.any() and not np.array_equal(kept, rows_given):
+        agreed, raw = _scores_of_rows(matrix, stake_list, kept, kappa)
     score_list = np.where(raw >= min_score, raw, 0).tolist()
     split = split_rewards(epoch_emission, score_list, subnet_weight)
     miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"
