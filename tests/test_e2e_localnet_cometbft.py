@@ -17,7 +17,7 @@ pytestmark = cometbft_marks()
 
 NETUID = 1
 SPEC = LocalnetSpec(miners=2, validators=2, subnets=(NETUID,), block_time=0.2, tempo=10,
-                    min_score=0.55, interval=0.75, challenges=2, ladder=("oracle", "echo"),
+                    min_score=0.55, interval=0.75, challenges=2, ladder=("smollm2", "echo"),
                     nodes=4)
 
 

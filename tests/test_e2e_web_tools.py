@@ -23,7 +23,7 @@ from moderntensor.protocol.syscalls import SYSTEM_ADDRESS
 pytestmark = pytest.mark.e2e
 
 SPEC = LocalnetSpec(miners=2, validators=1, subnets=(1,), block_time=0.3, tempo=10,
-                    min_score=0.3, interval=0.75, challenges=2, ladder=("oracle", "echo"))
+                    min_score=0.3, interval=0.75, challenges=2, ladder=("smollm2", "echo"))
 NETUID = 1
 JS_DIR = REPO / "tests" / "js"
 ABI = REPO / "src" / "moderntensor" / "protocol" / "abi" / "ModernTensor.json"

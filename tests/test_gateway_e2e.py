@@ -40,7 +40,7 @@ pytestmark = [
 ]
 
 SPEC = LocalnetSpec(miners=2, validators=1, subnets=(1, 2, 4), block_time=0.3, tempo=10,
-                    interval=1.0, challenges=1, ladder=("oracle", "echo", "renderer",
+                    interval=1.0, challenges=1, ladder=("smollm2", "echo", "renderer",
                                                         "reference"))
 TEXT, IMAGE, AUDIO = "sn1-text-generation", "sn2-image-generation", "sn4-audio"
 UID_HEADER = "x-moderntensor-miner-uid"
@@ -117,7 +117,7 @@ def test_chat_completion_is_answered_by_a_miner(gw: GatewayRun, key: str) -> Non
     answer = raw.parse()
     assert int(raw.headers[UID_HEADER]) in gw.miners(1)
     assert answer.choices[0].message.role == "assistant"
-    assert answer.choices[0].message.content   # oracle says "42", echo repeats the prompt
+    assert answer.choices[0].message.content   # the model's reply, or the echoed prompt
     assert answer.usage is not None and answer.usage.prompt_tokens == 10  # words
 
 
@@ -251,7 +251,7 @@ def test_requests_go_to_the_best_scored_miner_first(gw: GatewayRun, key: str) ->
 
     best = max((found := wait_for(scores, 90, "on-chain scores of subnet 1")).items(),
                key=lambda item: item[1])[0]
-    assert gw.miners(1)[best].startswith("miner-1-0")  # the oracle, by the ladder
+    assert gw.miners(1)[best].startswith("miner-1-0")  # the named model, by the ladder
     raw = gw.client(key).completions.with_raw_response.create(model=TEXT, prompt="hello")
     assert int(raw.headers[UID_HEADER]) == best, found
 

@@ -80,7 +80,7 @@ def test_challenges_are_seeded_cover_every_kind_and_validate() -> None:
     assert {item.kind for item in items} == set(KINDS)
     for item in items:
         TextInput.model_validate(item.input)
-        assert 0 < item.params["max_tokens"] <= 128
+        assert 0 < item.input["max_tokens"] <= 128
 
 
 def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
@@ -90,7 +90,7 @@ def test_challenges_are_plain_json_so_a_validator_can_store_them() -> None:
 
 def test_challenges_carry_a_fresh_seed_and_are_bound_to_the_miner_asked() -> None:
     items = miner_challenges(50)
-    assert len({item.params["seed"] for item in items}) == 50
+    assert len({item.input["seed"] for item in items}) == 50
     assert all(item.expected.miner == MINER for item in items)
 
 
@@ -99,6 +99,12 @@ def test_the_named_model_sampling_for_its_own_address_is_fully_verified() -> Non
     assert mean_accuracy("smollm2", items) == 1.0
     TextOutput.model_validate(model_as("smollm2").generate(items[0].task, items[0].input,
                                                            items[0].params))
+
+
+def test_a_model_handed_only_the_input_gets_the_seed_and_length_too() -> None:
+    item = miner_challenges(1)[0]
+    model = model_as("smollm2")
+    assert suite.accuracy(item, model.generate(item.task, item.input, {})) == 1.0
 
 
 def test_the_same_seed_gives_the_same_reply() -> None:
@@ -119,8 +125,7 @@ def test_a_relayed_reply_sampled_for_another_miner_fails_verification() -> None:
 def test_a_replayed_reply_of_another_seed_fails_verification() -> None:
     items = miner_challenges(6, seed=3)
     model = model_as("smollm2")
-    shares = [suite.accuracy(item, model.generate(item.task, item.input,
-                                                  {**item.params, "seed": 1}))
+    shares = [suite.accuracy(item, model.generate(item.task, {**item.input, "seed": 1}, {}))
               for item in items]
     assert statistics.mean(shares) < 0.25
 
@@ -135,9 +140,9 @@ def test_a_reply_cut_short_before_the_stop_token_scores_zero() -> None:
     item = miner_challenges(1)[0]
     reply = model_as("smollm2").generate(item.task, item.input, item.params)
     cut = reply["tokens"][:2]
-    assert len(cut) < item.params["max_tokens"]
+    assert len(cut) < item.input["max_tokens"]
     model = model_as("smollm2")
-    text = model.generate(item.task, item.input, {**item.params, "max_tokens": 2})["text"]
+    text = model.generate(item.task, {**item.input, "max_tokens": 2}, {})["text"]
     assert suite.accuracy(item, {"text": text, "tokens": cut}) == 0.0
 
 

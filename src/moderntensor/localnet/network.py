@@ -62,8 +62,8 @@ def check_smollm2() -> None:
     """Raise ModelUnavailableError (with the install command) unless SmolLM2 can load."""
     smollm2_model_path()
     if importlib.util.find_spec("llama_cpp") is None:
-        raise ModelUnavailableError("llama-cpp-python is not installed; "
-                                    "pip install 'moderntensor[models]'")
+        raise ModelUnavailableError("llama-cpp-python is not installed; it is part of the "
+                                    "default install: pip install moderntensor")
 
 
 def free_port() -> int:
@@ -158,7 +158,8 @@ class Localnet:
         if running_state(self.data_dir) is not None:
             raise LocalnetError(f"a localnet already runs in {self.data_dir}; "
                                 "stop it with `moderntensor localnet down` first")
-        if self.spec.model == "smollm2":  # fail now, not as 502s in every validator round
+        # subnet 1 names SmolLM2: fail now, not as 502s in every validator round
+        if self.spec.model == "smollm2" or 1 in self.spec.subnets:
             check_smollm2()
         self.state.sandbox = self._probe_sandbox()
         for sub in ("node", "testnet", "home", "logs"):  # a localnet always starts from genesis

@@ -90,11 +90,12 @@ def miner_models(spec: LocalnetSpec, available: list[str]) -> list[str]:
         order = [m for m in spec.ladder if m in available]
     else:
         order = [m for m in LADDER if m in available]
-        if "smollm2" in order and (spec.model == "smollm2" or not HONEST_FIXTURES & set(order)):
+        # the real model leads where it is the honest reference (text) or when asked for;
+        # where a cheap honest fixture leads, it stays out
+        if "smollm2" in order:
             order.remove("smollm2")
-            order.insert(0, "smollm2")
-        elif "smollm2" in order:
-            order.remove("smollm2")
+            if spec.model == "smollm2" or not HONEST_FIXTURES & set(order):
+                order.insert(0, "smollm2")
     order = order or available
     return list(itertools.islice(itertools.cycle(order), spec.miners))
 

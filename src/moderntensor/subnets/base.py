@@ -37,7 +37,7 @@ class ReferenceModel(ABC):
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
         """Answer one request's input; returns the task's output JSON."""
 
-    def serve_as(self, address: str) -> None:
+    def serve_as(self, address: str) -> None:  # noqa: B027 (optional hook, empty by design)
         """Called once with the serving miner's address, for models whose answers are bound
         to it (verified sampling); others ignore it."""
 

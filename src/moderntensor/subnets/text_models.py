@@ -32,8 +32,9 @@ def prompt_of(input: Any) -> str:
 class SmolLM2Text(ReferenceModel):
     """SmolLM2-135M-Instruct, the subnet's named model, sampling for the serving miner.
 
-    Returns ``{"text", "tokens"}`` sampled with ``params["seed"]`` (0 when absent) bound to the
-    address given to :meth:`serve_as` (the zero address until then).
+    Returns ``{"text", "tokens"}`` sampled with the input's ``seed`` (else ``params["seed"]``,
+    else 0) bound to the address given to :meth:`serve_as` (the zero address until then), for
+    at most the input's ``max_tokens`` (else ``params["max_tokens"]``, else 128).
     """
 
     name: ClassVar[str] = "smollm2"
@@ -49,13 +50,14 @@ class SmolLM2Text(ReferenceModel):
     def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
         from moderntensor.subnets.verified_sampling import MAX_SEED, named_model, sampling_seed
 
-        seed = params.get("seed", 0)
+        given = {**params, **input} if isinstance(input, dict) else params
+        seed = given.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
             seed = 0
         model = named_model(verifier=False)
         prompt = prompt_of(input)
         reply = model.sample(prompt, sampling_seed(seed, self.address),
-                             max_tokens_of(params, self.default_max_tokens))
+                             max_tokens_of(given, self.default_max_tokens))
         self.last_usage = {"prompt_tokens": len(model.prompt_tokens(prompt)),
                            "completion_tokens": len(reply.tokens)}
         return {"text": reply.text, "tokens": list(reply.tokens)}
