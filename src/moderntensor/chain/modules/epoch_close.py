@@ -28,6 +28,7 @@ from moderntensor.chain.modules.epoch_math import (
     validator_emission,
 )
 from moderntensor.chain.modules.neurons import permits
+from moderntensor.chain.modules.row_copies import copied_rows
 from moderntensor.chain.modules.records import (
     EPOCH,
     META,
@@ -41,6 +42,7 @@ from moderntensor.chain.modules.records import (
     Results,
     RewardRecord,
     Subnet,
+    WeightsRow,
     address_bytes,
     coldkey_of,
     get_epoch_payouts,
@@ -89,12 +91,14 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
     addresses = list(neurons.address)
     held = permits(state, subnet)
     active: list[int] = []
+    rows: dict[int, WeightsRow] = {}
     matrices = np.zeros((5, len(held), n), dtype=np.int64)   # weights + the four components
     present = np.zeros((len(held), n), dtype=bool)          # which weights were given
     for uid in sorted(held):
         row = get_weights(state, subnet.netuid, uid)
         if row is None or row.block <= block - params.activity_cutoff:
             continue
+        rows[uid] = row
         targets = np.frombuffer(row.uids, dtype=">u2").astype(np.int64)
         keep = (targets < n)
         keep[keep] &= is_miner[targets[keep]] & (row.block > registered[targets[keep]])
@@ -107,12 +111,14 @@ def close_epoch(state: State, subnet: Subnet, block: int, emit: Emit) -> Results
         active.append(uid)
     matrices, present = matrices[:, :len(active), :], present[:len(active), :]
     stakes = [held[uid] for uid in active]
+    copies = copied_rows(state, subnet.netuid, rows, held)
     emission = epoch_emission(state, subnet)
     result = epoch_rewards(matrices[0].astype(np.uint16), stakes, epoch_emission=emission,
                            subnet_weight=subnet.weight, kappa=params.kappa,
                            min_score=params.min_score,
                            validator_emission=subnet_validator_emission(state, subnet),
-                           present=present)
+                           present=present,
+                           copied=[uid in copies for uid in active])
     components = _component_means(matrices[1:], present, stakes)
     epoch = epoch_index(subnet, block)
     rewards = [0] * n

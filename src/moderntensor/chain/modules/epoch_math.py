@@ -25,9 +25,9 @@ The procedure (docs/validator.md, "How validators are paid"):
    :data:`AGREEMENT_FLOOR` is ``e_i = max(0, agreement_i - 0.5) / 0.5``, and validator *i* gets
    ``validator_emission x stake_i e_i**2 / sum_k stake_k e_k**2``. An empty row agrees 0 and
    earns 0; a random row agrees ~0.2-0.45 (it shares half the mass with consensus at best) and
-   earns ~0; the square widens every gap in agreement, so a stale copy of an honest row, which
-   agrees less with the *current* consensus whenever scores move, earns less than the row it
-   copied.
+   earns ~0; a copied row agrees 0; the square widens every gap in agreement, so a stale,
+   perturbed copy of an honest row, which agrees less with the *current* consensus whenever
+   scores move, earns less than the row it copied.
 
 Validator emission: validators are paid from their own stream, ``BlockReward`` per block, so an
 epoch of one subnet pays :func:`validator_emission` ``= block_reward x tempo x subnet_weight``.
@@ -277,11 +277,14 @@ def _scores_of_rows(matrix: npt.NDArray[np.uint16], stakes: list[int],
 def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emission: int,
                   subnet_weight: int, kappa: int = DEFAULT_KAPPA,
                   min_score: int = DEFAULT_MIN_SCORE, validator_emission: int = 0,
-                  present: npt.ArrayLike | None = None) -> EpochResult:
+                  present: npt.ArrayLike | None = None,
+                  copied: Sequence[bool] | None = None) -> EpochResult:
     """Run one epoch of one subnet (steps 1-5). See the module docstring.
 
     ``weights``: active validators x miners, u16; ``present``: which of them were given
-    (booleans of the same shape, default all). ``stakes``: the active validators' stakes in
+    (booleans of the same shape, default all); ``copied``: per row, whether it copies another
+    validator's row (``row_copies``): a copy agrees 0, so it is paid nothing (its values are
+    another validator's honest judgment: they still count in consensus). ``stakes``: the active validators' stakes in
     base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
     ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the subnet's whole share
     (1000 MDT x 0.15)::
@@ -312,6 +315,10 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
     # a row the pool pays nothing for (agreement at or under the floor: noise, e.g. random) takes
     # no part in miners' scores either, unless every row is such (disagreeing validators must
     # not zero a subnet): a minority of noise cannot move honest miners' pay up or down
+    copies = (np.zeros(len(stake_list), dtype=bool) if copied is None
+              else np.asarray(copied, dtype=bool))
+    if copies.shape != (len(stake_list),):
+        raise EpochInputError(f"copied has {copies.size} entries for {len(stake_list)} rows")
     kept = rows_given & (agreement(matrix, given, agreed) > AGREEMENT_FLOOR)
     if kept.any() and not np.array_equal(kept, rows_given):
         agreed, raw = _scores_of_rows(matrix, stake_list, kept, kappa)
@@ -319,7 +326,7 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
     split = split_rewards(epoch_emission, score_list, subnet_weight)
     miner_emission = epoch_emission * subnet_weight // PPB   # dust includes "nobody scored"
 
-    agreements = agreement(matrix, given, agreed).tolist()
+    agreements = np.where(copies, 0, agreement(matrix, given, agreed)).tolist()
     pay = validator_pay_weights(stake_list, agreements)
     total_pay = sum(pay)
     validator_rewards = tuple(validator_emission * p // total_pay if total_pay else 0

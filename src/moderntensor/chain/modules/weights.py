@@ -24,6 +24,7 @@ from moderntensor.chain.modules.records import (
     put_neuron,
     put_weights,
 )
+from moderntensor.chain.modules.row_copies import remember_row
 from moderntensor.chain.modules.subnets import fail, require_subnet
 from moderntensor.chain.state import State
 from moderntensor.scoring import COMPONENTS, U16_MAX, combine_u16_columns
@@ -113,10 +114,12 @@ def store_row(state: State, subnet: Subnet, neuron: NeuronRecord, block: int,
              uid=not_miner)
     _check_combined(weights, components)
     accuracy, latency, availability, consistency = components
-    put_weights(state, subnet.netuid, neuron.uid, WeightsRow(
+    row = WeightsRow(
         block=block, version_key=version_key, uids=_pack(uids), weights=_pack(weights),
         accuracy=_pack(accuracy), latency=_pack(latency), availability=_pack(availability),
-        consistency=_pack(consistency)))
+        consistency=_pack(consistency))
+    put_weights(state, subnet.netuid, neuron.uid, row)
+    remember_row(state, subnet.netuid, neuron.uid, row)
 
 
 def set_weights(state: State, netuid: int, sender: bytes, block: int, uids: Sequence[int],
