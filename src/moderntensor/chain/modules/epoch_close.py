@@ -28,7 +28,6 @@ from moderntensor.chain.modules.epoch_math import (
     validator_emission,
 )
 from moderntensor.chain.modules.neurons import permits
-from moderntensor.chain.modules.row_copies import copied_rows
 from moderntensor.chain.modules.records import (
     EPOCH,
     META,
@@ -55,6 +54,7 @@ from moderntensor.chain.modules.records import (
     reward_key,
     validator_stake,
 )
+from moderntensor.chain.modules.row_copies import copied_rows
 from moderntensor.chain.modules.subnets import epoch_index
 from moderntensor.chain.state import (
     SUPPLY_NS,
