@@ -284,8 +284,8 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
     ``weights``: active validators x miners, u16; ``present``: which of them were given
     (booleans of the same shape, default all); ``copied``: per row, whether it copies another
     validator's row (``row_copies``): a copy agrees 0, so it is paid nothing (its values are
-    another validator's honest judgment: they still count in consensus). ``stakes``: the active validators' stakes in
-    base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
+    another validator's honest judgment: they still count in consensus). ``stakes``: the
+    active validators' stakes in base units. ``epoch_emission``, ``validator_emission``: base units. ``subnet_weight``,
     ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the subnet's whole share
     (1000 MDT x 0.15)::
 
