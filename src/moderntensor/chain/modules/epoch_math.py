@@ -286,8 +286,8 @@ def epoch_rewards(weights: npt.ArrayLike, stakes: Sequence[int], *, epoch_emissi
     validator's row (``row_copies``): a copy agrees 0, so it is paid nothing (its values are
     another validator's honest judgment: they still count in consensus). ``stakes``: the
     active validators' stakes in base units. ``epoch_emission``, ``validator_emission``: base
-    units. ``subnet_weight``, ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the subnet's whole share
-    (1000 MDT x 0.15)::
+    units. ``subnet_weight``, ``kappa``, ``min_score``: ppb. A lone miner scored 1.0 takes the
+    subnet's whole share (1000 MDT x 0.15)::
 
         >>> r = epoch_rewards([[65535]], [1], epoch_emission=10**21, subnet_weight=150_000_000)
         >>> r.miner_rewards
