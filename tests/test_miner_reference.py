@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from moderntensor.errors import InvalidInputError
-from moderntensor.miner.reference import ReferenceMiner, resolve_reference
+from moderntensor.miner.reference import SLOW_MODEL_WORKERS, ReferenceMiner, resolve_reference
 from moderntensor.miner.request import MinerRequest
 from moderntensor.wallet import Wallet
 
@@ -15,6 +15,7 @@ from moderntensor.wallet import Wallet
     ("text:echo", None, ("text-generation", "echo")),
     ("code", "canonical", ("code-generation", "canonical")),
     ("code-generation", "echo", ("code-generation", "echo")),
+    ("code", None, ("code-generation", "variant-reference")),
     ("image", None, ("image-generation", "renderer")),
     ("stt", None, ("audio", "pocketsphinx")),
     ("tts", None, ("audio", "espeak")),
@@ -40,3 +41,16 @@ def test_the_reference_miner_answers_with_its_model() -> None:
     assert answer["output"] == {"text": "hello"} and answer["latency_ms"] >= 0
     assert request.subnet == request.netuid == 1   # `request.subnet`: the documented alias
     assert miner.model_name == "text-generation:echo"
+
+
+def test_a_slow_reference_model_answers_requests_side_by_side() -> None:
+    wallet = Wallet.create(num_words=12)
+    slow = ReferenceMiner("code", "slow", wallet=wallet, netuid=3, metagraph_source=[])
+    plain = ReferenceMiner("code", wallet=wallet, netuid=3, metagraph_source=[])
+    assert slow.settings.workers == SLOW_MODEL_WORKERS and plain.settings.workers == 1
+
+
+def test_the_named_model_serves_as_the_miner_it_runs_in() -> None:
+    wallet = Wallet.create(num_words=12)
+    miner = ReferenceMiner("text", wallet=wallet, netuid=1, metagraph_source=[])
+    assert miner.model.address == wallet.address

@@ -17,6 +17,7 @@ from moderntensor.errors import InvalidInputError
 from moderntensor.miner.request import MinerRequest
 from moderntensor.miner.server import MinerServer
 from moderntensor.subnets import SUITES, load_suite
+from moderntensor.subnets.models import SlowModel
 
 # short names people type -> (task type, default model)
 SHORT_NAMES: dict[str, tuple[str, str]] = {
@@ -42,11 +43,16 @@ def resolve_reference(name: str, model: str | None = None) -> tuple[str, str]:
                                 f"known: {sorted(models)}", code="unknown_reference")
     return task_type, chosen
 
+SLOW_MODEL_WORKERS = 8   # a slow model is slow per answer, not a queue: its waits overlap
+
+
 class ReferenceMiner(MinerServer):
     """Serves one reference model of a subnet suite; wallet/netuid/network by the config rules."""
 
     def __init__(self, reference: str, model: str | None = None, **kwargs: Any) -> None:
         task_type, model_name = resolve_reference(reference, model)
+        if issubclass(load_suite(task_type).reference_models()[model_name], SlowModel):
+            kwargs.setdefault("workers", SLOW_MODEL_WORKERS)
         super().__init__(**kwargs)
         self.task_type = task_type
         self.model = load_suite(task_type).reference_models()[model_name]()
