@@ -1,8 +1,8 @@
 """Only real models earn, measured end to end: a short run of ``benchmarks/incentives.py``.
 
 Real localnets (a node, the real validator, reference miners, relay and replay miners, empty,
-random and copier validators, each its own process on 127.0.0.1), four epochs per subnet. The
-benchmark's full run (ten epochs) and its figures are in docs/benchmarks.md.
+random and copier validators, each its own process on 127.0.0.1), three epochs of 20 blocks per
+subnet. The benchmark's full run (ten epochs of 30) and its figures are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def _bubblewrap_available() -> bool:
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
     out = tmp_path_factory.mktemp("incentives") / "reports.json"
     netuids = ["--netuid", "1"] + (["--netuid", "3"] if _bubblewrap_available() else [])
-    subprocess.run([sys.executable, str(BENCHMARK), *netuids, "--epochs", "4", "--json",
-                    str(out)], check=True, timeout=840)
+    subprocess.run([sys.executable, str(BENCHMARK), *netuids, "--epochs", "3", "--tempo", "20",
+                    "--json", str(out)], check=True, timeout=840)
     return {report["netuid"]: report for report in json.loads(out.read_text())}
 
 
