@@ -45,7 +45,7 @@ def test_two_stores_on_one_file_accept_a_nonce_once(tmp_path: Path) -> None:
 def register(url: str, miner: Wallet) -> None:
     with LuxtensorClient(url) as client:
         client.register_validator(1, 200, wallet=VALIDATOR)
-        client.register_miner(1, {"name": "oracle", "type": "text-generation"}, wallet=miner)
+        client.register_miner(1, {"name": "smollm2", "type": "text-generation"}, wallet=miner)
 
 
 def wait_for_endpoint(url: str, miner: Wallet, port: int) -> None:
@@ -78,7 +78,7 @@ def replica(home: Path, url: str, port: int, log: Path) -> Iterator[subprocess.P
            "MT_HOME": str(home), "MT_WALLET_PASSWORD": PASSWORD, "MT_NETWORK": url}
     process = subprocess.Popen(
         [sys.executable, "-m", "moderntensor.cli", "miner", "start", "--reference", "text",
-         "--model", "oracle", "--port", str(port), "--replica", "--netuid", "1"],
+         "--model", "smollm2", "--port", str(port), "--replica", "--netuid", "1"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process
@@ -169,11 +169,11 @@ def test_validators_reach_a_miner_at_its_external_port(
     with running_node(tmp_path / "node", block_time=0.2) as node:
         node.wait_for_block(1)
         register(node.url, miner)
-        oracle = ReferenceMiner("text", "oracle", wallet=miner.account, netuid=1,
+        model = ReferenceMiner("text", "smollm2", wallet=miner.account, netuid=1,
                                 network=node.url, **FAST_LIMITS)
-        app = oracle.build_app(public_host="127.0.0.1", port=published)
+        app = model.build_app(public_host="127.0.0.1", port=published)
         config = uvicorn_config(app, host="127.0.0.1", port=bound, fast=False, grace_s=1.0,
-                                edges=oracle.settings.edge_limits())
+                                edges=model.settings.edge_limits())
         stop = forward(published, bound)
         try:
             with serving_config(config):
@@ -205,11 +205,11 @@ def test_a_miner_with_a_certificate_publishes_https_and_validators_use_it(
     with running_node(tmp_path / "node", block_time=0.2) as node:
         node.wait_for_block(1)
         register(node.url, miner)
-        oracle = ReferenceMiner("text", "oracle", wallet=miner.account, netuid=1,
+        model = ReferenceMiner("text", "smollm2", wallet=miner.account, netuid=1,
                                 network=node.url, **FAST_LIMITS)
-        app = oracle.build_app(public_host="127.0.0.1", port=port, protocol="https")
+        app = model.build_app(public_host="127.0.0.1", port=port, protocol="https")
         config = uvicorn_config(app, host="127.0.0.1", port=port, fast=False, grace_s=1.0,
-                                edges=oracle.settings.edge_limits(),
+                                edges=model.settings.edge_limits(),
                                 tls=TlsFiles(str(cert), str(key)))
         with serving_config(config):
             wait_for_endpoint(node.url, miner, port)

@@ -27,9 +27,9 @@ def test_extract_code_takes_the_first_fenced_block() -> None:
     assert extract_code("```\nprint(1)\n") == "print(1)\n"  # cut off before the closing fence
 
 
-def test_missing_models_extra_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_model_package_is_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModelUnavailableError, match="models"):
+    with pytest.raises(ModelUnavailableError, match="pip install moderntensor"):
         smollm2_model_path()
 
 

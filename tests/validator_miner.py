@@ -55,6 +55,7 @@ class SuiteMiner(MinerServer):
         super().__init__(wallet=Wallet.from_private_key(os.environ["MT_TEST_MINER_KEY"]),
                          netuid=1, rate_per_s=1000.0, rate_burst=1000.0)
         self.model = load_suite(task_type).reference_models()[model]()
+        self.model.serve_as(self.wallet.address)   # the named model samples for this miner
 
     def inference(self, request):  # type: ignore[no-untyped-def]
         return {"output": self.model.generate(request.task, request.input, request.params)}
