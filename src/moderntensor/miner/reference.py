@@ -51,11 +51,12 @@ class ReferenceMiner(MinerServer):
 
     def __init__(self, reference: str, model: str | None = None, **kwargs: Any) -> None:
         task_type, model_name = resolve_reference(reference, model)
-        if issubclass(load_suite(task_type).reference_models()[model_name], SlowModel):
+        model_class = load_suite(task_type).reference_models()[model_name]
+        if issubclass(model_class, SlowModel):
             kwargs.setdefault("workers", SLOW_MODEL_WORKERS)
         super().__init__(**kwargs)
         self.task_type = task_type
-        self.model = load_suite(task_type).reference_models()[model_name]()
+        self.model = model_class()
         self.model.serve_as(self.wallet.address)
         self.model_name = f"{task_type}:{model_name}"  # shown by /health
 

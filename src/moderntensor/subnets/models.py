@@ -154,34 +154,38 @@ def extract_code(text: str) -> str:
     return match.group(1) if match else text
 
 
-class SlowModel(ReferenceModel):
-    """Answers like ``inner`` after ``delay_s`` seconds: loses latency, nothing else."""
+class WorseModel(ReferenceModel):
+    """A model ``inner`` made worse in one way; it serves as whoever ``inner`` serves as."""
 
     inner: ClassVar[type[ReferenceModel]]
-    delay_s: ClassVar[float] = 4.0
 
     def __init__(self) -> None:
         self._inner = self.inner()
-
-    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
-        time.sleep(self.delay_s)
-        return self._inner.generate(task, input, params)
 
     def serve_as(self, address: str) -> None:
         self._inner.serve_as(address)
 
 
-class FlakyModel(ReferenceModel):
+class SlowModel(WorseModel):
+    """Answers like ``inner`` after ``delay_s`` seconds: loses latency, nothing else."""
+
+    delay_s: ClassVar[float] = 4.0
+
+    def generate(self, task: str, input: Any, params: dict[str, Any]) -> Any:
+        time.sleep(self.delay_s)
+        return self._inner.generate(task, input, params)
+
+
+class FlakyModel(WorseModel):
     """Answers like ``inner``, but fails a ``failure_rate`` share of requests: loses availability.
 
     Failures alternate deterministically by default (every other request), so tests are stable.
     """
 
-    inner: ClassVar[type[ReferenceModel]]
     failure_rate: ClassVar[float] = 0.5
 
     def __init__(self, seed: int | None = 0) -> None:
-        self._inner = self.inner()
+        super().__init__()
         self._rng = random.Random(seed)  # noqa: S311 (failure pattern, not cryptography)
         self._calls = itertools.count(1)  # next() is atomic: the miner calls from a thread pool
 
@@ -192,6 +196,3 @@ class FlakyModel(ReferenceModel):
         if failing:
             raise ModelUnavailableError(f"{self.name}: failing request {call} on purpose")
         return self._inner.generate(task, input, params)
-
-    def serve_as(self, address: str) -> None:
-        self._inner.serve_as(address)

@@ -58,7 +58,7 @@ class SmolLM2Text(ReferenceModel):
         prompt = prompt_of(input)
         reply = model.sample(prompt, sampling_seed(seed, self.address),
                              max_tokens_of(given, self.default_max_tokens))
-        self.last_usage = {"prompt_tokens": len(model.prompt_tokens(prompt)),
+        self.last_usage = {"prompt_tokens": reply.prompt_tokens,
                            "completion_tokens": len(reply.tokens)}
         return {"text": reply.text, "tokens": list(reply.tokens)}
 

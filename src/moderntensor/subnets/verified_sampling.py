@@ -66,10 +66,11 @@ def gumbel_noise(seed: int, position: int, vocab: int) -> np.ndarray:
 @dataclass(frozen=True)
 class SampledReply:
     """A sampled reply: its text and the token ids that make it (ending with the stop token
-    when the model stopped before ``max_tokens``)."""
+    when the model stopped before ``max_tokens``), and the prompt's length in tokens."""
 
     text: str
     tokens: tuple[int, ...]
+    prompt_tokens: int
 
 
 class NamedModel:
@@ -114,7 +115,7 @@ class NamedModel:
                 if token in self.stop_tokens:
                     break
                 llm.eval([token])
-        return SampledReply(self.detokenize(tokens), tuple(tokens))
+        return SampledReply(self.detokenize(tokens), tuple(tokens), len(prompt))
 
     def verified_share(self, message: str, seed: int, tokens: Sequence[int],
                        max_tokens: int) -> float:
@@ -163,6 +164,6 @@ def verify_reply(message: str, seed: int, miner: str, output: Any, max_tokens: i
             isinstance(token, int) and not isinstance(token, bool) for token in tokens):
         return 0.0
     model = named_model(verifier=True)
-    if not tokens or model.detokenize(tokens[:max_tokens]) != text:
+    if not tokens or model.detokenize(tokens) != text:
         return 0.0
     return model.verified_share(message, sampling_seed(seed, miner), tokens, max_tokens)
