@@ -136,6 +136,12 @@ def test_tokens_that_do_not_spell_the_text_score_zero() -> None:
     assert suite.accuracy(item, {**reply, "text": reply["text"] + " extra"}) == 0.0
 
 
+@pytest.mark.parametrize("token", [-1, 49_152, 2**40])
+def test_token_ids_outside_the_vocabulary_score_zero(token: int) -> None:
+    item = miner_challenges(1)[0]
+    assert suite.accuracy(item, {"text": "x", "tokens": [token]}) == 0.0
+
+
 def test_a_reply_cut_short_before_the_stop_token_scores_zero() -> None:
     item = miner_challenges(1)[0]
     reply = model_as("smollm2").generate(item.task, item.input, item.params)

@@ -164,6 +164,9 @@ def verify_reply(message: str, seed: int, miner: str, output: Any, max_tokens: i
             isinstance(token, int) and not isinstance(token, bool) for token in tokens):
         return 0.0
     model = named_model(verifier=True)
-    if not tokens or model.detokenize(tokens) != text:
+    # ids outside the vocabulary never reach llama.cpp (its detokenizer does not check them)
+    if not tokens or not all(0 <= token < model.vocab for token in tokens):
+        return 0.0
+    if model.detokenize(tokens) != text:
         return 0.0
     return model.verified_share(message, sampling_seed(seed, miner), tokens, max_tokens)
