@@ -15,8 +15,9 @@ MDT each; the copier copies the 200 MDT honest one).
 
 Reported over ``--epochs`` epoch closes after everything is up: each miner's reward as a share
 of the honest reference's, each validator's reward per MDT staked as a share of the copied
-honest validator's, and the late twin's from its second epoch on. The baseline is the honest
-strategy in the same run.
+honest validator's, and the late twin's. The epochs counted start once every honest
+validator's row on chain weighs the twin (how long that took is reported too): such a row
+scores every miner. The baseline is the honest strategy in the same run.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class SubnetReport:
     miner_shares: dict[str, float] = field(default_factory=dict)
     validator_shares: dict[str, float] = field(default_factory=dict)
     late_twin_ratio: float = 0.0
+    late_twin_scored_s: float = 0.0   # from its endpoint on chain to a weight in every honest row
     seconds: float = 0.0
 
 
@@ -105,6 +107,19 @@ def _wait_weights(net: Localnet, netuid: int, validators: list[ProcessInfo],
         while not net.client.get_weights(netuid, info.address):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{info.name} set no weights; see {info.log}")
+            time.sleep(0.5)
+
+
+def _wait_scored(net: Localnet, netuid: int, validators: list[ProcessInfo], miner: str,
+                 timeout: float) -> None:
+    """Until every honest validator's row on chain weighs ``miner`` above 0."""
+    uid = net.client.get_neuron(netuid, miner).uid
+    deadline = time.monotonic() + timeout
+    for info in validators:
+        while not any(uid in row["uids"] and row["weights"][row["uids"].index(uid)] > 0
+                      for row in net.client.get_weights(netuid, info.address)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{info.name} did not score {miner}; see {info.log}")
             time.sleep(0.5)
 
 
@@ -179,8 +194,15 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
         actors.append(_start_miner(net, "late-twin", wallets["late-twin"], netuid, twin_argv,
                                    ladder[0]))
         _wait_endpoints(net, actors)
+        served = time.monotonic()
         _wait_weights(net, netuid, honest_validators,
                       timeout=tempo * block_time * 4 + 120)
+        # the twin registered last, so a row that weighs it is a row of every miner: until
+        # each honest validator has one, a row of the start-up (a round waits for every
+        # model's replies: ~20 s here) decides scores and lowers that validator's agreement
+        _wait_scored(net, netuid, honest_validators, wallets["late-twin"].address,
+                     timeout=tempo * block_time * 4 + 120)
+        twin_scored_s = time.monotonic() - served
         first = _epoch(net, netuid) + 1    # the first epoch every actor could earn in
         last = first + epochs - 1
         _wait_epoch(net, netuid, last, timeout=epochs * tempo * block_time * 4 + 120)
@@ -188,18 +210,17 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
                                          limit=1000)
     finally:
         net.stop()
-    report = SubnetReport(netuid, epochs, seconds=round(time.monotonic() - started, 1))
-    twin = {"late": 0, "honest": 0}
+    report = SubnetReport(netuid, epochs, seconds=round(time.monotonic() - started, 1),
+                          late_twin_scored_s=round(twin_scored_s, 1))
+    twin_pay = 0
     twin_address = wallets["late-twin"].address.lower()
     for reward in rewards:
         address = reward.address.lower()
         if reward.role == "miner" and address == twin_address:
-            twin["late"] += reward.reward if reward.epoch > first else 0
+            twin_pay += reward.reward
         elif reward.role == "miner" and address in names:
             label = names[address]
             report.miners[label] = report.miners.get(label, 0) + reward.reward
-            if label == "honest" and reward.epoch > first:
-                twin["honest"] += reward.reward
         elif reward.role == "validator" and address in validators:
             label = validators[address]
             report.validators[label] = report.validators.get(label, 0) + reward.reward
@@ -213,7 +234,7 @@ def run_subnet(netuid: int, epochs: int, *, tempo: int, block_time: float, chall
     # per unit of stake: "honest (kx stake)" holds k times the others' stake
     report.validator_shares = {k: round(v / honest_validator_pay / _stake_multiple(k), 4)
                                for k, v in report.validators.items()}
-    report.late_twin_ratio = round(twin["late"] / (twin["honest"] or 1), 4)
+    report.late_twin_ratio = round(twin_pay / honest_pay, 4)
     return report
 
 
@@ -227,7 +248,8 @@ def print_report(report: SubnetReport) -> None:
     for label, share in sorted(report.miner_shares.items(), key=lambda kv: -kv[1]):
         cheat = "  cheat" if label in CHEATS else ""
         print(f"  {label:24} {report.miners[label] / 1e18:10.3f} {share:16.3f}{cheat}")
-    print(f"  late-registered twin / honest from its 2nd epoch: {report.late_twin_ratio:.3f}")
+    print(f"  late-registered twin / honest: {report.late_twin_ratio:.3f} (every honest validator "
+          f"scored it {report.late_twin_scored_s:.0f} s after it served)")
     print(f"  {'validator strategy':24} {'MDT':>10} {'per stake, of honest':>21}")
     for label, share in sorted(report.validator_shares.items(), key=lambda kv: -kv[1]):
         print(f"  {label:24} {report.validators[label] / 1e18:10.3f} {share:21.3f}")
