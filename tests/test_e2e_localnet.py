@@ -301,7 +301,7 @@ def test_node_kill9_and_restart_lose_no_block_and_keep_the_epoch_schedule(net: L
     assert rpc(net.url, "eth_getBlockByNumber", hex(number), False)["hash"] == committed
     info = rpc(net.url, "mt_getEpochInfo", NETUID)
     assert info["nextEpochBlock"] % TEMPO == 0  # genesis subnets: epochs close at k x tempo
-    assert info["epoch"] == (info["blockNumber"] - 1) // TEMPO
+    assert info["epoch"] == info["blockNumber"] // TEMPO   # the epoch of the next block
     close = info["nextEpochBlock"] + TEMPO  # one whole epoch after the restart
     wait_for(lambda: head(net.url) > close, 2 * EPOCH_S + 20, "an epoch after the restart")
     records = rpc(net.url, "mt_getRewards", {"netuid": NETUID, "limit": 50})["rewards"]
