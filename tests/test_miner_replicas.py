@@ -126,8 +126,12 @@ def test_a_miner_keeps_availability_while_one_of_two_replicas_is_killed(tmp_path
             assert answers[0].status_code == 200, answers[0].text
             assert answers[1].status_code == 401 and "replayed_nonce" in answers[1].text
 
-        reports = validator_rounds(node.url, tmp_path / "v.sqlite", 4,
-                                   between=lambda: os.killpg(first.pid, signal.SIGKILL))
+        def kill_first() -> None:
+            os.killpg(first.pid, signal.SIGKILL)
+            # until it is gone its listening socket still takes its share of connections
+            first.wait(timeout=10)
+
+        reports = validator_rounds(node.url, tmp_path / "v.sqlite", 4, between=kill_first)
         for report in reports:
             (verdict,) = report.miners
             assert verdict.score.availability == 1.0, (report.round, verdict.outcomes)
