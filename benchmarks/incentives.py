@@ -116,7 +116,7 @@ def _wait_scored(net: Localnet, netuid: int, validators: list[ProcessInfo], mine
     uid = net.client.get_neuron(netuid, miner).uid
     deadline = time.monotonic() + timeout
     for info in validators:
-        while not any(uid in row["uids"] and row["weights"][row["uids"].index(uid)] > 0
+        while not any(dict(zip(row["uids"], row["weights"], strict=True)).get(uid, 0) > 0
                       for row in net.client.get_weights(netuid, info.address)):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{info.name} did not score {miner}; see {info.log}")

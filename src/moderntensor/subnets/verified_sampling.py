@@ -117,6 +117,11 @@ class NamedModel:
                 llm.eval([token])
         return SampledReply(self.detokenize(tokens), tuple(tokens), len(prompt))
 
+    def well_formed(self, tokens: Sequence[int], max_tokens: int) -> bool:
+        """1 to ``max_tokens`` ids, all in the vocabulary (llama.cpp's detokenizer does not
+        check them, so nothing else reaches it)."""
+        return 0 < len(tokens) <= max_tokens and all(0 <= token < self.vocab for token in tokens)
+
     def verified_share(self, message: str, seed: int, tokens: Sequence[int],
                        max_tokens: int) -> float:
         """Share of ``tokens`` verified before the first position that fails (0 if malformed).
@@ -124,8 +129,7 @@ class NamedModel:
         A reply shorter than ``max_tokens`` must end with the stop token (a miner that stops
         early to save work fails at the position where the model would have gone on).
         """
-        if not tokens or len(tokens) > max_tokens or any(
-                not 0 <= token < self.vocab for token in tokens):
+        if not self.well_formed(tokens, max_tokens):
             return 0.0
         if any(token in self.stop_tokens for token in tokens[:-1]):
             return 0.0
@@ -164,9 +168,6 @@ def verify_reply(message: str, seed: int, miner: str, output: Any, max_tokens: i
             isinstance(token, int) and not isinstance(token, bool) for token in tokens):
         return 0.0
     model = named_model(verifier=True)
-    # ids outside the vocabulary never reach llama.cpp (its detokenizer does not check them)
-    if not tokens or not all(0 <= token < model.vocab for token in tokens):
-        return 0.0
-    if model.detokenize(tokens) != text:
+    if not model.well_formed(tokens, max_tokens) or model.detokenize(tokens) != text:
         return 0.0
     return model.verified_share(message, sampling_seed(seed, miner), tokens, max_tokens)
